@@ -1,0 +1,1 @@
+"""The `modelsat` command line: one module per verb group, each thin over the library."""

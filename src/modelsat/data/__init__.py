@@ -1,0 +1,1 @@
+"""Outcomes: the canonical table of (model, query) results, importers, splits and zoos."""

@@ -1,0 +1,105 @@
+"""The canonical outcomes table (DESIGN §3) and its atomic Parquet store.
+
+One row per (model, query): model, query_id, prompt, task, source, score in [0, 1], and the
+optional cost (USD), options (JSON list as text) and answer.
+
+Example:
+    df = read_outcomes("outcomes.parquet")
+    write_outcomes(merge_outcomes(df, new_rows, replace=False), "outcomes.parquet")
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from modelsat.errors import DataError
+
+REQUIRED = ["model", "query_id", "prompt", "task", "source", "score"]
+OPTIONAL = ["cost", "options", "answer"]
+COLUMNS = REQUIRED + OPTIONAL
+KEY = ["model", "query_id"]
+
+
+def validate_outcomes(df: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """Check columns, types and ranges; return the table with canonical column order and dtypes.
+
+    Raises:
+        DataError: naming `origin` and the offending field when the table is malformed.
+    """
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise DataError(f"{origin}: missing column(s) {', '.join(missing)} (have: {', '.join(map(str, df.columns))})")
+    if df.empty:
+        raise DataError(f"{origin}: no outcome rows")
+    out = df.copy()
+    for col in OPTIONAL:
+        if col not in out.columns:
+            out[col] = None
+    for col in ["model", "query_id", "prompt", "task", "source"]:
+        if out[col].isna().any():
+            row = int(out[col].isna().to_numpy().argmax())
+            raise DataError(f"{origin}: column '{col}' is empty in row {row}")
+        out[col] = out[col].astype(str)
+    score = pd.to_numeric(out["score"], errors="coerce")
+    bad = score.isna() | (score < 0) | (score > 1)
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise DataError(f"{origin}: column 'score' must be a number in [0, 1]; row {row} has {df['score'].iloc[row]!r}")
+    out["score"] = score.astype("float64")
+    out["cost"] = pd.to_numeric(out["cost"], errors="coerce").astype("float64")
+    if (out["cost"] < 0).any():
+        raise DataError(f"{origin}: column 'cost' has negative values")
+    for col in ["options", "answer"]:
+        out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
+    dup = out.duplicated(KEY)
+    if dup.any():
+        first = out.loc[dup, KEY].iloc[0]
+        raise DataError(
+            f"{origin}: duplicate (model, query_id) pair ({first['model']}, {first['query_id']}); "
+            f"{int(dup.sum())} duplicate row(s)"
+        )
+    return out[COLUMNS + [c for c in out.columns if c not in COLUMNS]].reset_index(drop=True)
+
+
+def merge_outcomes(existing: pd.DataFrame | None, new: pd.DataFrame, *, replace: bool) -> pd.DataFrame:
+    """Append `new` to `existing`; overlapping (model, query_id) pairs are an error unless `replace`."""
+    if existing is None or existing.empty:
+        return new.reset_index(drop=True)
+    keys_new = pd.MultiIndex.from_frame(new[KEY])
+    keys_old = pd.MultiIndex.from_frame(existing[KEY])
+    overlap = keys_old.isin(keys_new)
+    if overlap.any() and not replace:
+        models = sorted(existing.loc[overlap, "model"].unique())
+        raise DataError(
+            f"{int(overlap.sum())} (model, query_id) pair(s) already in the table for model(s) "
+            f"{', '.join(models)}; pass --replace to overwrite them"
+        )
+    return pd.concat([existing.loc[~overlap], new], ignore_index=True)
+
+
+def read_outcomes(path: str | Path) -> pd.DataFrame:
+    """Read and validate an outcomes Parquet file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such outcomes file (create one with `modelsat import ...`)")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a corrupt file
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from exc
+    return validate_outcomes(df, str(path))
+
+
+def write_outcomes(df: pd.DataFrame, path: str | Path) -> None:
+    """Write atomically: a temporary file in the same folder, then `os.replace`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

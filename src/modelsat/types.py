@@ -1,0 +1,33 @@
+"""Shared interfaces: every routing method (Model-SAT and each baseline) is a `Router`.
+
+Example:
+    scores = router.score(queries, ["Phi-3-mini-4k-instruct", "mathstral-7B"])  # (n_queries, n_models)
+    best = [models[i] for i in scores.argmax(axis=1)]
+"""
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+
+@runtime_checkable
+class Router(Protocol):
+    """Scores candidates for queries; higher is better. `queries` has at least query_id and prompt
+    (and task/source/category where the data has them)."""
+
+    name: str
+
+    def score(self, queries: pd.DataFrame, models: Sequence[str]) -> np.ndarray:
+        """Return a float array of shape (len(queries), len(models))."""
+        ...
+
+
+@runtime_checkable
+class TrainableRouter(Router, Protocol):
+    """A router fitted on the train split's outcomes (long format, rows of the chosen zoo)."""
+
+    def fit(self, train: pd.DataFrame, models: Sequence[str]) -> "TrainableRouter":
+        """Fit on `train` and return self."""
+        ...
