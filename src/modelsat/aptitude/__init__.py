@@ -1,0 +1,1 @@
+"""Aptitude test (core-task selection), capability cards and live profiling (Model-SAT §3.1)."""

@@ -1,0 +1,124 @@
+"""Capability cards: a model's aptitude-test accuracies as text clauses (Model-SAT §3.1).
+
+Example:
+    cards = build_cards(outcomes, aptitude, ["mathstral-7B"])
+    cards["mathstral-7B"].clauses()[0]  # 'accuracy 35% on "Groups, Rings, Fields, ..."'
+    save_cards(cards, "cards.json")
+"""
+
+import json
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from modelsat.aptitude.selection import AptitudeSet
+from modelsat.errors import DataError
+from modelsat.io import atomic_write_text
+
+CLAUSE_TEMPLATE = 'accuracy {accuracy:.0%} on "{description}"'
+FACT_TEMPLATE = "{name}: {value}"
+
+
+@dataclass(frozen=True)
+class TaskScore:
+    """Accuracy of one model on one core task."""
+
+    task: str
+    description: str
+    accuracy: float
+
+
+@dataclass
+class Card:
+    """A model's capability card: per-task accuracies on an aptitude set plus optional expert facts."""
+
+    model: str
+    aptitude_fingerprint: str
+    scores: list[TaskScore]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mean_accuracy(self) -> float:
+        """Mean accuracy over the core tasks."""
+        return sum(s.accuracy for s in self.scores) / len(self.scores)
+
+    def clauses(self, template: str = CLAUSE_TEMPLATE) -> list[str]:
+        """One text clause per core task (aptitude order), then one per expert fact."""
+        task_clauses = [
+            template.format(accuracy=s.accuracy, description=s.description, task=s.task) for s in self.scores
+        ]
+        fact_clauses = [FACT_TEMPLATE.format(name=k, value=v) for k, v in self.facts.items()]
+        return task_clauses + fact_clauses
+
+    def render(self, order_seed: int | None = None, template: str = CLAUSE_TEMPLATE) -> str:
+        """The card as one text; `order_seed` shuffles the clause order (the router's perturbation)."""
+        parts = self.clauses(template)
+        if order_seed is not None:
+            random.Random(order_seed).shuffle(parts)
+        return "The model achieves " + "; ".join(parts) + "."
+
+
+def build_cards(
+    outcomes: pd.DataFrame,
+    aptitude: AptitudeSet,
+    models: Iterable[str],
+    facts: Mapping[str, Mapping[str, Any]] | None = None,
+    min_coverage: float = 0.5,
+) -> dict[str, Card]:
+    """Cards for `models` from their outcomes on the aptitude questions.
+
+    A task's accuracy is taken over the questions the model answered (some result files lack a few
+    items); below `min_coverage` of a task's questions the card would be guesswork, so it fails.
+
+    Raises:
+        DataError: when a model answered too few aptitude questions (names model, task and count).
+    """
+    wanted = list(models)
+    ids = aptitude.query_ids
+    rows = outcomes[outcomes["model"].isin(wanted) & outcomes["query_id"].isin(ids)]
+    score = rows.set_index(["model", "query_id"])["score"]
+    cards = {}
+    for model in wanted:
+        answered = score.loc[model] if model in score.index.get_level_values(0) else pd.Series(dtype=float)
+        scores = []
+        for task in aptitude.tasks:
+            got = answered.reindex(list(task.query_ids)).dropna()
+            if len(got) < min_coverage * len(task.query_ids):
+                raise DataError(
+                    f"model {model!r} answered {len(got)} of the {len(task.query_ids)} aptitude questions of "
+                    f"{task.name}; profile it first (modelsat profile --live ...) or import its results"
+                )
+            scores.append(TaskScore(task.name, task.description, float(got.mean())))
+        cards[model] = Card(model, aptitude.fingerprint, scores, dict((facts or {}).get(model, {})))
+    return cards
+
+
+def save_cards(cards: Mapping[str, Card], path: str | Path) -> None:
+    """Write cards atomically as JSON: {"cards": {model: card}}."""
+    payload = {"cards": {name: asdict(card) for name, card in cards.items()}}
+    atomic_write_text(Path(path), json.dumps(payload, indent=1))
+
+
+def load_cards(path: str | Path) -> dict[str, Card]:
+    """Read cards written by `save_cards`, with errors that name the file and field."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: no cards file (make one with `modelsat profile`)") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from exc
+    cards = {}
+    for name, item in (raw.get("cards") or {}).items() if isinstance(raw, dict) else []:
+        try:
+            scores = [TaskScore(s["task"], s["description"], float(s["accuracy"])) for s in item["scores"]]
+            cards[name] = Card(name, item["aptitude_fingerprint"], scores, dict(item.get("facts") or {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"{path}: card {name!r} is malformed (field {exc})") from exc
+    if not cards:
+        raise DataError(f"{path}: holds no cards")
+    return cards

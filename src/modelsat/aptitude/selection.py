@@ -1,0 +1,123 @@
+"""Core-task selection: the aptitude test every candidate takes (Model-SAT §3.1).
+
+A question is discriminative when about half the training zoo answers it right: its weight is
+p·(1−p), p = the zoo's accuracy on it (1/4 at p = ½, 0 when all or none are right). Each subject
+keeps its `n_per_task` most discriminative questions; the `n_tasks` subjects whose kept questions
+discriminate most become the core tasks.
+
+Example:
+    aptitude = select_aptitude_set(outcomes, SMALL, n_tasks=50, n_per_task=20, seed=0)
+    aptitude.save("routers/default/aptitude.json")
+"""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from modelsat.aptitude.subjects import SUBJECT_KEYWORDS
+from modelsat.errors import DataError
+from modelsat.io import atomic_write_text
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CoreTask:
+    """One aptitude task: its outcomes `task` name, card description and question ids."""
+
+    name: str
+    description: str
+    query_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AptitudeSet:
+    """The aptitude test: core tasks plus the zoo and seed they were selected on."""
+
+    tasks: tuple[CoreTask, ...]
+    zoo: tuple[str, ...]
+    seed: int
+
+    @property
+    def query_ids(self) -> frozenset[str]:
+        """Every aptitude question id (excluded from routing splits)."""
+        return frozenset(q for t in self.tasks for q in t.query_ids)
+
+    @property
+    def fingerprint(self) -> str:
+        """Short hash of tasks and question ids; cards carry it so mismatches are caught."""
+        text = json.dumps([[t.name, list(t.query_ids)] for t in self.tasks])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (task names, descriptions, query ids; never question texts)."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "fingerprint": self.fingerprint,
+            "zoo": list(self.zoo),
+            "seed": self.seed,
+            "tasks": [asdict(t) | {"query_ids": list(t.query_ids)} for t in self.tasks],
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write atomically as JSON."""
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "AptitudeSet":
+        """Read an aptitude set written by `save`."""
+        path = Path(path)
+        try:
+            raw = json.loads(path.read_text())
+            tasks = tuple(CoreTask(t["name"], t["description"], tuple(t["query_ids"])) for t in raw["tasks"])
+            return cls(tasks=tasks, zoo=tuple(raw["zoo"]), seed=int(raw["seed"]))
+        except FileNotFoundError as exc:
+            raise DataError(f"{path}: no aptitude set file") from exc
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise DataError(f"{path}: not an aptitude set ({type(exc).__name__}: {exc})") from exc
+
+
+def discriminativeness(outcomes: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """Per MMLU-origin question answered by every model: task, p (zoo accuracy) and weight p(1−p)."""
+    rows = outcomes[outcomes["model"].isin(models) & outcomes["task"].str.startswith("mmlu/")]
+    per_query = rows.groupby("query_id").agg(task=("task", "first"), p=("score", "mean"), n=("model", "nunique"))
+    per_query = per_query[per_query["n"] == len(models)]
+    per_query["weight"] = per_query["p"] * (1 - per_query["p"])
+    return per_query
+
+
+def select_aptitude_set(
+    outcomes: pd.DataFrame, models: list[str], n_tasks: int = 50, n_per_task: int = 20, seed: int = 0
+) -> AptitudeSet:
+    """Choose `n_tasks` MMLU subjects × `n_per_task` discriminative questions on the zoo `models`.
+
+    Only questions that every model in `outcomes` answered are eligible, so every model there (and
+    not just the training zoo) can be given a card from the same test.
+    """
+    n_models = outcomes["model"].nunique()
+    answered_by_all = outcomes.groupby("query_id")["model"].nunique()
+    eligible = answered_by_all.index[answered_by_all == n_models]
+    stats = discriminativeness(outcomes[outcomes["query_id"].isin(eligible)], models)
+    rng = np.random.default_rng(seed)
+    stats = stats.assign(tiebreak=rng.random(len(stats))).sort_values(
+        ["task", "weight", "tiebreak"], ascending=[True, False, True]
+    )
+    chosen: list[tuple[float, CoreTask]] = []
+    for task, group in stats.groupby("task", sort=True):
+        if len(group) < n_per_task or task not in SUBJECT_KEYWORDS:
+            continue
+        top = group.head(n_per_task)
+        chosen.append((float(top["weight"].mean()), CoreTask(task, SUBJECT_KEYWORDS[task], tuple(top.index))))
+    if len(chosen) < n_tasks:
+        raise DataError(
+            f"only {len(chosen)} MMLU subjects have {n_per_task} questions answered by all of "
+            f"{len(models)} model(s); need {n_tasks}"
+        )
+    chosen.sort(key=lambda item: (-item[0], item[1].name))
+    tasks = tuple(sorted((t for _, t in chosen[:n_tasks]), key=lambda t: t.name))
+    return AptitudeSet(tasks=tasks, zoo=tuple(models), seed=seed)
