@@ -31,3 +31,17 @@ class TrainableRouter(Router, Protocol):
     def fit(self, train: pd.DataFrame, models: Sequence[str]) -> "TrainableRouter":
         """Fit on `train` and return self."""
         ...
+
+
+@runtime_checkable
+class InstructionScorer(Protocol):
+    """What `serve` and `route` need from a loaded router: scores for raw instruction texts.
+
+    `modelsat.router.service.load_router(router_dir, cards_path)` returns one; tests may use fakes.
+    """
+
+    models: list[str]
+
+    def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
+        """Return a float array (len(instructions), len(models or self.models)); higher = better."""
+        ...

@@ -1,0 +1,1 @@
+"""Loading the language models modelsat runs locally (router LLM, capability encoder, backends)."""
