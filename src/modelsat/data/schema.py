@@ -99,7 +99,15 @@ def write_outcomes(df: pd.DataFrame, path: str | Path) -> None:
     os.close(fd)
     try:
         df.to_parquet(tmp, index=False)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    """The process umask (reading it requires setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,6 +1,10 @@
 """Importers turn benchmark result files into the canonical outcomes table.
 
 Each importer is `load(source: Path) -> ImportResult`; bad records are skipped and counted.
+
+Example:
+    result = mmlu_pro.load(Path("../shared/data/mmlu-pro"))
+    print(len(result.outcomes), result.n_skipped, result.skipped)
 """
 
 from dataclasses import dataclass, field
@@ -10,10 +14,11 @@ import pandas as pd
 
 @dataclass
 class ImportResult:
-    """Rows imported plus, per file, how many records were skipped and why."""
+    """Rows imported plus, per file, how many records were skipped and why, and notes for the user."""
 
     outcomes: pd.DataFrame
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def skip(self, file: str, reason: str, count: int = 1) -> None:
         """Count `count` skipped records of `file` for `reason`."""
