@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from modelsat.aptitude.selection import AptitudeSet
-from modelsat.errors import DataError
+from modelsat.errors import ConfigError, DataError
 from modelsat.io import atomic_write_text
 
 CLAUSE_TEMPLATE = 'accuracy {accuracy:.0%} on "{description}"'
@@ -40,26 +40,43 @@ class Card:
     aptitude_fingerprint: str
     scores: list[TaskScore]
     facts: dict[str, Any] = field(default_factory=dict)
+    template: str = CLAUSE_TEMPLATE
 
     @property
     def mean_accuracy(self) -> float:
         """Mean accuracy over the core tasks."""
         return sum(s.accuracy for s in self.scores) / len(self.scores)
 
-    def clauses(self, template: str = CLAUSE_TEMPLATE) -> list[str]:
-        """One text clause per core task (aptitude order), then one per expert fact."""
+    def clauses(self, template: str | None = None) -> list[str]:
+        """One text clause per core task (aptitude order), then one per expert fact.
+
+        `template` overrides the card's own (set by `modelsat profile --template`).
+        """
+        template = self.template if template is None else template
         task_clauses = [
             template.format(accuracy=s.accuracy, description=s.description, task=s.task) for s in self.scores
         ]
         fact_clauses = [FACT_TEMPLATE.format(name=k, value=v) for k, v in self.facts.items()]
         return task_clauses + fact_clauses
 
-    def render(self, order_seed: int | None = None, template: str = CLAUSE_TEMPLATE) -> str:
+    def render(self, order_seed: int | None = None, template: str | None = None) -> str:
         """The card as one text; `order_seed` shuffles the clause order (the router's perturbation)."""
         parts = self.clauses(template)
         if order_seed is not None:
             random.Random(order_seed).shuffle(parts)
         return "The model achieves " + "; ".join(parts) + "."
+
+
+def check_template(template: str) -> str:
+    """Return `template` if it formats with {accuracy}, {description} and {task}, else raise ConfigError."""
+    try:
+        template.format(accuracy=0.5, description="Keywords", task="mmlu/x")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"--template {template!r} is not a clause template ({type(exc).__name__}: {exc}); "
+            f"use the fields {{accuracy}}, {{description}}, {{task}}, e.g. {CLAUSE_TEMPLATE!r}"
+        ) from exc
+    return template
 
 
 def build_cards(
@@ -68,6 +85,7 @@ def build_cards(
     models: Iterable[str],
     facts: Mapping[str, Mapping[str, Any]] | None = None,
     min_coverage: float = 0.5,
+    template: str = CLAUSE_TEMPLATE,
 ) -> dict[str, Card]:
     """Cards for `models` from their outcomes on the aptitude questions.
 
@@ -93,7 +111,7 @@ def build_cards(
                     f"{task.name}; profile it first (modelsat profile --live ...) or import its results"
                 )
             scores.append(TaskScore(task.name, task.description, float(got.mean())))
-        cards[model] = Card(model, aptitude.fingerprint, scores, dict((facts or {}).get(model, {})))
+        cards[model] = Card(model, aptitude.fingerprint, scores, dict((facts or {}).get(model, {})), template)
     return cards
 
 
@@ -116,9 +134,40 @@ def load_cards(path: str | Path) -> dict[str, Card]:
     for name, item in (raw.get("cards") or {}).items() if isinstance(raw, dict) else []:
         try:
             scores = [TaskScore(s["task"], s["description"], float(s["accuracy"])) for s in item["scores"]]
-            cards[name] = Card(name, item["aptitude_fingerprint"], scores, dict(item.get("facts") or {}))
+            template = str(item.get("template") or CLAUSE_TEMPLATE)
+            cards[name] = Card(name, item["aptitude_fingerprint"], scores, dict(item.get("facts") or {}), template)
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{path}: card {name!r} is malformed (field {exc})") from exc
     if not cards:
         raise DataError(f"{path}: holds no cards")
     return cards
+
+
+def check_fingerprints(cards: Mapping[str, Card], aptitude: AptitudeSet) -> None:
+    """Raise DataError when any card was made on another aptitude set than `aptitude`."""
+    stale = sorted(name for name, card in cards.items() if card.aptitude_fingerprint != aptitude.fingerprint)
+    if stale:
+        raise DataError(
+            f"card(s) of {', '.join(stale)} were made on another aptitude set than {aptitude.fingerprint}; "
+            "re-run `modelsat profile` with this aptitude set"
+        )
+
+
+def merge_cards(new: Mapping[str, Card], path: str | Path) -> dict[str, Card]:
+    """Add `new` to the cards in `path` (replacing same-named ones) and write atomically.
+
+    Raises:
+        DataError: when `path` holds cards of another aptitude set (they could not be compared).
+    """
+    path = Path(path)
+    existing = load_cards(path) if path.exists() else {}
+    fingerprints = {card.aptitude_fingerprint for card in new.values()}
+    stale = sorted(name for name, card in existing.items() if card.aptitude_fingerprint not in fingerprints)
+    if stale:
+        raise DataError(
+            f"{path}: card(s) of {', '.join(stale)} come from another aptitude set than the new card(s) "
+            f"({', '.join(sorted(fingerprints))}); write to another file or re-profile them"
+        )
+    merged = existing | dict(new)
+    save_cards(merged, path)
+    return merged

@@ -54,6 +54,10 @@ class AptitudeSet:
         text = json.dumps([[t.name, list(t.query_ids)] for t in self.tasks])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    def first_tasks(self, n: int | None) -> "AptitudeSet":
+        """The set cut to its first `n` core tasks (all when `n` is None), e.g. for a quick live profile."""
+        return self if n is None else AptitudeSet(tasks=self.tasks[:n], zoo=self.zoo, seed=self.seed)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (task names, descriptions, query ids; never question texts)."""
         return {
