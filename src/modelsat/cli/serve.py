@@ -1,7 +1,47 @@
-"""`modelsat serve` commands (being built)."""
+"""`modelsat serve` (the OpenAI-compatible routing proxy) and `modelsat backend` (a local model as an API).
+
+Example:
+    $ modelsat backend --model hf:smollm2 --port 8101 &
+    $ modelsat serve --config configs/serve.example.yaml --port 8000
+"""
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+Host = Annotated[str, typer.Option("--host", help="Interface to listen on (0.0.0.0 exposes it to the network).")]
+
+
+def serve(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Serve config (router, cards, backends).")],
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    log_prompts: Annotated[bool, typer.Option("--log-prompts", help="Log routed instructions (off: private).")] = False,
+) -> None:
+    """Serve an OpenAI-compatible API whose model `modelsat` is answered by the routed model."""
+    from modelsat.serve.app import serve as run_proxy  # fastapi, uvicorn and torch load only here
+    from modelsat.serve.config import load_serve_config
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_proxy(load_serve_config(config), host, port, os.environ, log_prompts=log_prompts)
+
+
+def backend(
+    model: Annotated[str, typer.Option("--model", help="'hf:smollm2' (or hf:<id-or-folder>), or 'echo'.")],
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8101,
+) -> None:
+    """Serve one local model (or an echo) as an OpenAI-compatible backend."""
+    from modelsat.serve.backend_server import run_backend
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_backend(model, host, port)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `serve` and `backend` to `app`."""
+    app.command("serve")(serve)
+    app.command("backend")(backend)

@@ -1,0 +1,1 @@
+"""OpenAI-compatible routing proxy (`modelsat serve`) and a local backend server (`modelsat backend`)."""

@@ -1,0 +1,136 @@
+"""`serve.yaml`: where the router lives and which OpenAI-compatible backend answers for each model.
+
+Example:
+    cfg = load_serve_config("configs/serve.example.yaml")
+    check_against_models(cfg, load_cards(cfg.cards).keys())
+"""
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+
+from modelsat.data.zoos import ZOOS, check_models
+from modelsat.errors import ConfigError
+
+ROUTED_MODEL = "modelsat"
+
+
+class Price(BaseModel):
+    """Backend price in USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0, description="USD per 1M prompt tokens.")
+    output: float = Field(ge=0, description="USD per 1M completion tokens.")
+
+
+class BackendConfig(BaseModel):
+    """One routed model and the OpenAI-compatible endpoint that serves it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: HttpUrl = Field(description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8101/v1.")
+    model: str = Field(min_length=1, description="Model name the backend expects in the request's `model` field.")
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the backend's API key (never logged or returned)."
+    )
+    timeout_s: float = Field(default=60.0, gt=0, description="Seconds before a backend call counts as failed.")
+    price: Price | None = Field(default=None, description="Optional price, reported by /v1/models and /v1/route.")
+
+
+class ServeConfig(BaseModel):
+    """The whole `serve.yaml`; relative paths are resolved against the file's folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    router: Path = Field(description="Trained router directory (`modelsat train -o DIR`).")
+    cards: Path = Field(description="Capability cards file (`modelsat profile -o cards.json`).")
+    backends: dict[str, BackendConfig] = Field(description="Routed model name (as in the cards) -> its backend.")
+    profiles: dict[str, list[str]] = Field(
+        default_factory=dict, description="Named candidate subsets, requested as model `modelsat/<profile>`."
+    )
+    fallbacks: int = Field(
+        default=1, ge=0, description="How many next-ranked models to try after a backend timeout or 5xx."
+    )
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest accepted request body (413 above).")
+    batch_wait_ms: float = Field(
+        default=3.0, ge=0, description="How long routing collects concurrent requests into one scoring batch."
+    )
+    max_batch: int = Field(default=64, gt=0, description="Most instructions scored in one batch.")
+
+    @field_validator("backends")
+    @classmethod
+    def _some_backends(cls, value: dict[str, BackendConfig]) -> dict[str, BackendConfig]:
+        if not value:
+            raise ValueError("at least one backend is required")
+        if ROUTED_MODEL in value or any(name.startswith(ROUTED_MODEL + "/") for name in value):
+            raise ValueError(f"backend names must not start with {ROUTED_MODEL!r} (that name routes)")
+        return value
+
+    @model_validator(mode="after")
+    def _profiles_name_backends(self) -> "ServeConfig":
+        for name, members in self.profiles.items():
+            if name in ZOOS:
+                raise ValueError(f"profile {name!r} shadows the named zoo of the same name")
+            if not members:
+                raise ValueError(f"profile {name!r} lists no models")
+            try:
+                check_models(members, self.backends)
+            except ConfigError as exc:
+                raise ValueError(f"profile {name!r}: {exc}") from None
+        return self
+
+
+def load_serve_config(path: str | Path) -> ServeConfig:
+    """Read and validate a serve config; paths inside it become relative to its folder.
+
+    Raises:
+        ConfigError: unreadable file, invalid YAML, or invalid values (each problem named by its field).
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read serve config ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with router, cards and backends")
+    try:
+        cfg = ServeConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}") from None
+    base = path.parent
+    return cfg.model_copy(update={"router": base / cfg.router, "cards": base / cfg.cards})
+
+
+def check_against_models(cfg: ServeConfig, card_models: Iterable[str]) -> None:
+    """Fail unless every backend has a capability card (the router can only score carded models).
+
+    Raises:
+        ConfigError: naming each backend without a card and the models that have one.
+    """
+    have = set(card_models)
+    missing = [name for name in cfg.backends if name not in have]
+    if missing:
+        raise ConfigError(
+            f"{cfg.cards}: no capability card for backend(s) {', '.join(missing)}; "
+            f"cards exist for: {', '.join(sorted(have))} (profile the model with `modelsat profile`)"
+        )
+
+
+def api_key(backend: BackendConfig, environ: Mapping[str, str]) -> str | None:
+    """The backend's API key from its environment variable.
+
+    Raises:
+        ConfigError: when `api_key_env` is set but the variable is missing or empty (its value is never shown).
+    """
+    if backend.api_key_env is None:
+        return None
+    value = environ.get(backend.api_key_env, "")
+    if not value:
+        raise ConfigError(f"environment variable {backend.api_key_env} (api_key_env of a backend) is not set")
+    return value

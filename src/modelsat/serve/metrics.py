@@ -1,0 +1,64 @@
+"""Prometheus metrics of one proxy app, in its own `CollectorRegistry` (two apps never share counters).
+
+Example:
+    metrics = Metrics()
+    metrics.routed.labels(model="mathstral-7B").inc()
+    text = metrics.render()  # Prometheus exposition format, served at GET /metrics
+"""
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    """Counters and histograms of requests, routing decisions and backend calls."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "modelsat_requests", "HTTP requests by endpoint and status.", ["endpoint", "status"], registry=self.registry
+        )
+        self.routed = Counter(
+            "modelsat_routed", "Requests answered by each model after routing.", ["model"], registry=self.registry
+        )
+        self.routing_seconds = Histogram(
+            "modelsat_routing_seconds",
+            "Time from a request's arrival at the router to its ranking (batch wait included).",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "modelsat_routing_batch_size",
+            "Instructions scored per router call.",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=self.registry,
+        )
+        self.backend_seconds = Histogram(
+            "modelsat_backend_seconds",
+            "Backend latency: whole reply, or time to the first event when streaming.",
+            ["model"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.backend_errors = Counter(
+            "modelsat_backend_errors",
+            "Failed backend calls by model and reason.",
+            ["model", "reason"],
+            registry=self.registry,
+        )
+        self.fallbacks = Counter(
+            "modelsat_fallbacks", "Requests answered by a lower-ranked model after a failure.", registry=self.registry
+        )
+        self.cost = Counter(
+            "modelsat_cost_usd",
+            "Estimated spend from reported token usage and configured prices.",
+            ["model"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        """All metrics in the Prometheus text format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,120 @@
+"""Serve test doubles: a keyword scorer, in-process failing backends, and uvicorn on loopback in a thread."""
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import uvicorn
+import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from modelsat.serve.backends import BackendRejected, BackendUnavailable
+from modelsat.serve.config import ServeConfig, load_serve_config
+
+MATH, CODE, CHAT = "mathstral-7B", "DeepSeek-Coder-V2", "Qwen1.5-7B-Chat"
+KEYWORDS = {MATH: ("integral", "prove", "equation"), CODE: ("python", "function", "bug"), CHAT: ()}
+
+
+class KeywordScorer:
+    """Deterministic fake router: one point per keyword of a model found in the instruction; ties favour CHAT."""
+
+    def __init__(self, keywords: Mapping[str, Sequence[str]] = KEYWORDS) -> None:
+        self.keywords = dict(keywords)
+        self.models = list(self.keywords)
+        self.calls: list[int] = []
+
+    def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
+        """(len(instructions), len(models)) keyword counts, +0.5 for CHAT as the default pick."""
+        self.calls.append(len(instructions))
+        models = list(models or self.models)
+        scores = np.zeros((len(instructions), len(models)))
+        for i, text in enumerate(instructions):
+            for j, model in enumerate(models):
+                hits = sum(word in text.lower() for word in self.keywords[model])
+                scores[i, j] = hits + (0.5 if model == CHAT else 0)
+        return scores
+
+
+class FailingBackend:
+    """A backend that always fails with `error` (BackendUnavailable or BackendRejected)."""
+
+    def __init__(self, error: BackendUnavailable | BackendRejected) -> None:
+        self.error = error
+        self.calls = 0
+
+    async def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        self.calls += 1
+        raise self.error
+
+    async def stream(self, body: Mapping[str, Any]) -> AsyncGenerator[bytes, None]:
+        self.calls += 1
+        raise self.error
+        yield b""  # makes this an async generator
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def run_http(app: FastAPI) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free loopback port in a background thread; yields its base URL."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def misbehaving_app(delay_s: float = 0.0, status: int = 200, garbage: bool = False) -> FastAPI:
+    """An 'OpenAI-compatible' server that is slow, errors, or answers non-JSON."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        await request.body()
+        await asyncio.sleep(delay_s)
+        if garbage:
+            return PlainTextResponse("<html>gateway hiccup</html>", status_code=status)
+        return JSONResponse({"error": {"message": "boom", "type": "server_error", "code": None}}, status_code=status)
+
+    return app
+
+
+def write_config(tmp_path: Path, backends: Mapping[str, str], **extra: Any) -> ServeConfig:
+    """A serve.yaml in `tmp_path` with one backend per (model -> base URL), loaded back."""
+    raw = {
+        "router": "router",
+        "cards": "cards.json",
+        "backends": {name: {"base_url": url, "model": "echo", "timeout_s": 5} for name, url in backends.items()},
+        **extra,
+    }
+    path = tmp_path / "serve.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return load_serve_config(path)
