@@ -107,12 +107,13 @@ def misbehaving_app(delay_s: float = 0.0, status: int = 200, garbage: bool = Fal
     return app
 
 
-def write_config(tmp_path: Path, backends: Mapping[str, str], **extra: Any) -> ServeConfig:
-    """A serve.yaml in `tmp_path` with one backend per (model -> base URL), loaded back."""
+def write_config(tmp_path: Path, backends: Mapping[str, str | dict[str, Any]], **extra: Any) -> ServeConfig:
+    """A serve.yaml in `tmp_path` with one backend per model (a base URL, or backend fields), loaded back."""
+    fields = {name: {"base_url": b} if isinstance(b, str) else b for name, b in backends.items()}
     raw = {
         "router": "router",
         "cards": "cards.json",
-        "backends": {name: {"base_url": url, "model": "echo", "timeout_s": 5} for name, url in backends.items()},
+        "backends": {name: {"model": "echo", "timeout_s": 5, **f} for name, f in fields.items()},
         **extra,
     }
     path = tmp_path / "serve.yaml"
