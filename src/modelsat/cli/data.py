@@ -55,7 +55,7 @@ def info(
     if as_json:
         typer.echo(json.dumps({"file": str(file), **summary}, indent=2))
     else:
-        render(summary, file, Console())
+        render(summary, file, Console(soft_wrap=True))
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ import pyarrow as pa
 from modelsat.data.importers import ImportResult
 from modelsat.errors import DataError
 
+NA_TOKENS = ["", "NA", "N/A", "NaN", "nan", "null", "None"]
 TABLE_SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 
 
@@ -40,9 +41,12 @@ def read_table(path: Path, text_columns: list[str] | None = None) -> pd.DataFram
     try:
         text = dict.fromkeys(text_columns or [], str)
         if kind == "csv":
-            frame = pd.read_csv(path, dtype=text)
+            # Only an empty cell is missing text: a prompt or task may well read "null" or "NA".
+            header = pd.read_csv(path, nrows=0).columns
+            na = {c: [""] if c in text else NA_TOKENS for c in header}
+            frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=na)
         elif kind == "jsonl":
-            frame = pd.read_json(path, lines=True, dtype=text, convert_dates=False)
+            frame = pd.read_json(path, lines=True, dtype=text)
         else:
             frame = pd.read_parquet(path)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pa.ArrowException, OSError) as exc:

@@ -18,6 +18,7 @@ Example:
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from modelsat.data.importers import ImportResult
@@ -54,7 +55,9 @@ def check_scores(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     if bad.any():
         row = int(bad.to_numpy().argmax())
         where = f"row {row + 1} (query_id {frame['query_id'].iloc[row]!r})" if "query_id" in frame else f"row {row + 1}"
-        raise DataError(f"{path}: column '{column}' must hold scores in [0, 1]; {where} has {raw.iloc[row]!r}")
+        value = raw.iloc[row]
+        value = value.item() if isinstance(value, np.generic) else value  # 1.5, not np.float64(1.5)
+        raise DataError(f"{path}: column '{column}' must hold scores in [0, 1]; {where} has {value!r}")
     return score.astype("float64")
 
 
