@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from modelsat.data.schema import read_outcomes
 
@@ -53,19 +54,26 @@ def test_failing_import_leaves_file_untouched(cli, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "bad.csv", "o.parquet"]
 
 
-def test_bad_inputs_give_one_error_line(cli, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "name", "content", "problem"),
+    [
+        ("table", "empty.csv", "", "empty file"),
+        ("table", "cols.csv", "model,query_id,score\nm,q,1\n", "missing column(s) prompt, task"),
+        ("table", "wide.parquet", "PAR1", "not a readable parquet file"),
+        ("mmlu-pro", "model_outputs_x_5shots.zip", "PK\x03\x04", "not a readable zip file"),
+        ("routerbench", "rb.csv", "sample_id,prompt,eval_name,m|total_cost,m\na,['q'],mbpp,0.1,7\n", "column 'm'"),
+        ("lm-eval", "samples_arc_2024-01-01T00-00-00.jsonl", "<html>", "not a JSON Lines file"),
+    ],
+)
+def test_bad_inputs_give_one_error_line(
+    cli, tmp_path: Path, command: str, name: str, content: str, problem: str
+) -> None:
+    path = write(tmp_path / name, content)
     out = tmp_path / "o.parquet"
-    cases = {
-        write(tmp_path / "empty.csv", ""): "empty file",
-        write(tmp_path / "cols.csv", "model,query_id,score\nm,q,1\n"): "missing column(s) prompt, task",
-        write(tmp_path / "model_outputs_x_5shots.zip", "PK\x03\x04"): "not a readable zip file",
-    }
-    commands = {"empty.csv": "table", "cols.csv": "table", "model_outputs_x_5shots.zip": "mmlu-pro"}
-    for path, problem in cases.items():
-        result = cli("import", commands[path.name], path, "-o", out)
-        assert result.code == 1, result
-        assert result.stderr.startswith(f"Error: {path}: {problem}")
-        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    result = cli("import", command, path, "-o", out, *(["--model", "m"] if command == "lm-eval" else []))
+    assert result.code == 1
+    assert result.stderr.startswith(f"Error: {path}: {problem}")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert not out.exists()
 
 
