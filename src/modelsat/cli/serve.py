@@ -33,12 +33,13 @@ def backend(
     model: Annotated[str, typer.Option("--model", help="'hf:smollm2' (or hf:<id-or-folder>), or 'echo'.")],
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8101,
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Torch CPU threads (local models).")] = None,
 ) -> None:
     """Serve one local model (or an echo) as an OpenAI-compatible backend."""
     from modelsat.serve.backend_server import run_backend
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_backend(model, host, port)
+    run_backend(model, host, port, threads)
 
 
 def register(app: typer.Typer) -> None:

@@ -46,10 +46,11 @@ def create_backend_app(backend: Backend, name: str, max_body_bytes: int = MAX_BO
     return app
 
 
-def load_backend(spec: str) -> tuple[Backend, str]:
+def load_backend(spec: str, threads: int | None = None) -> tuple[Backend, str]:
     """The backend for `spec` and the model name it reports.
 
     Specs: `echo`, or `hf:<model>` where `<model>` is `smollm2`, a Hugging Face id or a local folder.
+    `threads` sets torch's intra-op threads for this process (one is fastest for a small model on a busy CPU).
 
     Raises:
         ConfigError: an unknown spec, or a model that cannot be loaded.
@@ -57,14 +58,18 @@ def load_backend(spec: str) -> tuple[Backend, str]:
     if spec == "echo":
         return EchoBackend(), "echo"
     if spec.startswith("hf:") and spec[3:]:
-        from modelsat.serve.local import TransformersBackend  # torch loads only for local models
+        import torch  # torch loads only for local models
 
+        from modelsat.serve.local import TransformersBackend
+
+        if threads is not None:
+            torch.set_num_threads(threads)
         backend = TransformersBackend.load(spec[3:])
         return backend, backend.name
     raise ConfigError(f"unknown backend model {spec!r}: use 'echo' or 'hf:<model>' (e.g. hf:smollm2)")
 
 
-def run_backend(spec: str, host: str, port: int) -> None:
+def run_backend(spec: str, host: str, port: int, threads: int | None = None) -> None:
     """Load `spec` and serve it until interrupted."""
-    backend, name = load_backend(spec)
+    backend, name = load_backend(spec, threads)
     uvicorn.run(create_backend_app(backend, name), host=host, port=port, log_level="info")

@@ -1,0 +1,35 @@
+"""The proxy with the shipped router (`routers/default`) and the example config's cards, echo backends."""
+
+import math
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from modelsat.serve.app import create_app
+from modelsat.serve.backends import EchoBackend
+from modelsat.serve.config import load_serve_config
+from modelsat.serve.routing import load_scorer
+from modelsat.types import InstructionScorer
+
+ROOT = Path(__file__).parents[2]
+pytestmark = pytest.mark.skipif(not (ROOT / "routers" / "default").is_dir(), reason="routers/default not trained yet")
+
+
+def test_real_router_routes_through_the_proxy() -> None:
+    cfg = load_serve_config(ROOT / "configs" / "serve.example.yaml")
+    scorer = load_scorer(cfg)
+    assert isinstance(scorer, InstructionScorer)
+    backends = {name: EchoBackend(name) for name in cfg.backends}
+    with TestClient(create_app(cfg, scorer, backends)) as client:
+        ranked = client.post("/v1/route", json={"prompt": "Solve for x: 3x + 7 = 22. Show the algebra."})
+        assert ranked.status_code == 200
+        ranking = ranked.json()["ranking"]
+        assert sorted(r["model"] for r in ranking) == sorted(cfg.backends)
+        assert all(math.isfinite(r["score"]) for r in ranking)
+        assert [r["score"] for r in ranking] == sorted((r["score"] for r in ranking), reverse=True)
+        question = {"role": "user", "content": "Solve for x: 3x + 7 = 22. Show the algebra."}
+        reply = client.post("/v1/chat/completions", json={"model": "modelsat", "messages": [question]})
+    assert reply.status_code == 200
+    assert reply.headers["x-modelsat-model"] == ranked.json()["model"]
+    assert reply.json()["choices"][0]["message"]["content"] == question["content"]

@@ -1,0 +1,125 @@
+"""The routing batcher: concurrent requests share one scoring call, off the event loop; start-up checks."""
+
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from serve_doubles import CHAT, CODE, MATH, KeywordScorer, write_config
+
+from modelsat.aptitude.cards import Card, TaskScore, save_cards
+from modelsat.errors import ConfigError, RouterError
+from modelsat.serve.routing import RoutingBatcher, load_scorer
+
+MODELS = [MATH, CODE, CHAT]
+
+
+async def with_batcher(scorer, coro_fn, wait_s: float = 0.05, max_batch: int = 64):
+    batcher = RoutingBatcher(scorer, MODELS, wait_s=wait_s, max_batch=max_batch)
+    await batcher.start()
+    try:
+        return await coro_fn(batcher)
+    finally:
+        await batcher.aclose()
+
+
+def test_concurrent_requests_are_scored_in_one_call(scorer: KeywordScorer) -> None:
+    texts = [f"prove equation {i}" if i % 2 else f"python bug {i}" for i in range(20)]
+
+    async def go(batcher: RoutingBatcher) -> list:
+        return await asyncio.gather(*(batcher.rank(t, MODELS) for t in texts))
+
+    rankings = asyncio.run(with_batcher(scorer, go))
+    assert scorer.calls == [20]
+    assert [r[0][0] for r in rankings] == [MATH if i % 2 else CODE for i in range(20)]  # each got its own row
+
+
+def test_batches_respect_max_batch(scorer: KeywordScorer) -> None:
+    async def go(batcher: RoutingBatcher) -> list:
+        return await asyncio.gather(*(batcher.scores(f"text {i}") for i in range(20)))
+
+    rows = asyncio.run(with_batcher(scorer, go, max_batch=8))
+    assert scorer.calls == [8, 8, 4]
+    assert all(row.shape == (3,) for row in rows)
+
+
+def test_rank_orders_the_requested_candidates(scorer: KeywordScorer) -> None:
+    async def go(batcher: RoutingBatcher) -> list:
+        return await batcher.rank("a python function to prove an integral equation", [CHAT, CODE])
+
+    assert asyncio.run(with_batcher(scorer, go, wait_s=0)) == [(CODE, 2.0), (CHAT, 0.5)]
+
+
+class SlowScorer(KeywordScorer):
+    def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
+        time.sleep(0.3)  # a blocking forward pass
+        return super().score_instructions(instructions, models)
+
+
+def test_scoring_does_not_block_the_event_loop() -> None:
+    ticks: list[float] = []
+
+    async def go(batcher: RoutingBatcher) -> None:
+        async def tick() -> None:
+            for _ in range(10):
+                ticks.append(time.perf_counter())
+                await asyncio.sleep(0.02)
+
+        await asyncio.gather(batcher.scores("x"), tick())
+
+    asyncio.run(with_batcher(SlowScorer(), go, wait_s=0))
+    assert len(ticks) == 10
+    assert ticks[-1] - ticks[0] < 0.29  # all ticks ran while the scorer slept
+
+
+def test_scorer_errors_reach_every_waiting_request(scorer: KeywordScorer) -> None:
+    def broken(*_: object) -> np.ndarray:
+        raise ValueError("tokenizer exploded")
+
+    scorer.score_instructions = broken  # type: ignore[method-assign]
+
+    async def go(batcher: RoutingBatcher) -> list:
+        return await asyncio.gather(*(batcher.scores(str(i)) for i in range(3)), return_exceptions=True)
+
+    results = asyncio.run(with_batcher(scorer, go))
+    assert [str(r) for r in results] == ["tokenizer exploded"] * 3
+
+
+def test_wrong_score_shape_is_a_router_error(scorer: KeywordScorer) -> None:
+    scorer.score_instructions = lambda texts, models=None: np.zeros((len(texts), 2))  # type: ignore[method-assign]
+
+    async def go(batcher: RoutingBatcher) -> np.ndarray:
+        return await batcher.scores("x")
+
+    with pytest.raises(RouterError, match=r"shape \(1, 2\), expected \(1, 3\)"):
+        asyncio.run(with_batcher(scorer, go))
+
+
+def test_scores_before_start_is_an_error(scorer: KeywordScorer) -> None:
+    with pytest.raises(RuntimeError, match="start"):
+        asyncio.run(RoutingBatcher(scorer, MODELS, 0, 1).scores("x"))
+
+
+def test_load_scorer_needs_the_router_directory(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, {MATH: "http://127.0.0.1:9/v1"})
+    with pytest.raises(ConfigError, match="router directory .*router does not exist"):
+        load_scorer(cfg)
+
+
+def test_load_scorer_needs_a_card_for_every_backend(tmp_path: Path) -> None:
+    (tmp_path / "router").mkdir()
+    card = Card(MATH, "fp", [TaskScore("mmlu/algebra", "Algebra", 0.5)])
+    save_cards({MATH: card}, tmp_path / "cards.json")
+    cfg = write_config(tmp_path, {MATH: "http://127.0.0.1:9/v1", "gpt-4o": "http://127.0.0.1:9/v1"})
+    with pytest.raises(ConfigError, match=r"no capability card for backend\(s\) gpt-4o; cards exist for: mathstral-7B"):
+        load_scorer(cfg)
+
+
+def test_load_scorer_reports_an_unreadable_cards_file(tmp_path: Path) -> None:
+    (tmp_path / "router").mkdir()
+    (tmp_path / "cards.json").write_text("{oops")
+    cfg = write_config(tmp_path, {MATH: "http://127.0.0.1:9/v1"})
+    with pytest.raises(ConfigError, match="cards.json: not valid JSON"):
+        load_scorer(cfg)
