@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from modelsat.data.info import summarize
@@ -23,20 +24,20 @@ TOP_TASKS = 10
 def render(summary: dict, file: Path, console: Console) -> None:
     """Print `summary` as rich tables."""
     console.print(
-        f"[bold]{file}[/]: {summary['n_rows']:,} rows, {summary['n_models']} models, "
+        f"[bold]{escape(str(file))}[/]: {summary['n_rows']:,} rows, {summary['n_models']} models, "
         f"{summary['n_queries']:,} queries, {summary['n_tasks']} tasks"
     )
     models = Table("model", "queries", "accuracy", "mean cost (USD)", title="Models")
     for name, row in summary["models"].items():
         cost = "-" if row["mean_cost"] is None else f"{row['mean_cost']:.6f}"
-        models.add_row(name, f"{row['queries']:,}", f"{row['accuracy']:.4f}", cost)
+        models.add_row(escape(name), f"{row['queries']:,}", f"{row['accuracy']:.4f}", cost)
     console.print(models)
     queries = Table("group", "queries", title="Queries by split and domain")
     for name, n in [*summary["splits"].items(), *summary["domains"].items()]:
         queries.add_row(name, f"{n:,}")
     console.print(queries)
     tasks = sorted(summary["tasks"].items(), key=lambda kv: -kv[1])
-    shown = ", ".join(f"{task} ({n:,})" for task, n in tasks[:TOP_TASKS])
+    shown = ", ".join(f"{escape(task)} ({n:,})" for task, n in tasks[:TOP_TASKS])
     more = f", … {len(tasks) - TOP_TASKS} more" if len(tasks) > TOP_TASKS else ""
     console.print(f"tasks by size: {shown}{more}")
 
