@@ -1,7 +1,78 @@
-"""`modelsat evaluate` commands (being built)."""
+"""`modelsat evaluate`: Model-SAT (when given) and every baseline on the same test queries → report.json.
+
+Never trains Model-SAT; baselines are fitted on the zoo's train split. Prints the markdown table.
+
+Example:
+    $ modelsat evaluate --outcomes out/mmlu.parquet --zoo small-5 --aptitude out/aptitude.json -o report.json
+    $ modelsat evaluate --outcomes out/mmlu.parquet --zoo small-5 --router DIR --cards cards.json -o report.json
+"""
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+
+from modelsat.errors import ConfigError
+
+err = Console(stderr=True)
+
+
+def evaluate_command(
+    outcomes: Annotated[Path, typer.Option("--outcomes", help="Outcomes Parquet table.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write report.json.")],
+    zoo: Annotated[str | None, typer.Option("--zoo", help="Named zoo: small-5, small, mixed, all.")] = None,
+    models: Annotated[str | None, typer.Option("--models", help="Comma-separated candidate models.")] = None,
+    router: Annotated[Path | None, typer.Option("--router", help="Trained Model-SAT router directory.")] = None,
+    cards: Annotated[Path | None, typer.Option("--cards", help="Capability cards (with --router).")] = None,
+    baselines: Annotated[str, typer.Option("--baselines", help="'all' or comma-separated names.")] = "all",
+    aptitude: Annotated[
+        Path | None, typer.Option("--aptitude", help="Aptitude set to exclude (default: the router's).")
+    ] = None,
+    holdout: Annotated[str | None, typer.Option("--holdout", help="New model(s) the router never trained on.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Evaluate a random sample of N test queries.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of random routing, sampling and learned baselines.")] = 0,
+    markdown: Annotated[Path | None, typer.Option("--markdown", help="Also write the table as markdown.")] = None,
+    plots: Annotated[Path | None, typer.Option("--plots", help="Folder for PNG plots.")] = None,
+) -> None:
+    """Evaluate routing methods on the test queries answered by every zoo model."""
+    from modelsat.aptitude.selection import AptitudeSet
+    from modelsat.baselines.registry import BASELINES
+    from modelsat.data.schema import read_outcomes
+    from modelsat.data.zoos import check_models, parse_models, resolve_zoo
+    from modelsat.evaluation import plots as plotting
+    from modelsat.evaluation.report import to_markdown, write_report
+    from modelsat.evaluation.run import EvalOptions, evaluate, load_model_sat
+
+    if (router is None) != (cards is None):
+        raise ConfigError("--router and --cards go together")
+    table = read_outcomes(outcomes)
+    zoo_models = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
+    model_sat, aptitude_ids = load_model_sat(router, cards) if router and cards else (None, None)
+    if aptitude is not None:
+        aptitude_ids = AptitudeSet.load(aptitude).query_ids
+    options = EvalOptions(
+        models=zoo_models,
+        baselines=BASELINES.names() if baselines == "all" else parse_models(baselines),
+        zoo_name=zoo,
+        aptitude_ids=aptitude_ids,
+        limit=limit,
+        seed=seed,
+        holdout=check_models(parse_models(holdout), zoo_models) if holdout else [],
+    )
+    with err.status("evaluating") as status:
+        report = evaluate(table, options, model_sat, lambda method, stage: status.update(f"{method}: {stage}"))
+    write_report(report, out)
+    text = to_markdown(report)
+    if markdown:
+        markdown.write_text(text)
+    if plots:
+        plotting.write_plots(report, plots)
+    typer.echo(text)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `evaluate` to `app`."""
+    app.command("evaluate")(evaluate_command)

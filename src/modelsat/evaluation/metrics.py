@@ -1,0 +1,65 @@
+"""Routing metrics: routed accuracy (mean score of the chosen model's answers), per domain, task and
+MMLU-Pro category, and each model's share of the routed queries.
+
+Example:
+    choice = scores.argmax(axis=1)
+    method_metrics(queries, y, choice, models)["accuracy"]
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from modelsat.data.splits import domain_of
+
+
+def routed_scores(y: np.ndarray, choice: np.ndarray) -> np.ndarray:
+    """Score of the chosen model on each query: y[i, choice[i]]."""
+    return y[np.arange(len(y)), choice]
+
+
+def group_means(values: np.ndarray, labels: Sequence[str] | np.ndarray) -> dict[str, float]:
+    """Mean of `values` per label, sorted by label."""
+    series = pd.Series(values).groupby(np.asarray(labels)).mean()
+    return {str(k): float(v) for k, v in series.sort_index().items()}
+
+
+def method_metrics(queries: pd.DataFrame, y: np.ndarray, choice: np.ndarray, models: Sequence[str]) -> dict:
+    """All metrics of one routing decision `choice` (model index per query).
+
+    Returns:
+        {accuracy, by_domain: {in_domain, out_of_domain}, by_task, by_category, share}; a domain with
+        no query is None, `by_category` is empty without a `category` column.
+    """
+    routed = routed_scores(y, choice)
+    domains = group_means(routed, domain_of(queries["source"]))
+    counts = np.bincount(choice, minlength=len(models))
+    return {
+        "accuracy": float(routed.mean()),
+        "by_domain": {d: domains.get(d) for d in ("in_domain", "out_of_domain")},
+        "by_task": group_means(routed, queries["task"].astype(str)),
+        "by_category": group_means(routed, queries["category"].astype(str)) if "category" in queries else {},
+        "share": {m: float(c / len(choice)) for m, c in zip(models, counts, strict=True)},
+    }
+
+
+def choices(scores: np.ndarray) -> np.ndarray:
+    """Routing decision: the highest-scoring model per query (first on ties)."""
+    if not np.isfinite(scores).any(axis=1).all():
+        raise ValueError("a router returned no finite score for some query")
+    return np.nan_to_num(scores, nan=-np.inf).argmax(axis=1)
+
+
+def new_model_metrics(y: np.ndarray, choice: np.ndarray, models: Sequence[str], new: Sequence[str]) -> dict:
+    """For each model in `new`: its routed share, queries routed to it and their mean score (None if none)."""
+    out = {}
+    for name in new:
+        j = list(models).index(name)
+        mask = choice == j
+        out[name] = {
+            "share": float(mask.mean()),
+            "n_routed": int(mask.sum()),
+            "accuracy_when_routed": float(y[mask, j].mean()) if mask.any() else None,
+        }
+    return out

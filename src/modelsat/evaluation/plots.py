@@ -1,0 +1,87 @@
+"""PNG plots of a report (matplotlib, Agg backend): methods, routed-model share, accuracy vs candidates.
+
+Example:
+    paths = write_plots(report, Path("plots"))  # methods.png, share.png, candidates.png
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from modelsat.evaluation.report import MODEL_SAT
+
+
+def _pyplot():
+    """pyplot on the non-interactive Agg backend (imported lazily: matplotlib is slow to import)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_methods(report: dict, path: Path) -> Path:
+    """Bar chart of each method's routed accuracy with the oracle as a dashed line."""
+    plt = _pyplot()
+    methods = {n: s["accuracy"] for n, s in report["methods"].items() if n != "oracle"}
+    names = sorted(methods, key=methods.__getitem__)
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(names) + 1.5))
+    colours = ["tab:red" if n == MODEL_SAT else "tab:blue" for n in names]
+    ax.barh(names, [100 * methods[n] for n in names], color=colours)
+    oracle = report["methods"]["oracle"]["accuracy"]
+    ax.axvline(100 * oracle, color="k", linestyle="--", label=f"oracle {100 * oracle:.1f}%")
+    ax.set_xlabel("routed accuracy on test queries (%)")
+    ax.set_title(f"Routing methods, {report['zoo_name'] or str(len(report['zoo'])) + ' models'}")
+    ax.legend(loc="lower right")
+    return _save(fig, plt, path)
+
+
+def plot_share(report: dict, path: Path) -> Path:
+    """Stacked horizontal bars: the share of test queries each method routes to each model."""
+    plt = _pyplot()
+    names = list(report["methods"])
+    models = report["zoo"]
+    share = np.array([[report["methods"][n]["share"][m] for m in models] for n in names])
+    fig, ax = plt.subplots(figsize=(9, 0.4 * len(names) + 2))
+    left = np.zeros(len(names))
+    cmap = plt.get_cmap("tab20")
+    for j, model in enumerate(models):
+        ax.barh(names, 100 * share[:, j], left=100 * left, color=cmap(j % 20), label=model)
+        left += share[:, j]
+    ax.set_xlabel("share of routed test queries (%)")
+    ax.legend(fontsize=7, ncol=2, bbox_to_anchor=(1.01, 1), loc="upper left")
+    return _save(fig, plt, path)
+
+
+def plot_candidates(report: dict, path: Path) -> Path:
+    """Mean routed accuracy against the number of candidates (random sub-zoos)."""
+    plt = _pyplot()
+    curve = report["candidates_curve"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, values in curve["accuracy"].items():
+        style = "--" if name in ("oracle", "random") else "-"
+        ax.plot(curve["sizes"], [100 * v for v in values], style, marker="o", markersize=3, label=name)
+    ax.set_xlabel("number of candidate models")
+    ax.set_ylabel("routed accuracy (%)")
+    ax.legend(fontsize=7)
+    return _save(fig, plt, path)
+
+
+def _save(fig, plt, path: Path) -> Path:
+    """Write `fig` as PNG and free it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def write_plots(report: dict, folder: Path) -> list[Path]:
+    """All three plots into `folder`."""
+    folder = Path(folder)
+    return [
+        plot_methods(report, folder / "methods.png"),
+        plot_share(report, folder / "share.png"),
+        plot_candidates(report, folder / "candidates.png"),
+    ]

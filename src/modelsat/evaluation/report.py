@@ -1,0 +1,93 @@
+"""`report.json` (DESIGN §6) and its Table-1-style markdown rendering.
+
+Example:
+    report = build_report(data, methods, singles, timing, options, curve)
+    print(to_markdown(report))
+"""
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelsat.data.zoos import ZOOS
+from modelsat.io import atomic_write_text
+
+if TYPE_CHECKING:
+    from modelsat.evaluation.dataset import EvalSet
+    from modelsat.evaluation.run import EvalOptions
+
+MODEL_SAT = "model-sat"
+NO_MODEL_SAT = "Model-SAT not evaluated: pass --router DIR --cards cards.json to include it."
+NO_APTITUDE = "Aptitude questions were not excluded: pass --router or --aptitude to exclude them."
+
+
+def build_report(
+    data: "EvalSet",
+    methods: dict[str, dict],
+    singles: dict[str, dict],
+    timing: dict[str, dict],
+    options: "EvalOptions",
+    curve: dict,
+) -> dict[str, Any]:
+    """Assemble the report: schema of DESIGN §6 plus per-model breakdowns, notes and the candidates curve."""
+    notes = []
+    if MODEL_SAT not in methods:
+        notes.append(NO_MODEL_SAT)
+    if options.aptitude_ids is None:
+        notes.append(NO_APTITUDE)
+    headline = timing.get(MODEL_SAT, {})
+    return {
+        "zoo": list(data.models),
+        "zoo_name": options.zoo_name if options.zoo_name in ZOOS else None,
+        "split": "test",
+        "n_queries": int(len(data.queries)),
+        "n_train_queries": int(data.train["query_id"].nunique()),
+        "aptitude_excluded": None if options.aptitude_ids is None else len(options.aptitude_ids),
+        "seed": options.seed,
+        "limit": options.limit,
+        "models": {m: s["accuracy"] for m, s in singles.items()},
+        "methods": methods,
+        "singles": singles,
+        "model_sat_included": MODEL_SAT in methods,
+        "notes": notes,
+        "timing": {
+            "method": MODEL_SAT if headline else None,
+            "route_ms_p50": headline.get("route_ms_p50"),
+            "route_ms_p90": headline.get("route_ms_p90"),
+            "by_method": timing,
+        },
+        "candidates_curve": curve,
+    }
+
+
+def write_report(report: dict, path: Path) -> None:
+    """Write the report as indented JSON, atomically."""
+    atomic_write_text(Path(path), json.dumps(report, indent=1) + "\n")
+
+
+def _pct(value: float | None) -> str:
+    """A fraction as a percentage with one decimal; – when missing."""
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def table_rows(report: dict) -> list[tuple[str, dict]]:
+    """Rows in Table-1 order: single models, best single, random, oracle, other baselines, Model-SAT."""
+    rows = [(name, stats) for name, stats in report["singles"].items()]
+    methods = report["methods"]
+    first = ["best-single", "random", "oracle"]
+    rest = sorted(n for n in methods if n not in first and n != MODEL_SAT)
+    order = [n for n in first if n in methods] + rest + ([MODEL_SAT] if MODEL_SAT in methods else [])
+    return rows + [(f"**{name}**", methods[name]) for name in order]
+
+
+def to_markdown(report: dict) -> str:
+    """Markdown table: rows per single model and method; columns in/out-of-domain, each category, mean (%)."""
+    categories = sorted({c for _, stats in table_rows(report) for c in stats["by_category"]})
+    header = ["router", "in-domain", "out-of-domain", *categories, "mean"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for name, stats in table_rows(report):
+        cells = [_pct(stats["by_domain"]["in_domain"]), _pct(stats["by_domain"]["out_of_domain"])]
+        cells += [_pct(stats["by_category"].get(c)) for c in categories]
+        lines.append("| " + " | ".join([name, *cells, _pct(stats["accuracy"])]) + " |")
+    caption = f"Zoo {report['zoo_name'] or ', '.join(report['zoo'])}: {report['n_queries']:,} test queries."
+    return "\n".join([caption, "", *lines, *[f"\n> {note}" for note in report["notes"]]]) + "\n"

@@ -1,0 +1,130 @@
+"""Run every routing method on one evaluation set and assemble `report.json` (DESIGN §6). Never trains Model-SAT.
+
+Baselines are fitted on the zoo's train rows; Model-SAT, when given, is a ready `Router` (see
+`load_model_sat`). Each method scores all test queries in one batch; latency percentiles come from
+scoring `n_timing` single queries one at a time.
+
+Example:
+    report = evaluate(outcomes, EvalOptions(models=list(SMALL_5), baselines=["best-single", "oracle", "random"]))
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from modelsat.baselines.registry import BASELINES
+from modelsat.evaluation.candidates import candidates_curve
+from modelsat.evaluation.dataset import EvalSet, build_eval_set
+from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics
+from modelsat.evaluation.report import build_report
+from modelsat.types import Router, TrainableRouter
+
+REQUIRED_METHODS = ("best-single", "oracle", "random")
+Progress = Callable[[str, str], None]  # (method, stage) with stage in fit/score/time/done
+
+
+@dataclass
+class EvalOptions:
+    """What to evaluate. `baselines` are registry names (best-single, oracle and random are always added)."""
+
+    models: list[str]
+    baselines: list[str] = field(default_factory=lambda: BASELINES.names())
+    zoo_name: str | None = None
+    aptitude_ids: frozenset[str] | None = None
+    limit: int | None = None
+    seed: int = 0
+    holdout: list[str] = field(default_factory=list)
+    n_timing: int = 16
+    curve_subsets: int = 8
+
+
+@dataclass
+class MethodRun:
+    """One method's scores on the test queries and its timings."""
+
+    scores: np.ndarray
+    timing: dict[str, float]
+
+
+def load_model_sat(router_dir: Path, cards: Path) -> tuple[Router, frozenset[str]]:
+    """The trained Model-SAT router and the aptitude question ids stored beside it."""
+    from modelsat.aptitude.selection import AptitudeSet
+    from modelsat.router.service import load_router
+
+    return load_router(router_dir, cards), AptitudeSet.load(router_dir / "aptitude.json").query_ids
+
+
+def method_names(requested: Sequence[str]) -> list[str]:
+    """Requested baselines (validated) plus the required ones, in registry order."""
+    wanted = {BASELINES.check(n) for n in requested} | set(REQUIRED_METHODS)
+    return [n for n in BASELINES.names() if n in wanted]
+
+
+def run_method(router: Router, data: EvalSet, n_timing: int) -> MethodRun:
+    """Fit (if trainable), score every test query in one batch, then time single-query routing."""
+    start = time.perf_counter()
+    if isinstance(router, TrainableRouter):
+        router.fit(data.train, data.models)
+    fitted = time.perf_counter()
+    scores = np.asarray(router.score(data.queries, data.models), dtype=np.float64)
+    scored = time.perf_counter()
+    if scores.shape != data.y.shape:
+        raise ValueError(f"{router.name} returned scores of shape {scores.shape}, expected {data.y.shape}")
+    latencies = []
+    for i in range(min(n_timing, len(data.queries))):
+        t0 = time.perf_counter()
+        router.score(data.queries.iloc[i : i + 1], data.models)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    timing = {
+        "fit_s": fitted - start,
+        "batch_ms_per_query": (scored - fitted) * 1000 / len(data.queries),
+        "route_ms_p50": float(np.percentile(latencies, 50)) if latencies else None,
+        "route_ms_p90": float(np.percentile(latencies, 90)) if latencies else None,
+    }
+    return MethodRun(scores, timing)
+
+
+def evaluate(
+    outcomes: pd.DataFrame,
+    options: EvalOptions,
+    model_sat: Router | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Evaluate the baselines (and Model-SAT when given) on the same test queries; return the report dict."""
+    notify = progress or (lambda method, stage: None)
+    data = build_eval_set(outcomes, options.models, options.aptitude_ids or (), options.limit, options.seed)
+    routers: dict[str, Router] = {
+        name: BASELINES.create(name, seed=options.seed, outcomes=data.test_rows)
+        for name in method_names(options.baselines)
+    }
+    if model_sat is not None:
+        routers["model-sat"] = model_sat
+    runs: dict[str, MethodRun] = {}
+    for name, router in routers.items():
+        notify(name, "run")
+        runs[name] = run_method(router, data, options.n_timing)
+        notify(name, "done")
+    picks = {name: choices(run.scores) for name, run in runs.items()}
+    methods = {name: method_metrics(data.queries, data.y, pick, data.models) for name, pick in picks.items()}
+    methods["random"]["expected_accuracy"] = float(data.y.mean())
+    singles = {
+        m: method_metrics(data.queries, data.y, np.full(len(data.y), j), data.models) for j, m in enumerate(data.models)
+    }
+    report = build_report(
+        data,
+        methods,
+        singles,
+        timing={name: run.timing for name, run in runs.items()},
+        options=options,
+        curve=candidates_curve(data.y, {n: r.scores for n, r in runs.items()}, options.curve_subsets, options.seed),
+    )
+    if options.holdout:
+        report["new_models"] = {
+            "models": list(options.holdout),
+            "by_method": {n: new_model_metrics(data.y, p, data.models, options.holdout) for n, p in picks.items()},
+        }
+    return report
