@@ -1,0 +1,181 @@
+"""Load test of `modelsat serve`: N concurrent chat requests through the proxy to fast echo backends.
+
+Echo backends and the proxy run in their own processes on loopback; the client sends every request at
+once with httpx.AsyncClient and reports errors, latency, routing overhead and throughput. Overhead is
+what the proxy adds: client latency minus the backend time the proxy measured (`x-modelsat-backend-ms`).
+
+Example:
+    $ .venv/bin/python benchmarks/serve_load.py --requests 200                    # fake (hash) scorer
+    $ .venv/bin/python benchmarks/serve_load.py --scorer real --router routers/default \\
+          --cards routers/default/cards.json
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import socket
+import statistics
+import time
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import numpy as np
+import uvicorn
+
+from modelsat.serve.app import create_app
+from modelsat.serve.backend_server import create_backend_app
+from modelsat.serve.backends import EchoBackend, build_backends
+from modelsat.serve.config import ServeConfig
+from modelsat.serve.routing import load_scorer
+
+PROMPTS = [
+    "Prove that the sum of two even integers is even.",
+    "Write a Python function that reverses a linked list.",
+    "What is the capital of Australia, and why is it not Sydney?",
+    "Explain the difference between mitosis and meiosis.",
+    "Translate 'good morning' into French and German.",
+]
+
+
+class HashScorer:
+    """A fast deterministic fake router: scores from a checksum of (instruction, model)."""
+
+    def __init__(self, models: Sequence[str]) -> None:
+        self.models = list(models)
+
+    def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
+        """(len(instructions), len(models)) pseudo-random scores in [0, 1)."""
+        names = list(models or self.models)
+        return np.array([[zlib.crc32(f"{t}|{m}".encode()) / 2**32 for m in names] for t in instructions])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_echo(port: int) -> None:
+    uvicorn.run(create_backend_app(EchoBackend(), "echo"), host="127.0.0.1", port=port, log_level="warning")
+
+
+def run_proxy(cfg: ServeConfig, scorer_kind: str, port: int) -> None:
+    scorer = load_scorer(cfg) if scorer_kind == "real" else HashScorer(list(cfg.backends))
+    app = create_app(cfg, scorer, build_backends(cfg, {}))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096)
+
+
+def wait_ready(url: str, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not start within {timeout_s} s")
+
+
+async def one(client: httpx.AsyncClient, url: str, i: int) -> tuple[bool, float, float, float]:
+    """(ok, client latency s, proxy routing s, backend s) of one request."""
+    body = {"model": "modelsat", "messages": [{"role": "user", "content": f"{PROMPTS[i % len(PROMPTS)]} (#{i})"}]}
+    start = time.perf_counter()
+    try:
+        response = await client.post(url + "/v1/chat/completions", json=body)
+    except httpx.HTTPError:
+        return False, time.perf_counter() - start, 0.0, 0.0
+    latency = time.perf_counter() - start
+    if response.status_code != 200:
+        return False, latency, 0.0, 0.0
+    routing = float(response.headers["x-modelsat-routing-ms"]) / 1000
+    return True, latency, routing, float(response.headers["x-modelsat-backend-ms"]) / 1000
+
+
+async def load(url: str, n: int) -> tuple[list[tuple[bool, float, float, float]], float]:
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        await asyncio.gather(*(one(client, url, i) for i in range(10)))  # warm-up, not counted
+        start = time.perf_counter()
+        results = await asyncio.gather(*(one(client, url, i) for i in range(n)))
+        return results, time.perf_counter() - start
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) * 1000 if values else float("nan")
+
+
+def batch_stats(metrics_text: str) -> tuple[float, float]:
+    """(scoring calls, mean instructions per call) from the proxy's /metrics."""
+    values = {}
+    for line in metrics_text.splitlines():
+        if line.startswith(("modelsat_routing_batch_size_sum", "modelsat_routing_batch_size_count")):
+            name, value = line.split()
+            values[name] = float(value)
+    count = values.get("modelsat_routing_batch_size_count", 0.0)
+    return count, values.get("modelsat_routing_batch_size_sum", 0.0) / max(count, 1.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="concurrent requests sent at once")
+    parser.add_argument("--backends", type=int, default=3, help="echo backend processes (shared round-robin)")
+    parser.add_argument("--scorer", choices=["fake", "real"], default="fake")
+    parser.add_argument("--router", type=Path, default=Path("routers/default"))
+    parser.add_argument("--cards", type=Path, default=Path("routers/default/cards.json"))
+    args = parser.parse_args()
+
+    if args.scorer == "real":
+        from modelsat.aptitude.cards import load_cards
+
+        models = list(load_cards(args.cards))
+    else:
+        models = [f"model-{chr(ord('a') + i)}" for i in range(args.backends)]
+    ctx = mp.get_context("spawn")
+    ports = [free_port() for _ in range(args.backends)]
+    workers = [ctx.Process(target=run_echo, args=(p,), daemon=True) for p in ports]
+    urls = [f"http://127.0.0.1:{port}/v1" for port in ports]
+    backends = {m: {"base_url": urls[i % len(urls)], "model": "echo"} for i, m in enumerate(models)}
+    cfg = ServeConfig.model_validate({"router": str(args.router), "cards": str(args.cards), "backends": backends})
+    proxy_port = free_port()
+    workers.append(ctx.Process(target=run_proxy, args=(cfg, args.scorer, proxy_port), daemon=True))
+    for worker in workers:
+        worker.start()
+    try:
+        for port in ports:
+            wait_ready(f"http://127.0.0.1:{port}")
+        url = f"http://127.0.0.1:{proxy_port}"
+        wait_ready(url)
+        results, wall = asyncio.run(load(url, args.requests))
+        calls, mean_batch = batch_stats(httpx.get(url + "/metrics").text)
+    finally:
+        for worker in workers:
+            worker.terminate()
+    ok = [r for r in results if r[0]]
+    overhead = [latency - backend for _, latency, _, backend in ok]
+    summary = {
+        "scorer": args.scorer,
+        "models": len(models),
+        "requests": args.requests,
+        "errors": len(results) - len(ok),
+        "latency_ms_p50": round(pct([r[1] for r in ok], 50), 2),
+        "latency_ms_p99": round(pct([r[1] for r in ok], 99), 2),
+        "overhead_ms_p50": round(pct(overhead, 50), 2),
+        "overhead_ms_p99": round(pct(overhead, 99), 2),
+        "routing_ms_p50": round(pct([r[2] for r in ok], 50), 2),
+        "routing_ms_p99": round(pct([r[2] for r in ok], 99), 2),
+        "backend_ms_mean": round(statistics.fmean(r[3] for r in ok) * 1000, 2) if ok else None,
+        "scoring_calls": int(calls),
+        "mean_batch_size": round(mean_batch, 1),
+        "requests_per_s": round(len(ok) / wall, 1),
+    }
+    print(json.dumps(summary, indent=1))
+    if summary["errors"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
