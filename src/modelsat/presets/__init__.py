@@ -1,0 +1,1 @@
+"""Bundled configuration presets (one YAML file each)."""

@@ -1,0 +1,94 @@
+"""Capability encoder + connector: a card's clauses → capability tokens in the LLM's embedding space.
+
+Each clause is embedded by the encoder (mean pooling, Model-SAT §3.2), optionally joined with its
+accuracy as numbers, mapped by a one-layer MLP connector to the LLM width, and pooled into
+`capability_tokens` tokens by learned attention queries (0 = keep one token per clause).
+Pooling makes the result independent of clause order.
+
+Example:
+    cap = CapabilityModule(encoder, enc_tokenizer, d_llm=576, cfg=router_cfg, embed_rms=0.136)
+    tokens = cap(cap.encode_clauses([card.clauses()]))  # (1, P, 576)
+"""
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from modelsat.aptitude.cards import Card
+from modelsat.router.config import RouterConfig
+
+N_FOURIER = 4
+NUMERIC_FEATURES = 2 + 2 * N_FOURIER  # accuracy, is-fact flag, sin/cos features
+
+
+def numeric_features(accuracy: torch.Tensor, is_fact: torch.Tensor) -> torch.Tensor:
+    """(..., ) accuracies in [0, 1] → (..., NUMERIC_FEATURES) features (Fourier terms sharpen the number)."""
+    freqs = torch.arange(1, N_FOURIER + 1, dtype=accuracy.dtype, device=accuracy.device) * math.pi
+    angles = accuracy.unsqueeze(-1) * freqs
+    return torch.cat([accuracy.unsqueeze(-1), is_fact.unsqueeze(-1), angles.sin(), angles.cos()], dim=-1)
+
+
+def card_numbers(card: Card, n_clauses: int) -> tuple[list[float], list[float]]:
+    """Per-clause accuracy and is-fact flags, aligned with `card.clauses()`."""
+    accuracies = [s.accuracy for s in card.scores]
+    n_facts = n_clauses - len(accuracies)
+    return accuracies + [0.0] * n_facts, [0.0] * len(accuracies) + [1.0] * n_facts
+
+
+class CapabilityModule(nn.Module):
+    """Encoder (frozen or trainable) + MLP connector + attention pooling."""
+
+    def __init__(
+        self,
+        encoder: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        d_llm: int,
+        cfg: RouterConfig,
+        embed_rms: float,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.cfg = cfg
+        d_in = encoder.config.hidden_size + (NUMERIC_FEATURES if cfg.numeric_accuracy else 0)
+        self.connector = nn.Sequential(
+            nn.Linear(d_in, cfg.connector_hidden), nn.GELU(), nn.Linear(cfg.connector_hidden, d_llm)
+        )
+        n_queries = max(cfg.capability_tokens, 1)
+        self.pool_queries = nn.Parameter(torch.randn(n_queries, d_llm) / math.sqrt(d_llm))
+        self.norm = nn.LayerNorm(d_llm, elementwise_affine=False)
+        # Capability tokens start at the scale of real token embeddings so the frozen LLM reads them.
+        self.scale = nn.Parameter(torch.tensor(float(embed_rms)))
+
+    def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """Mean-pooled encoder embeddings: (T,) texts → (T, D_enc)."""
+        device = next(self.encoder.parameters()).device
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=256, return_tensors="pt").to(
+            device
+        )
+        hidden = self.encoder(**batch).last_hidden_state  # (T, L, D_enc)
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def clause_inputs(self, cards: Sequence[Card], clause_embeddings: torch.Tensor, order_seed: int | None = None):
+        """Connector inputs for `cards`: (N, C, D_in), given (N, C, D_enc) clause embeddings."""
+        if not self.cfg.numeric_accuracy:
+            return clause_embeddings
+        n_clauses = clause_embeddings.shape[1]
+        acc, fact = zip(*(card_numbers(c, n_clauses) for c in cards), strict=True)
+        acc_t = torch.tensor(acc, dtype=clause_embeddings.dtype, device=clause_embeddings.device)  # (N, C)
+        fact_t = torch.tensor(fact, dtype=clause_embeddings.dtype, device=clause_embeddings.device)
+        return torch.cat([clause_embeddings, numeric_features(acc_t, fact_t)], dim=-1)
+
+    def forward(self, connector_inputs: torch.Tensor) -> torch.Tensor:
+        """(N, C, D_in) clause inputs → (N, P, D_llm) capability tokens (P = C when not pooled)."""
+        assert connector_inputs.dim() == 3, f"expected (N, C, D_in), got {tuple(connector_inputs.shape)}"
+        clause_tokens = self.connector(connector_inputs)  # (N, C, D_in) -> (N, C, D_llm)
+        if self.cfg.capability_tokens > 0:
+            d = clause_tokens.shape[-1]
+            weights = torch.einsum("ncd,pd->npc", clause_tokens, self.pool_queries) / math.sqrt(d)  # (N, P, C)
+            clause_tokens = torch.einsum("npc,ncd->npd", weights.softmax(-1), clause_tokens)  # (N, P, D_llm)
+        return self.norm(clause_tokens) * self.scale

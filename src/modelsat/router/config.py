@@ -1,0 +1,167 @@
+"""Router and training configuration: pydantic models, YAML presets, `--set key=value` overrides.
+
+Precedence: defaults < preset (`modelsat/presets/<name>.yaml`) < `--config FILE` < `--set`.
+
+Example:
+    cfg = load_config("cpu-small", overrides=["train.stage1_steps=100"])
+"""
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from modelsat.aptitude.cards import CLAUSE_TEMPLATE
+from modelsat.errors import ConfigError
+
+PROMPT_FORMAT_VERSION = 1
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoraSettings(Strict):
+    """LoRA adapters (peft) on the capability LLM for stage 2."""
+
+    r: int = Field(8, description="LoRA rank.")
+    alpha: int = Field(16, description="LoRA scaling numerator.")
+    dropout: float = Field(0.0, description="LoRA dropout.")
+    target_modules: list[str] = Field(["q_proj", "v_proj"], description="LLM linear layers that get adapters.")
+
+
+class RouterConfig(Strict):
+    """What the router is: models, capability tokens and the capability instruction format."""
+
+    llm: str = Field("smollm2", description="Capability LLM: 'smollm2' (bundled) or any HF causal LM id/path.")
+    encoder: str = Field("minilm", description="Capability encoder: 'minilm' (bundled) or any HF encoder id/path.")
+    capability_tokens: int = Field(
+        1, ge=0, description="Capability tokens per card: pooled count, or 0 for one token per card clause."
+    )
+    numeric_accuracy: bool = Field(
+        True, description="Also feed each clause's accuracy as numbers to the connector, beside its text embedding."
+    )
+    connector_hidden: int = Field(1024, description="Hidden width of the one-layer MLP connector.")
+    clause_template: str = Field(CLAUSE_TEMPLATE, description="Text of one card clause.")
+    inquiry: str = Field(
+        "Based on the model description that follows, predict whether the model can handle the instruction "
+        "above by answering 'Yes' or 'No'.",
+        description="Inquiry prompt placed after the instruction.",
+    )
+    description_cue: str = Field("Model description:", description="Text right before the capability tokens.")
+    answer_cue: str = Field(" Answer:", description="Tokens after the capability tokens; the score is read there.")
+    yes_tokens: list[str] = Field(["Yes", " Yes"], description="Tokens whose probability is 'Yes'.")
+    no_tokens: list[str] = Field(["No", " No"], description="Tokens whose probability is 'No'.")
+    order: Literal["instruction-first", "card-first"] = Field(
+        "instruction-first",
+        description="instruction-first shares the instruction's forward pass across candidates; card-first is "
+        "the paper's order (card, instruction, inquiry), one full forward per candidate.",
+    )
+    max_instruction_tokens: int = Field(256, ge=8, description="Instructions longer than this are cut.")
+    on_long_instruction: Literal["truncate", "error"] = Field(
+        "truncate", description="truncate (keep the head, with a warning) or error."
+    )
+    perturbations: int = Field(
+        1, ge=1, description="Average scores over this many clause orders (only order-sensitive configs differ)."
+    )
+    lora: LoraSettings | None = Field(None, description="LoRA on the LLM in stage 2; null = LLM stays frozen.")
+
+
+class TrainConfig(Strict):
+    """How the router is trained (capability instruction tuning)."""
+
+    loss: Literal["card", "instruction", "both"] = Field(
+        "both",
+        description="card: the paper's homogeneous in-batch negatives (one card, 1 right + k-1 wrong instructions); "
+        "instruction: listwise over the models sharing one instruction; both: their sum.",
+    )
+    group_size: int = Field(4, ge=2, description="k: instructions per card group (1 positive + k-1 negatives).")
+    batch_instructions: int = Field(16, ge=2, description="Instructions per step (every zoo card scores each).")
+    stage1_steps: int = Field(600, ge=0, description="Steps training the connector only (LLM and encoder frozen).")
+    stage2_steps: int = Field(0, ge=0, description="Steps training connector + LoRA (+ encoder when set).")
+    stage2_train_encoder: bool = Field(False, description="Unfreeze the capability encoder in stage 2.")
+    lr_connector: float = Field(1e-3, gt=0, description="Learning rate of connector (and encoder in stage 2).")
+    lr_llm: float = Field(2e-4, gt=0, description="Learning rate of the LLM adapters in stage 2.")
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_steps: int = Field(30, ge=0)
+    discriminative_weighting: bool = Field(
+        True, description="Sample instructions on which the zoo disagrees more often (weight p(1-p))."
+    )
+    strong_model_weighting: bool = Field(True, description="Weight card groups by the model's train accuracy.")
+    shuffle_clauses: bool = Field(True, description="Shuffle card clause order as augmentation.")
+    eval_every: int = Field(100, ge=1, description="Validate every N steps (routed accuracy on validation).")
+    val_queries: int = Field(600, ge=10, description="Validation queries used for model selection.")
+    checkpoint_every: int = Field(50, ge=1)
+    bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 autocast: auto = when the CPU/GPU has it.")
+    seed: int = 0
+    aptitude_tasks: int = 50
+    aptitude_per_task: int = 20
+
+
+class ModelsatConfig(Strict):
+    """Root config: one section per stage."""
+
+    router: RouterConfig = RouterConfig()
+    train: TrainConfig = TrainConfig()
+
+
+def preset_names() -> list[str]:
+    """Names of the bundled presets."""
+    return sorted(
+        p.name.removesuffix(".yaml") for p in resources.files("modelsat.presets").iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def _read_yaml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _apply_override(data: dict[str, Any], item: str) -> dict[str, Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value, e.g. train.stage1_steps=100")
+    key, raw = item.split("=", 1)
+    node: Any = yaml.safe_load(raw)
+    for part in reversed(key.split(".")):
+        node = {part: node}
+    return _deep_merge(data, node)
+
+
+def load_config(
+    preset: str | None = "cpu-small", file: Path | None = None, overrides: list[str] = ()
+) -> ModelsatConfig:
+    """Resolve a config from a preset, an optional YAML file and `key=value` overrides."""
+    data: dict[str, Any] = {}
+    if preset:
+        if preset not in preset_names():
+            raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(preset_names())}")
+        text = resources.files("modelsat.presets").joinpath(f"{preset}.yaml").read_text()
+        data = _read_yaml(text, f"preset {preset}")
+    if file:
+        if not Path(file).is_file():
+            raise ConfigError(f"{file}: no such config file")
+        data = _deep_merge(data, _read_yaml(Path(file).read_text(), str(file)))
+    for item in overrides:
+        data = _apply_override(data, item)
+    try:
+        return ModelsatConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise ConfigError(f"config field {where}: {first['msg']}") from exc

@@ -1,0 +1,57 @@
+"""Batched inference: many instructions × many cards, capability tokens computed once per call,
+instructions sorted by length so batches carry little padding.
+
+Example:
+    scores = score_in_batches(net, prompts, cards, batch_size=32)  # (len(prompts), len(cards)) numpy
+"""
+
+import contextlib
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from modelsat.aptitude.cards import Card
+from modelsat.router.model import RouterNet
+
+
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast on `device` when enabled, else a no-op."""
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+@torch.no_grad()
+def score_in_batches(
+    net: RouterNet,
+    prompts: Sequence[str],
+    cards: Sequence[Card],
+    batch_size: int = 32,
+    bf16: bool = False,
+    progress=None,
+) -> np.ndarray:
+    """(Q, N) log-odds for every prompt × card. `progress(n_done)` is called after each batch."""
+    out = np.zeros((len(prompts), len(cards)), dtype=np.float32)
+    if not prompts:
+        return out
+    lengths = np.array([len(p) for p in prompts])
+    order = np.argsort(lengths, kind="stable")
+    with autocast(net.device, bf16):
+        caps_per_order = [
+            net.capability_tokens(cards, order_seed=None if k == 0 else k) for k in range(net.cfg.perturbations)
+        ]
+        for start in range(0, len(prompts), batch_size):
+            idx = order[start : start + batch_size]
+            batch = [prompts[i] for i in idx]
+            total = torch.zeros(len(batch), len(cards), device=net.device)
+            for caps in caps_per_order:
+                if net.cfg.order == "card-first":
+                    total += net.card_first_scores(batch, caps).float()
+                else:
+                    ids, mask = net.prefixes(batch)
+                    total += net.score_tokens(ids, mask, caps).float()
+            out[idx] = (total / len(caps_per_order)).cpu().numpy()
+            if progress is not None:
+                progress(len(idx))
+    return out

@@ -1,0 +1,154 @@
+"""The Model-SAT router network: capability module + capability LLM, scoring (instruction, card) pairs.
+
+Score = log P(Yes) − log P(No) at the answer position (P(Yes) = sigmoid of it), Model-SAT §3.3.
+
+Example:
+    net = RouterNet.build(cfg.router, device="cpu")
+    log_odds = net.score(["Solve x^2 = 4"], [cards["mathstral-7B"], cards["Qwen1.5-7B-Chat"]])  # (1, 2)
+"""
+
+import random
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from modelsat.aptitude.cards import Card
+from modelsat.router.capability import CapabilityModule
+from modelsat.router.config import RouterConfig
+from modelsat.router.prompting import PromptLayout
+from modelsat.router.scoring import full_forward_scores, shared_prefix_scores
+
+
+class RouterNet(nn.Module):
+    """Encoder + connector + LLM, with a per-text cache of frozen clause embeddings."""
+
+    def __init__(
+        self,
+        llm: PreTrainedModel,
+        llm_tokenizer: PreTrainedTokenizerBase,
+        capability: CapabilityModule,
+        cfg: RouterConfig,
+    ) -> None:
+        super().__init__()
+        self.llm = llm
+        self.llm_tokenizer = llm_tokenizer
+        self.capability = capability
+        self.cfg = cfg
+        self.layout = PromptLayout.build(llm_tokenizer, cfg)
+        self.clause_cache: dict[str, torch.Tensor] = {}
+
+    @classmethod
+    def build(cls, cfg: RouterConfig, device: str | torch.device = "cpu") -> "RouterNet":
+        """Load the configured LLM and encoder and attach a fresh connector."""
+        from modelsat.models.loading import load_causal_lm, load_encoder
+
+        llm, llm_tok = load_causal_lm(cfg.llm)
+        encoder, enc_tok = load_encoder(cfg.encoder)
+        embed = llm.get_input_embeddings().weight
+        embed_rms = float(embed.detach().float().pow(2).mean().sqrt())
+        capability = CapabilityModule(encoder, enc_tok, embed.shape[1], cfg, embed_rms)
+        return cls(llm, llm_tok, capability, cfg).to(device)
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the LLM weights."""
+        return self.llm.get_input_embeddings().weight.device
+
+    def clause_embeddings(self, cards: Sequence[Card], *, cached: bool = True) -> torch.Tensor:
+        """(N, C, D_enc) encoder embeddings of each card's clauses; cached per text when frozen."""
+        texts = [c.clauses(self.cfg.clause_template) for c in cards]
+        if len({len(t) for t in texts}) != 1:
+            raise ValueError("all cards must have the same number of clauses (same aptitude set and facts)")
+        flat = [t for row in texts for t in row]
+        if not cached:
+            return self.capability.embed_texts(flat).reshape(len(cards), len(texts[0]), -1)
+        missing = sorted({t for t in flat if t not in self.clause_cache})
+        if missing:
+            with torch.no_grad():
+                for start in range(0, len(missing), 256):
+                    chunk = missing[start : start + 256]
+                    for text, vec in zip(chunk, self.capability.embed_texts(chunk), strict=True):
+                        self.clause_cache[text] = vec.float()
+        return torch.stack([self.clause_cache[t] for t in flat]).reshape(len(cards), len(texts[0]), -1)
+
+    def capability_tokens(
+        self, cards: Sequence[Card], *, order_seed: int | None = None, cached: bool = True
+    ) -> torch.Tensor:
+        """(N, P, D_llm) capability tokens; `order_seed` permutes clause order (no-op when pooled)."""
+        inputs = self.capability.clause_inputs(cards, self.clause_embeddings(cards, cached=cached))
+        if order_seed is not None:
+            perm = list(range(inputs.shape[1]))
+            random.Random(order_seed).shuffle(perm)
+            inputs = inputs[:, perm]
+        return self.capability(inputs.to(self.device))
+
+    def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
+        """(rows, T, D) input embeddings of a fixed token list."""
+        table = self.llm.get_input_embeddings()
+        return table(torch.tensor(ids, device=self.device)).unsqueeze(0).expand(rows, -1, -1)
+
+    def suffixes(self, cap_tokens: torch.Tensor) -> torch.Tensor:
+        """(N, P, D) capability tokens → (N, P + cue, D) per-candidate suffixes."""
+        return torch.cat([cap_tokens, self.embed_ids(self.layout.cue, cap_tokens.shape[0]).to(cap_tokens.dtype)], dim=1)
+
+    def prefixes(self, instructions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded (B, L) prefix ids and mask on the model's device."""
+        ids, mask, _ = self.layout.prefixes(self.llm_tokenizer, instructions)
+        return ids.to(self.device), mask.to(self.device)
+
+    def score_tokens(
+        self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor
+    ) -> torch.Tensor:
+        """Shared-prefix log-odds (B, N) for capability tokens (N, P, D)."""
+        suffix = self.suffixes(cap_tokens)
+        return shared_prefix_scores(self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids)
+
+    def naive_score_tokens(
+        self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor
+    ) -> torch.Tensor:
+        """Same scores as `score_tokens`, by one full forward per (instruction, candidate) pair."""
+        batch, n_cand = prefix_ids.shape[0], cap_tokens.shape[0]
+        suffix = self.suffixes(cap_tokens)  # (N, S, D)
+        prefix_embeds = self.llm.get_input_embeddings()(prefix_ids)  # (B, L, D)
+        rows_prefix = prefix_embeds.repeat_interleave(n_cand, dim=0)  # (B·N, L, D)
+        rows_mask = prefix_mask.repeat_interleave(n_cand, dim=0)
+        rows_suffix = suffix.repeat(batch, 1, 1)  # (B·N, S, D)
+        suffix_mask = torch.ones(rows_suffix.shape[:2], dtype=rows_mask.dtype, device=rows_mask.device)
+        scores = full_forward_scores(
+            self.llm, [rows_prefix, rows_suffix], [rows_mask, suffix_mask], self.layout.yes_ids, self.layout.no_ids
+        )
+        return scores.reshape(batch, n_cand)
+
+    def card_first_scores(self, instructions: Sequence[str], cap_tokens: torch.Tensor) -> torch.Tensor:
+        """The paper's order [head, description, capability tokens, instruction, inquiry, cue]: (B, N)."""
+        layout = self.layout
+        bodies, _ = layout.instruction_ids(self.llm_tokenizer, instructions)
+        tails, tail_mask = layout.left_pad([body + layout.plain_tail + layout.cue for body in bodies])
+        tails, tail_mask = tails.to(self.device), tail_mask.to(self.device)
+        batch, n_cand = len(instructions), cap_tokens.shape[0]
+        head = self.embed_ids(layout.head + layout.description, batch * n_cand)
+        caps = cap_tokens.repeat(batch, 1, 1)  # (N, P, D) -> (B·N, P, D)
+        body = self.llm.get_input_embeddings()(tails).repeat_interleave(n_cand, dim=0)  # (B·N, T, D)
+        embeds = torch.cat([head, caps, body], dim=1)
+        ones = torch.ones(batch * n_cand, head.shape[1] + caps.shape[1], dtype=tail_mask.dtype, device=self.device)
+        mask = torch.cat([ones, tail_mask.repeat_interleave(n_cand, dim=0)], dim=1)
+        # Move each row's padding (inside the body) to the front so the sequence is left-padded.
+        pad_first = torch.argsort(mask, dim=1, stable=True)
+        embeds = torch.gather(embeds, 1, pad_first.unsqueeze(-1).expand_as(embeds))
+        mask = torch.gather(mask, 1, pad_first)
+        scores = full_forward_scores(self.llm, [embeds], [mask], layout.yes_ids, layout.no_ids)
+        return scores.reshape(batch, n_cand)
+
+    def score(self, instructions: Sequence[str], cards: Sequence[Card]) -> torch.Tensor:
+        """(B, N) log-odds for instructions × cards, averaged over `cfg.perturbations` clause orders."""
+        total = torch.zeros(len(instructions), len(cards), device=self.device)
+        for k in range(self.cfg.perturbations):
+            caps = self.capability_tokens(cards, order_seed=None if k == 0 else k)
+            if self.cfg.order == "card-first":
+                total += self.card_first_scores(instructions, caps).float()
+            else:
+                ids, mask = self.prefixes(instructions)
+                total += self.score_tokens(ids, mask, caps).float()
+        return total / self.cfg.perturbations

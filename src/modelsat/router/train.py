@@ -1,0 +1,206 @@
+"""Capability instruction tuning (Model-SAT §3.3) with shared-prefix batches.
+
+Each step samples B training instructions (discriminative ones more often), scores every zoo card
+for each of them with one shared-prefix pass, and applies the configured loss: the paper's
+homogeneous in-batch card groups, our instruction-listwise loss, or both. Stage 1 trains the
+connector only; stage 2 adds LoRA adapters on the LLM (smaller learning rate than the connector).
+Validation (routed accuracy on the zoo) runs every `eval_every` steps and the best weights are
+written to the router directory; a checkpoint every `checkpoint_every` steps lets `--resume`
+continue after a kill.
+
+Example:
+    result = train_router(outcomes, SMALL, load_config("cpu-small"), Path("routers/default"))
+"""
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from modelsat.aptitude.cards import build_cards
+from modelsat.aptitude.selection import AptitudeSet, select_aptitude_set
+from modelsat.io import atomic_write_bytes
+from modelsat.models.loading import bf16_supported
+from modelsat.router.adapters import add_llm_lora
+from modelsat.router.artifact import load_trainable_state, save_router, trainable_state, write_metrics
+from modelsat.router.config import ModelsatConfig, TrainConfig
+from modelsat.router.inference import autocast, score_in_batches
+from modelsat.router.losses import card_group_loss, instruction_listwise_loss
+from modelsat.router.model import RouterNet
+from modelsat.router.scoring import encode_prefix, shared_prefix_scores
+from modelsat.router.training_data import ScoreMatrix
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "checkpoints/last.pt"
+
+
+@dataclass
+class TrainResult:
+    """Where the router went, its best validation accuracy and the validation curve."""
+
+    router_dir: Path
+    best_val_accuracy: float
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    """Learning-rate multiplier: linear warm-up, then cosine decay to 10 %."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def use_bf16(setting: str, device: torch.device) -> bool:
+    """Resolve the bf16 setting for `device`."""
+    if setting == "auto":
+        return (
+            bf16_supported() if device.type == "cpu" else torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        )
+    return setting == "on"
+
+
+def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Optimizer:
+    """Freeze everything but this stage's parameters and build its optimizer."""
+    for p in net.parameters():
+        p.requires_grad_(False)
+    cap_params = [p for n, p in net.capability.named_parameters() if not n.startswith("encoder.")]
+    groups = [{"params": cap_params, "lr": cfg.train.lr_connector, "base_lr": cfg.train.lr_connector}]
+    if stage == 2 and cfg.router.lora is not None:
+        add_llm_lora(net, cfg.router.lora)
+        lora = [p for n, p in net.llm.named_parameters() if "lora_" in n]
+        groups.append({"params": lora, "lr": cfg.train.lr_llm, "base_lr": cfg.train.lr_llm})
+    for group in groups:
+        for p in group["params"]:
+            p.requires_grad_(True)
+    return torch.optim.AdamW(groups, weight_decay=cfg.train.weight_decay)
+
+
+def routed_accuracy(net: RouterNet, matrix: ScoreMatrix, cards: list, bf16: bool) -> float:
+    """Mean score of the argmax model on the matrix's queries."""
+    net.eval()
+    scores = score_in_batches(net, matrix.prompts, cards, batch_size=32, bf16=bf16)
+    net.train()
+    return float(matrix.scores[np.arange(len(scores)), scores.argmax(axis=1)].mean())
+
+
+def save_checkpoint(path: Path, net: RouterNet, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """Atomic training checkpoint: trainable weights, optimizer, step, RNG, history."""
+    import io
+
+    buffer = io.BytesIO()
+    torch.save({"weights": trainable_state(net), "optimizer": optimizer.state_dict(), **state}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def train_router(
+    outcomes: pd.DataFrame,
+    models: Sequence[str],
+    cfg: ModelsatConfig,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    aptitude: AptitudeSet | None = None,
+) -> TrainResult:
+    """Train a router on the train split of `outcomes` for the zoo `models` and write it to `out_dir`."""
+    tc = cfg.train
+    models = list(models)
+    started = time.time()
+    torch.manual_seed(tc.seed)
+    rng = np.random.default_rng(tc.seed)
+    generator = torch.Generator().manual_seed(tc.seed)
+    ckpt_path = out_dir / CHECKPOINT
+    checkpoint = torch.load(ckpt_path, weights_only=False) if resume and ckpt_path.is_file() else None
+    if checkpoint is not None:
+        aptitude = AptitudeSet.load(out_dir / "aptitude.json")
+    elif aptitude is None:
+        aptitude = select_aptitude_set(outcomes, models, tc.aptitude_tasks, tc.aptitude_per_task, tc.seed)
+    cards_by_model = build_cards(outcomes, aptitude, models)
+    cards = [cards_by_model[m] for m in models]
+    train = ScoreMatrix.from_outcomes(outcomes, models, "train", exclude=aptitude.query_ids).informative()
+    val = ScoreMatrix.from_outcomes(outcomes, models, "validation", exclude=aptitude.query_ids).subset(
+        tc.val_queries, tc.seed
+    )
+    log.info("training on %d informative train queries, validating on %d", len(train.prompts), len(val.prompts))
+
+    dev = torch.device(device)
+    net = RouterNet.build(cfg.router, device=dev)
+    bf16 = use_bf16(tc.bf16, dev)
+    total = tc.stage1_steps + tc.stage2_steps
+    step, best, history = 0, -1.0, []
+    stage = 1 if tc.stage1_steps > 0 else 2
+    optimizer = set_stage(net, cfg, stage)
+    if checkpoint is not None:
+        step, best, history = checkpoint["step"], checkpoint["best"], checkpoint["history"]
+        stage = 1 if step < tc.stage1_steps else 2
+        optimizer = set_stage(net, cfg, stage)
+        load_trainable_state(net, checkpoint["weights"])
+        if checkpoint["stage"] == stage:
+            optimizer.load_state_dict(checkpoint["optimizer"])
+        rng = np.random.default_rng(tc.seed + step)
+        generator.manual_seed(tc.seed + step)
+        log.info("resumed at step %d (best validation accuracy %.4f)", step, best)
+    model_weights = (
+        torch.tensor(train.model_accuracy / train.model_accuracy.mean()) if tc.strong_model_weighting else None
+    )
+    meta = {"zoo": models, "seed": tc.seed, "n_train_queries": len(train.prompts)}
+
+    def evaluate_and_keep(at_step: int) -> None:
+        nonlocal best
+        acc = routed_accuracy(net, val, cards, bf16)
+        history.append({"step": at_step, "val_accuracy": acc, "seconds": round(time.time() - started, 1)})
+        if acc > best:
+            best = acc
+            save_router(net, cfg, out_dir, aptitude=aptitude, cards=cards_by_model, meta=meta | {"step": at_step})
+        write_metrics(out_dir, {"history": history, "best_val_accuracy": best, "bf16": bf16})
+
+    if checkpoint is None:
+        evaluate_and_keep(0)
+    net.train()
+    bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True)
+    while step < total:
+        if step == tc.stage1_steps and stage == 1:
+            stage = 2
+            optimizer = set_stage(net, cfg, stage)
+        for group in optimizer.param_groups:
+            group["lr"] = group["base_lr"] * lr_at(step, total, tc)
+        rows = train.sample_rows(tc.batch_instructions, rng, tc.discriminative_weighting)
+        targets = torch.tensor(train.scores[rows], dtype=torch.float32, device=dev)
+        ids, mask = net.prefixes([train.prompts[i] for i in rows])
+        with autocast(dev, bf16):
+            with torch.set_grad_enabled(stage == 2 and cfg.router.lora is not None):
+                cache = encode_prefix(net.llm, ids, mask)
+            order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
+            caps = net.capability_tokens(cards, order_seed=order_seed)
+            suffix = net.suffixes(caps)
+            scores = shared_prefix_scores(net.llm, ids, mask, suffix, net.layout.yes_ids, net.layout.no_ids, cache)
+        scores = scores.float()
+        loss = scores.new_zeros(())
+        if tc.loss in ("card", "both"):
+            loss = loss + card_group_loss(scores, targets, tc.group_size, generator, model_weights)
+        if tc.loss in ("instruction", "both"):
+            loss = loss + instruction_listwise_loss(scores, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
+        optimizer.step()
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{best:.4f}", stage=stage)
+        if step % tc.eval_every == 0 or step == total:
+            evaluate_and_keep(step)
+        if step % tc.checkpoint_every == 0 or step == total:
+            save_checkpoint(ckpt_path, net, optimizer, {"step": step, "stage": stage, "best": best, "history": history})
+    bar.close()
+    seconds = time.time() - started
+    write_metrics(out_dir, {"history": history, "best_val_accuracy": best, "bf16": bf16, "train_seconds": seconds})
+    return TrainResult(out_dir, best, history, seconds)

@@ -1,0 +1,71 @@
+"""Training material for capability instruction tuning: a query × model score matrix per split.
+
+Example:
+    train = ScoreMatrix.from_outcomes(outcomes, models, "train", exclude=aptitude.query_ids)
+    rows = train.sample_rows(16, rng, discriminative=True)
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from modelsat.data.splits import split_outcomes
+from modelsat.errors import DataError
+
+
+@dataclass
+class ScoreMatrix:
+    """Queries answered by every model of a zoo: prompts (Q,), scores (Q, M)."""
+
+    query_ids: np.ndarray
+    prompts: list[str]
+    scores: np.ndarray
+    models: list[str]
+
+    @classmethod
+    def from_outcomes(
+        cls, outcomes: pd.DataFrame, models: Sequence[str], split: str, exclude: Iterable[str] = ()
+    ) -> "ScoreMatrix":
+        """Pivot the rows of `split` (aptitude ids excluded) for `models`."""
+        rows = split_outcomes(outcomes[outcomes["model"].isin(models)], split, exclude=exclude)
+        table = rows.pivot_table(index="query_id", columns="model", values="score", aggfunc="first")
+        table = table.reindex(columns=list(models)).dropna()
+        if table.empty:
+            raise DataError(f"no {split} queries answered by all of {', '.join(models)}")
+        prompts = rows.drop_duplicates("query_id").set_index("query_id")["prompt"]
+        return cls(table.index.to_numpy(), prompts.loc[table.index].tolist(), table.to_numpy(np.float64), list(models))
+
+    @property
+    def zoo_accuracy(self) -> np.ndarray:
+        """(Q,) fraction of models right on each query."""
+        return self.scores.mean(axis=1)
+
+    @property
+    def model_accuracy(self) -> np.ndarray:
+        """(M,) accuracy of each model."""
+        return self.scores.mean(axis=0)
+
+    def informative(self) -> "ScoreMatrix":
+        """Only queries where the zoo disagrees (some but not all models right): the ones routing can win."""
+        p = self.zoo_accuracy
+        keep = (p > 0) & (p < 1)
+        return ScoreMatrix(
+            self.query_ids[keep], [self.prompts[i] for i in np.flatnonzero(keep)], self.scores[keep], self.models
+        )
+
+    def sample_rows(self, n: int, rng: np.random.Generator, discriminative: bool) -> np.ndarray:
+        """Row indices for one step; with `discriminative`, weight p(1−p) (+ a floor) as in the paper's refinement."""
+        if discriminative:
+            p = self.zoo_accuracy
+            weight = p * (1 - p) + 0.02
+            return rng.choice(len(p), size=n, replace=False, p=weight / weight.sum())
+        return rng.choice(len(self.prompts), size=n, replace=False)
+
+    def subset(self, n: int, seed: int) -> "ScoreMatrix":
+        """A fixed random subset of `n` queries (validation during training)."""
+        if n >= len(self.prompts):
+            return self
+        idx = np.sort(np.random.default_rng(seed).choice(len(self.prompts), size=n, replace=False))
+        return ScoreMatrix(self.query_ids[idx], [self.prompts[i] for i in idx], self.scores[idx], self.models)
