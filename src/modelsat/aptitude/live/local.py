@@ -59,8 +59,10 @@ class LocalScorer:
             list(prompts), return_tensors="pt", padding=True, truncation=True, max_length=self.max_tokens
         )
         autocast = torch.autocast("cpu", dtype=torch.bfloat16) if self.bf16 else nullcontext()
+        # Positions count real tokens only, so a left-padded prompt scores as it would alone.
+        positions = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)  # (B, T)
         with torch.inference_mode(), autocast:
-            logits = self.model(**batch).logits[:, -1, :].float()  # (B, T, V) -> (B, V); left padding
+            logits = self.model(**batch, position_ids=positions).logits[:, -1, :].float()  # (B, T, V) -> (B, V)
         logp = torch.log_softmax(logits, dim=-1)
         return torch.stack([torch.logsumexp(logp[:, ids], dim=-1) for ids in self.letter_ids], dim=1)
 

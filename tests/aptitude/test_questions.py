@@ -1,0 +1,80 @@
+"""Prompts, the circle test's option rotation, reply parsing and the resumable answer log."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from modelsat.aptitude.live.answer_log import Answer, AnswerLog
+from modelsat.aptitude.live.questions import LETTERS, Question, aptitude_questions, circle, parse_letter
+from modelsat.aptitude.selection import AptitudeSet
+from modelsat.errors import DataError
+
+
+def option_line(prompt: str, letter: str) -> str:
+    """The text of option `letter` in a prompt."""
+    return next(line[3:] for line in prompt.splitlines() if line.startswith(f"{letter}. "))
+
+
+def test_questions_come_from_the_outcomes_rows(aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame) -> None:
+    questions = aptitude_questions(mmlu_outcomes, aptitude)
+    assert len(questions) == 1000
+    assert [q.query_id for q in questions[:20]] == list(aptitude.tasks[0].query_ids)
+    assert max(len(q.options) for q in questions) == 10
+    with pytest.raises(DataError, match=f"aptitude question {questions[0].query_id} .* not in the outcomes table"):
+        aptitude_questions(mmlu_outcomes[mmlu_outcomes["query_id"] != questions[0].query_id], aptitude)
+
+
+def test_rotations_move_the_right_option_and_keep_its_text(aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame) -> None:
+    for question in aptitude_questions(mmlu_outcomes, aptitude)[:40]:
+        asked = circle(question, rotations=2)
+        right = question.options[question.answer_index]
+        n = len(question.options)
+        assert [a.shift for a in asked] == [0, n // 2]
+        assert asked[0].answer == LETTERS[question.answer_index]
+        assert asked[0].answer != asked[1].answer
+        assert all(option_line(a.prompt, a.answer) == right for a in asked)
+        assert asked[0].prompt.endswith("Answer:")
+    assert len(circle(question, rotations=1)) == 1
+
+
+def test_circle_never_repeats_a_shift() -> None:
+    question = Question("q", "mmlu/x", "2 + 2?", ("3", "4"), 1)
+    assert [a.shift for a in circle(question, rotations=4)] == [0, 1]
+    assert [a.answer for a in circle(question, rotations=4)] == ["B", "A"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "letter"),
+    [
+        ("B", "B"),
+        ("B. 42", "B"),
+        ("(C) because", "C"),
+        ("The answer is D.", "D"),
+        ("A good answer is C", "C"),
+        ("Answer: (E)", "E"),
+        ("I think so", None),
+        ("J", None),  # only 4 options offered
+        ("", None),
+    ],
+)
+def test_parse_letter(reply: str, letter: str | None) -> None:
+    assert parse_letter(reply, n_options=4 if reply == "J" else 10) == letter
+
+
+def test_answer_log_resumes_skips_torn_lines_and_guards_the_model(tmp_path: Path) -> None:
+    path = tmp_path / "answers.jsonl"
+    log = AnswerLog(path, model="m")
+    log.append(Answer("q1", 0, "A", True, False, 0.1))
+    log.append(Answer("q1", 5, None, False, True, 0.1))
+    log.close()
+    with path.open("a") as handle:
+        handle.write('{"model": "m", "query_id": "q2", "sh')  # killed mid-write
+    again = AnswerLog(path, model="m")
+    assert again.done == {("q1", 0), ("q1", 5)} and again.torn_lines == 1
+    assert again.answers[("q1", 5)].malformed
+    again.append(Answer("q2", 0, "C", False, False, 0.2))
+    again.close()
+    assert AnswerLog(path, model="m").done == {("q1", 0), ("q1", 5), ("q2", 0)}
+    with pytest.raises(DataError, match="answers of model 'm', not 'other'"):
+        AnswerLog(path, model="other")
