@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+from conftest import HAND_QUERIES, HAND_Y, MODELS
+
+from modelsat.evaluation.candidates import candidates_curve
+from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics
+
+
+def test_oracle_metrics_on_the_hand_fixture() -> None:
+    pick = choices(HAND_Y)  # the oracle's decision; ties go to the first model
+    assert pick.tolist() == [0, 1, 0, 0, 2]
+    m = method_metrics(HAND_QUERIES, HAND_Y, pick, MODELS)
+    assert m["accuracy"] == pytest.approx(0.8)
+    assert m["by_domain"] == pytest.approx({"in_domain": 1.0, "out_of_domain": 0.5})
+    assert m["by_task"] == pytest.approx({"mmlu-pro/physics": 0.5, "mmlu/biology": 1.0, "mmlu/law": 1.0})
+    assert m["by_category"] == pytest.approx({"biology": 1.0, "law": 1.0, "physics": 0.5})
+    assert m["share"] == pytest.approx({"A": 0.6, "B": 0.2, "C": 0.2})
+
+
+def test_single_model_metrics_on_the_hand_fixture() -> None:
+    m = method_metrics(HAND_QUERIES, HAND_Y, np.full(5, 1), MODELS)  # always B
+    assert m["accuracy"] == pytest.approx(0.4)
+    assert m["by_domain"] == pytest.approx({"in_domain": 1 / 3, "out_of_domain": 0.5})
+    assert m["share"] == {"A": 0.0, "B": 1.0, "C": 0.0}
+
+
+def test_missing_domain_is_none_and_no_category_column_gives_empty() -> None:
+    queries = HAND_QUERIES.iloc[:2].drop(columns="category")
+    m = method_metrics(queries, HAND_Y[:2], np.array([0, 0]), MODELS)
+    assert m["by_domain"]["out_of_domain"] is None
+    assert m["by_category"] == {}
+
+
+def test_router_without_finite_scores_is_rejected() -> None:
+    with pytest.raises(ValueError, match="no finite score"):
+        choices(np.array([[0.1, 0.2], [np.nan, -np.inf]]))
+
+
+def test_new_model_metrics() -> None:
+    out = new_model_metrics(HAND_Y, np.array([2, 2, 0, 0, 2]), MODELS, ["C", "B"])
+    assert out["C"] == pytest.approx({"share": 0.6, "n_routed": 3, "accuracy_when_routed": 1 / 3})
+    assert out["B"] == {"share": 0.0, "n_routed": 0, "accuracy_when_routed": None}
+
+
+def test_candidates_curve_oracle_grows_and_random_is_the_subset_mean() -> None:
+    y = np.random.default_rng(0).random((200, 5)) < [0.2, 0.3, 0.4, 0.5, 0.6]
+    y = y.astype(float)
+    curve = candidates_curve(y, {"oracle": y, "random": y}, n_subsets=20, seed=0)
+    assert curve["sizes"] == [2, 3, 4, 5]
+    oracle = curve["accuracy"]["oracle"]
+    assert oracle == sorted(oracle)
+    assert oracle[-1] == pytest.approx(y.max(axis=1).mean())
+    assert curve["accuracy"]["random"][-1] == pytest.approx(y.mean())
+    assert curve["accuracy"]["random"][0] == pytest.approx(y.mean(), abs=1e-9)  # all 10 pairs: each column equally

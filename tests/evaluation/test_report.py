@@ -1,0 +1,98 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import MODELS
+
+from modelsat.data.splits import split_for
+from modelsat.evaluation.plots import write_plots
+from modelsat.evaluation.report import NO_MODEL_SAT, to_markdown, write_report
+from modelsat.evaluation.run import EvalOptions, evaluate
+
+CHEAP = ["best-single", "oracle", "random", "per-task", "per-category", "tfidf-knn"]
+METHOD_KEYS = {"accuracy", "by_domain", "by_task", "by_category", "share"}
+
+
+class TopicRouter:
+    """A stand-in for Model-SAT: knows which model is strong on which topic."""
+
+    name = "model-sat"
+
+    def score(self, queries: pd.DataFrame, models) -> np.ndarray:
+        expert = {"math": "A", "history": "B", "physics": "C"}
+        best = [expert[p.split()[0]] for p in queries["prompt"]]
+        return np.array([[float(b == m) for m in models] for b in best])
+
+
+@pytest.fixture(scope="module")
+def report(synthetic_outcomes: pd.DataFrame) -> dict:
+    options = EvalOptions(models=MODELS, baselines=CHEAP, aptitude_ids=frozenset({"syn/0", "syn/1"}), holdout=["C"])
+    return evaluate(synthetic_outcomes, options, model_sat=TopicRouter())
+
+
+def test_report_has_the_design_schema(report: dict) -> None:
+    assert report["zoo"] == MODELS and report["split"] == "test"
+    assert report["n_queries"] > 40
+    assert set(report["models"]) == set(MODELS)
+    assert set(report["methods"]) == {*CHEAP, "model-sat"}
+    for stats in report["methods"].values():
+        assert METHOD_KEYS <= set(stats)
+        assert set(stats["by_domain"]) == {"in_domain", "out_of_domain"}
+        assert sum(stats["share"].values()) == pytest.approx(1.0)
+    assert report["timing"]["method"] == "model-sat"
+    assert isinstance(report["timing"]["route_ms_p50"], float)
+    assert set(report["timing"]["by_method"]) == set(report["methods"])
+    assert report["model_sat_included"] and report["notes"] == []
+    json.dumps(report)  # serialisable as is
+
+
+def test_oracle_bounds_every_method_and_singles(report: dict) -> None:
+    oracle = report["methods"]["oracle"]["accuracy"]
+    assert all(stats["accuracy"] <= oracle + 1e-12 for stats in report["methods"].values())
+    assert all(acc <= oracle for acc in report["models"].values())
+    assert report["methods"]["model-sat"]["accuracy"] > report["methods"]["best-single"]["accuracy"]
+
+
+def test_random_reports_its_expectation(report: dict) -> None:
+    expected = report["methods"]["random"]["expected_accuracy"]
+    assert expected == pytest.approx(np.mean(list(report["models"].values())))
+
+
+def test_new_models_section(report: dict) -> None:
+    section = report["new_models"]
+    assert section["models"] == ["C"]
+    c = section["by_method"]["model-sat"]["C"]
+    assert c["share"] == pytest.approx(report["methods"]["model-sat"]["share"]["C"])
+    assert c["accuracy_when_routed"] > 0.6  # the stand-in sends physics, C's strength, to C
+
+
+def test_test_queries_are_complete_test_split_without_aptitude(synthetic_outcomes: pd.DataFrame) -> None:
+    partial = synthetic_outcomes[~((synthetic_outcomes["model"] == "C") & (synthetic_outcomes["query_id"] == "syn/5"))]
+    full = evaluate(synthetic_outcomes, EvalOptions(models=MODELS, baselines=["oracle"], aptitude_ids=frozenset()))
+    dropped = evaluate(partial, EvalOptions(models=MODELS, baselines=["oracle"], aptitude_ids=frozenset({"syn/7"})))
+    n_test = sum(split_for(f"syn/{i}") == "test" for i in range(400))
+    assert full["n_queries"] == n_test
+    assert dropped["n_queries"] == n_test - (split_for("syn/5") == "test") - (split_for("syn/7") == "test")
+
+
+def test_markdown_table_rows_and_plots(report: dict, tmp_path) -> None:
+    text = to_markdown(report)
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    names = [line.split("|")[1].strip() for line in lines[1:]]
+    assert names[:3] == MODELS
+    assert names[3:6] == ["**best-single**", "**random**", "**oracle**"]
+    assert names[-1] == "**model-sat**"
+    assert "in-domain" in lines[0] and "physics" in lines[0] and lines[0].rstrip(" |").endswith("mean")
+    write_report(report, tmp_path / "report.json")
+    assert json.loads((tmp_path / "report.json").read_text())["n_queries"] == report["n_queries"]
+    for path in write_plots(report, tmp_path / "plots"):
+        assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_without_model_sat_the_report_says_so(synthetic_outcomes: pd.DataFrame) -> None:
+    report = evaluate(synthetic_outcomes, EvalOptions(models=MODELS, baselines=["oracle"], limit=20))
+    assert report["n_queries"] == 20
+    assert "model-sat" not in report["methods"] and not report["model_sat_included"]
+    assert NO_MODEL_SAT in report["notes"] and NO_MODEL_SAT in to_markdown(report)
+    assert report["timing"]["route_ms_p50"] is None
