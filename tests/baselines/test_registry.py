@@ -53,3 +53,15 @@ def test_duplicate_and_malformed_registrations_fail() -> None:
 def test_create_passes_only_accepted_keywords() -> None:
     router = BASELINES.create("knn", seed=3, outcomes=None, k=7)
     assert (router.seed, router.k) == (3, 7)
+
+
+def test_entry_point_plugins_are_registered_on_first_lookup(monkeypatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    from modelsat.baselines import registry as module
+
+    plugin = EntryPoint("always-b", "modelsat.baselines.best_single:BestSingleRouter", "modelsat.routers")
+    monkeypatch.setattr(module, "entry_points", lambda group: [plugin] if group == "plugins" else [])
+    registry = Registry("router", {"a": "x.y:Z"}, entry_point_group="plugins")
+    assert registry.names() == ["a", "always-b"]
+    assert registry.get("always-b").name == "best-single"

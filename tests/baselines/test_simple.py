@@ -52,7 +52,7 @@ def test_per_category_uses_the_category_column() -> None:
     y = [[1, 0, 0], [0, 0, 1], [0, 1, 0], [0, 1, 0]]
     train = long(y, tasks=["t"] * 4, categories=["law", "math", "bio", "bio"])
     router = PerCategoryRouter().fit(train, MODELS)
-    queries = pd.DataFrame({"query_id": list("abc"), "prompt": list("abc"), "task": "t", "category": ["law", "math", "x"]})
+    queries = pd.DataFrame({"query_id": list("abc"), "prompt": list("abc"), "category": ["law", "math", "x"]})
     assert router.score(queries, MODELS).argmax(axis=1).tolist() == [0, 2, 1]
 
 

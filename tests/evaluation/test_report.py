@@ -37,7 +37,7 @@ def test_report_has_the_design_schema(report: dict) -> None:
     assert set(report["models"]) == set(MODELS)
     assert set(report["methods"]) == {*CHEAP, "model-sat"}
     for stats in report["methods"].values():
-        assert METHOD_KEYS <= set(stats)
+        assert set(stats) >= METHOD_KEYS
         assert set(stats["by_domain"]) == {"in_domain", "out_of_domain"}
         assert sum(stats["share"].values()) == pytest.approx(1.0)
     assert report["timing"]["method"] == "model-sat"

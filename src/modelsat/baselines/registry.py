@@ -1,6 +1,8 @@
 """Name → router class registry with lazy `"module:Class"` targets (no torch/sklearn until used).
 
-Unknown names raise a `ConfigError` listing the available names and the closest matches.
+Unknown names raise a `ConfigError` listing the available names and the closest matches. Other
+packages add routers through the entry-point group `modelsat.routers` (name = "module:Class"),
+which `modelsat evaluate --baselines NAME` then finds.
 `create(name, **context)` passes each constructor only the keywords it accepts, so one call site
 can offer `seed=` and `outcomes=` (the oracle's test outcomes) to every method.
 
@@ -13,6 +15,7 @@ Example:
 import importlib
 import inspect
 from difflib import get_close_matches
+from importlib.metadata import entry_points
 from typing import Any
 
 from modelsat.errors import ConfigError
@@ -21,11 +24,18 @@ from modelsat.errors import ConfigError
 class Registry:
     """Names mapped to lazily imported classes."""
 
-    def __init__(self, kind: str, targets: dict[str, str] | None = None):
+    def __init__(self, kind: str, targets: dict[str, str] | None = None, entry_point_group: str | None = None):
         self.kind = kind
         self._targets: dict[str, str] = {}
+        self._group = entry_point_group
         for name, target in (targets or {}).items():
             self.register(name, target)
+
+    def _load_plugins(self) -> None:
+        """Register the entry points of `entry_point_group` once (on first lookup)."""
+        group, self._group = self._group, None
+        for point in entry_points(group=group) if group else ():
+            self.register(point.name, point.value)
 
     def register(self, name: str, target: str) -> None:
         """Add `name` → `"module:attr"`; a name registered twice is an error."""
@@ -37,13 +47,15 @@ class Registry:
 
     def names(self) -> list[str]:
         """Registered names, sorted."""
+        self._load_plugins()
         return sorted(self._targets)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._targets
+        return name in self.names()
 
     def check(self, name: str) -> str:
         """Return `name` if registered, else raise a `ConfigError` with suggestions."""
+        self._load_plugins()
         if name not in self._targets:
             close = get_close_matches(name, self.names(), n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
@@ -78,4 +90,5 @@ BASELINES = Registry(
         "matrix-factorisation": "modelsat.baselines.matrix_factorisation:MatrixFactorisationRouter",
         "routerdc": "modelsat.baselines.routerdc:RouterDcRouter",
     },
+    entry_point_group="modelsat.routers",
 )

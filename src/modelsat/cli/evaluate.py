@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TextColumn
 
 from modelsat.errors import ConfigError
 
@@ -44,7 +45,7 @@ def evaluate_command(
     from modelsat.data.zoos import check_models, parse_models, resolve_zoo
     from modelsat.evaluation import plots as plotting
     from modelsat.evaluation.report import to_markdown, write_report
-    from modelsat.evaluation.run import EvalOptions, evaluate, load_model_sat
+    from modelsat.evaluation.run import EvalOptions, evaluate, load_model_sat, method_names
 
     if (router is None) != (cards is None):
         raise ConfigError("--router and --cards go together")
@@ -62,8 +63,14 @@ def evaluate_command(
         seed=seed,
         holdout=check_models(parse_models(holdout), zoo_models) if holdout else [],
     )
-    with err.status("evaluating") as status:
-        report = evaluate(table, options, model_sat, lambda method, stage: status.update(f"{method}: {stage}"))
+    n_methods = len(method_names(options.baselines)) + (model_sat is not None)
+    with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[method]}"), console=err) as bar:
+        task = bar.add_task("routing methods", total=n_methods, method="")
+
+        def progress(method: str, stage: str) -> None:
+            bar.update(task, advance=stage == "done", method=f"{method} ({stage})")
+
+        report = evaluate(table, options, model_sat, progress)
     write_report(report, out)
     text = to_markdown(report)
     if markdown:
