@@ -108,11 +108,8 @@ def test_load_scorer_needs_the_router_directory(tmp_path: Path) -> None:
         load_scorer(cfg)
 
 
-def test_load_scorer_needs_a_card_for_every_backend(tmp_path: Path) -> None:
-    (tmp_path / "router").mkdir()
-    card = Card(MATH, "fp", [TaskScore("mmlu/algebra", "Algebra", 0.5)])
-    save_cards({MATH: card}, tmp_path / "cards.json")
-    cfg = write_config(tmp_path, {MATH: "http://127.0.0.1:9/v1", "gpt-4o": "http://127.0.0.1:9/v1"})
+def test_load_scorer_needs_a_card_for_every_backend(carded: Path) -> None:
+    cfg = write_config(carded, {MATH: "http://127.0.0.1:9/v1", "gpt-4o": "http://127.0.0.1:9/v1"})
     with pytest.raises(ConfigError, match=r"no capability card for backend\(s\) gpt-4o; cards exist for: mathstral-7B"):
         load_scorer(cfg)
 
@@ -123,3 +120,30 @@ def test_load_scorer_reports_an_unreadable_cards_file(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, {MATH: "http://127.0.0.1:9/v1"})
     with pytest.raises(ConfigError, match="cards.json: not valid JSON"):
         load_scorer(cfg)
+
+
+@pytest.fixture
+def carded(tmp_path: Path) -> Path:
+    """A router folder and a cards file with a card for MATH only."""
+    (tmp_path / "router").mkdir()
+    save_cards({MATH: Card(MATH, "fp", [TaskScore("mmlu/algebra", "Algebra", 0.5)])}, tmp_path / "cards.json")
+    return tmp_path
+
+
+def test_load_scorer_returns_the_loaded_router(carded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelsat.router import service
+
+    fake = KeywordScorer({MATH: ("prove",)})
+    monkeypatch.setattr(service, "load_router", lambda router_dir, cards_path: fake)
+    assert load_scorer(write_config(carded, {MATH: "http://127.0.0.1:9/v1"})) is fake
+
+
+def test_router_load_errors_become_config_errors(carded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelsat.router import service
+
+    def refuse(router_dir: Path, cards_path: Path) -> None:
+        raise RouterError("cards.json: card(s) of mathstral-7B were made against another aptitude set")
+
+    monkeypatch.setattr(service, "load_router", refuse)
+    with pytest.raises(ConfigError, match="made against another aptitude set"):
+        load_scorer(write_config(carded, {MATH: "http://127.0.0.1:9/v1"}))

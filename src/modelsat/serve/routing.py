@@ -131,7 +131,7 @@ def load_scorer(cfg: ServeConfig) -> InstructionScorer:
     """The trained router of `cfg`, after checking its directory and that every backend has a card.
 
     Raises:
-        ConfigError: missing router directory, unreadable cards file, or a backend without a card.
+        ConfigError: missing or incomplete router, unreadable or mismatched cards, or a backend without a card.
     """
     from modelsat.aptitude.cards import load_cards
 
@@ -144,6 +144,9 @@ def load_scorer(cfg: ServeConfig) -> InstructionScorer:
     check_against_models(cfg, cards)
     from modelsat.router.service import load_router  # torch loads only here, at start-up
 
-    scorer = load_router(Path(cfg.router), Path(cfg.cards))
+    try:
+        scorer = load_router(Path(cfg.router), Path(cfg.cards))
+    except RouterError as exc:  # an incomplete router or cards of another aptitude set: fix the config
+        raise ConfigError(str(exc)) from exc
     check_against_models(cfg, scorer.models)
     return scorer
