@@ -1,7 +1,57 @@
-"""`modelsat train` commands (being built)."""
+"""`modelsat train`: capability instruction tuning of a router on an outcomes table.
+
+Example:
+    $ modelsat train --outcomes outcomes.parquet --zoo small -o routers/default --config cpu-small
+"""
+
+import logging
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+
+from modelsat.cli.options import DeviceOption, ModelsOption, SetOption, ZooOption
+
+err = Console(stderr=True)
+
+
+def train(
+    outcomes: Annotated[Path, typer.Option("--outcomes", help="Outcomes Parquet file (modelsat import ...).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Router directory to write.")],
+    zoo: ZooOption = None,
+    models: ModelsOption = None,
+    holdout: Annotated[
+        str | None, typer.Option("--holdout", help="Comma-separated models to leave out of training.")
+    ] = None,
+    config: Annotated[
+        str, typer.Option("--config", "-c", help="Preset name (cpu-small, paper) or a YAML config file.")
+    ] = "cpu-small",
+    overrides: SetOption = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/checkpoints/last.pt.")] = False,
+    device: DeviceOption = "cpu",
+) -> None:
+    """Train a Model-SAT router for a zoo and write it to OUT."""
+    from modelsat.data.schema import read_outcomes
+    from modelsat.data.zoos import parse_models, resolve_zoo
+    from modelsat.router.config import load_config, preset_names
+    from modelsat.router.train import train_router
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    is_file = config not in preset_names()
+    cfg = load_config(None if is_file else config, Path(config) if is_file else None, overrides or [])
+    table = read_outcomes(outcomes)
+    chosen = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
+    left_out = parse_models(holdout) if holdout else []
+    chosen = [m for m in chosen if m not in left_out]
+    err.print(f"training on {len(chosen)} models: {', '.join(chosen)}")
+    result = train_router(table, chosen, cfg, out, resume=resume, device=device)
+    err.print(
+        f"router written to {result.router_dir} (best validation routed accuracy {result.best_val_accuracy:.4f}, "
+        f"{result.seconds / 60:.1f} min)"
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to `app`."""
+    """Add `train` to `app`."""
+    app.command("train")(train)

@@ -4,7 +4,8 @@ Score = log P(Yes) − log P(No) at the answer position (P(Yes) = sigmoid of it)
 
 Example:
     net = RouterNet.build(cfg.router, device="cpu")
-    log_odds = net.score(["Solve x^2 = 4"], [cards["mathstral-7B"], cards["Qwen1.5-7B-Chat"]])  # (1, 2)
+    ids, mask = net.prefixes(["Solve x^2 = 4"])
+    log_odds = net.score_tokens(ids, mask, net.capability_tokens([card_a, card_b]))  # (1, 2)
 """
 
 import random
@@ -140,15 +141,3 @@ class RouterNet(nn.Module):
         mask = torch.gather(mask, 1, pad_first)
         scores = full_forward_scores(self.llm, [embeds], [mask], layout.yes_ids, layout.no_ids)
         return scores.reshape(batch, n_cand)
-
-    def score(self, instructions: Sequence[str], cards: Sequence[Card]) -> torch.Tensor:
-        """(B, N) log-odds for instructions × cards, averaged over `cfg.perturbations` clause orders."""
-        total = torch.zeros(len(instructions), len(cards), device=self.device)
-        for k in range(self.cfg.perturbations):
-            caps = self.capability_tokens(cards, order_seed=None if k == 0 else k)
-            if self.cfg.order == "card-first":
-                total += self.card_first_scores(instructions, caps).float()
-            else:
-                ids, mask = self.prefixes(instructions)
-                total += self.score_tokens(ids, mask, caps).float()
-        return total / self.cfg.perturbations

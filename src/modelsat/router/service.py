@@ -1,0 +1,86 @@
+"""A loaded router ready to route: cards checked against its aptitude set, capability tokens cached.
+
+`RoutingService` is both an `InstructionScorer` (raw instruction texts, used by `route` and `serve`)
+and a `Router` (query tables, used by `evaluate`).
+
+Example:
+    service = load_router(Path("routers/default"), Path("cards.json"))
+    ranking = service.rank("Integrate x^2 from 0 to 1")  # [(model, P(Yes)), ...] best first
+"""
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from modelsat.aptitude.cards import Card, load_cards
+from modelsat.errors import RouterError
+from modelsat.router.artifact import load_router_dir
+from modelsat.router.inference import score_in_batches
+from modelsat.router.model import RouterNet
+from modelsat.router.train import use_bf16
+
+
+class RoutingService:
+    """Scores instructions against a fixed set of cards with a trained router."""
+
+    name = "model-sat"
+
+    def __init__(self, net: RouterNet, cards: dict[str, Card], bf16: bool, batch_size: int = 32) -> None:
+        self.net = net
+        self.cards = cards
+        self.models = list(cards)
+        self.bf16 = bf16
+        self.batch_size = batch_size
+        self.last_ms_per_query: float | None = None
+
+    def _cards(self, models: Sequence[str] | None) -> list[Card]:
+        chosen = list(models) if models is not None else self.models
+        unknown = [m for m in chosen if m not in self.cards]
+        if unknown:
+            raise RouterError(f"no card for model(s) {', '.join(unknown)}; cards exist for: {', '.join(self.models)}")
+        return [self.cards[m] for m in chosen]
+
+    def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
+        """(len(instructions), len(models)) log-odds of 'Yes'; higher = more likely to answer well."""
+        cards = self._cards(models)
+        started = time.perf_counter()
+        scores = score_in_batches(self.net, list(instructions), cards, self.batch_size, self.bf16)
+        self.last_ms_per_query = 1000 * (time.perf_counter() - started) / max(1, len(instructions))
+        return scores
+
+    def score(self, queries: pd.DataFrame, models: Sequence[str]) -> np.ndarray:
+        """`Router` interface: scores for the `prompt` column of `queries`."""
+        return self.score_instructions(queries["prompt"].astype(str).tolist(), models)
+
+    def rank(self, instruction: str, models: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """Models best-first with P(Yes) = sigmoid(log-odds)."""
+        chosen = list(models) if models is not None else self.models
+        log_odds = self.score_instructions([instruction], chosen)[0]
+        probs = 1 / (1 + np.exp(-log_odds))
+        order = np.argsort(-log_odds, kind="stable")
+        return [(chosen[i], float(probs[i])) for i in order]
+
+
+def load_router(
+    router_dir: Path, cards_path: Path | None = None, device: str = "cpu", bf16: str = "auto"
+) -> RoutingService:
+    """Load a router directory and the cards to route between (default: the router's own cards.json).
+
+    Raises:
+        RouterError: missing router files, or cards made against another aptitude set.
+    """
+    import torch
+
+    net, cfg, aptitude = load_router_dir(Path(router_dir), device=device)
+    path = Path(cards_path) if cards_path is not None else Path(router_dir) / "cards.json"
+    cards = load_cards(path)
+    foreign = [m for m, c in cards.items() if c.aptitude_fingerprint != aptitude.fingerprint]
+    if foreign:
+        raise RouterError(
+            f"{path}: card(s) of {', '.join(foreign)} were made against another aptitude set "
+            f"(router {router_dir} uses {aptitude.fingerprint}); re-run `modelsat profile --router {router_dir}`"
+        )
+    return RoutingService(net, cards, use_bf16(bf16, torch.device(device)))

@@ -1,0 +1,59 @@
+"""Shared-prefix scoring gives the logits of a plain full forward over the same tokens."""
+
+import pytest
+import torch
+
+from modelsat.router.config import RouterConfig
+from modelsat.router.model import RouterNet
+from modelsat.router.scoring import suffix_attention_mask
+
+INSTRUCTIONS = ["What is the derivative of x^3?", "Name the capital of France, please, in one word."]
+
+
+def cards_for(n: int, make_card):
+    return [make_card(f"m{i}", [0.1 + 0.2 * i, 0.9 - 0.1 * i, 0.5]) for i in range(n)]
+
+
+@pytest.mark.parametrize("capability_tokens", [1, 2, 0])
+def test_shared_prefix_equals_full_forward_tiny(tiny_specs, make_card, capability_tokens):
+    cfg = RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], capability_tokens=capability_tokens)
+    net = RouterNet.build(cfg).eval()
+    with torch.no_grad():
+        caps = net.capability_tokens(cards_for(3, make_card))
+        ids, mask = net.prefixes(INSTRUCTIONS)
+        assert mask[0].sum() < mask[1].sum(), "the test needs left padding in one row"
+        shared = net.score_tokens(ids, mask, caps)
+        naive = net.naive_score_tokens(ids, mask, caps)
+    assert shared.shape == (2, 3)
+    torch.testing.assert_close(shared, naive, atol=1e-4, rtol=0)
+    assert shared.std() > 0
+
+
+def test_shared_prefix_equals_full_forward_real_smollm2(make_card):
+    net = RouterNet.build(RouterConfig()).eval()
+    with torch.no_grad():
+        caps = net.capability_tokens(cards_for(4, make_card))
+        ids, mask = net.prefixes(INSTRUCTIONS)
+        torch.testing.assert_close(
+            net.score_tokens(ids, mask, caps), net.naive_score_tokens(ids, mask, caps), atol=1e-4, rtol=0
+        )
+
+
+def test_suffix_mask_is_block_causal_and_hides_padding():
+    prefix_mask = torch.tensor([[0, 1, 1], [1, 1, 1]])
+    mask = suffix_attention_mask(prefix_mask, n_candidates=2, suffix_len=2)
+    assert mask.shape == (2, 1, 4, 7)
+    assert not mask[0, 0, :, 0].any() and mask[1, 0, :, 0].all()
+    own = mask[0, 0, :, 3:].int().tolist()
+    assert own == [[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1]]
+
+
+def test_card_first_order_scores_every_pair(tiny_specs, make_card):
+    cfg = RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], order="card-first")
+    net = RouterNet.build(cfg).eval()
+    with torch.no_grad():
+        caps = net.capability_tokens(cards_for(3, make_card))
+        scores = net.card_first_scores(INSTRUCTIONS, caps)
+        # Row by row equals scoring each instruction alone (padding must not leak into the scores).
+        alone = torch.cat([net.card_first_scores([text], caps) for text in INSTRUCTIONS])
+    torch.testing.assert_close(scores, alone, atol=1e-4, rtol=0)

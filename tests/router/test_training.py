@@ -1,0 +1,116 @@
+"""Training mechanics on tiny random-weight models: what stage 1 trains, losses, checkpoints, resume."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
+from modelsat.router.losses import card_group_loss, instruction_listwise_loss
+from modelsat.router.model import RouterNet
+from modelsat.router.train import lr_at, set_stage, train_router
+
+
+def test_stage1_gradients_reach_the_connector_and_nothing_else(tiny_specs, make_card):
+    cfg = ModelsatConfig(router=RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"]))
+    net = RouterNet.build(cfg.router)
+    set_stage(net, cfg, stage=1)
+    cards = [make_card("a", [0.2, 0.9, 0.5]), make_card("b", [0.8, 0.1, 0.5])]
+    ids, mask = net.prefixes(["Solve 2x = 4.", "Who wrote Hamlet?"])
+    scores = net.score_tokens(ids, mask, net.capability_tokens(cards))
+    instruction_listwise_loss(scores, torch.tensor([[1.0, 0.0], [0.0, 1.0]])).backward()
+    with_grad = {n for n, p in net.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
+    assert with_grad, "no parameter received a gradient"
+    assert all(n.startswith("capability.") and not n.startswith("capability.encoder.") for n in with_grad)
+    assert any(n.startswith("capability.connector.") for n in with_grad)
+    assert not any(p.requires_grad for p in net.llm.parameters())
+
+
+def test_stage2_adds_lora_adapters_only(tiny_specs):
+    cfg = ModelsatConfig.model_validate(
+        {"router": {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"], "lora": {"r": 2}}}
+    )
+    net = RouterNet.build(cfg.router)
+    optimizer = set_stage(net, cfg, stage=2)
+    trainable_llm = [n for n, p in net.llm.named_parameters() if p.requires_grad]
+    assert trainable_llm and all("lora_" in n for n in trainable_llm)
+    assert [g["lr"] for g in optimizer.param_groups] == [cfg.train.lr_connector, cfg.train.lr_llm]
+
+
+def test_card_group_loss_puts_the_positive_first():
+    targets = torch.tensor([[1.0], [0.0], [0.0], [0.0]])
+    good = torch.tensor([[5.0], [0.0], [0.0], [0.0]])
+    bad = torch.tensor([[0.0], [5.0], [5.0], [5.0]])
+    g = torch.Generator().manual_seed(0)
+    assert card_group_loss(good, targets, 4, g) < 0.1 < card_group_loss(bad, targets, 4, g)
+
+
+def test_card_group_loss_skips_cards_without_both_kinds():
+    scores = torch.zeros(3, 2, requires_grad=True)
+    targets = torch.tensor([[1.0, 1.0], [0.0, 1.0], [0.0, 1.0]])  # card 1 has no negative
+    loss = card_group_loss(scores, targets, 3, torch.Generator().manual_seed(0))
+    loss.backward()
+    assert scores.grad[:, 1].abs().sum() == 0 and scores.grad[:, 0].abs().sum() > 0
+
+
+def test_listwise_loss_ignores_unanimous_rows_and_rewards_right_models():
+    targets = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    right = torch.tensor([[4.0, 0.0, 0.0], [0.0, 9.0, 0.0], [9.0, 0.0, 0.0]])
+    wrong = torch.tensor([[0.0, 4.0, 0.0], [0.0, 9.0, 0.0], [9.0, 0.0, 0.0]])
+    assert instruction_listwise_loss(right, targets) < instruction_listwise_loss(wrong, targets)
+    assert instruction_listwise_loss(torch.zeros(1, 3), targets[1:2]) == 0
+
+
+def test_lr_schedule_warms_up_then_decays():
+    cfg = TrainConfig(warmup_steps=10)
+    assert lr_at(0, 100, cfg) == pytest.approx(0.1)
+    assert lr_at(9, 100, cfg) == pytest.approx(1.0)
+    assert lr_at(99, 100, cfg) < lr_at(50, 100, cfg) < 1.0
+
+
+def synthetic_outcomes(n_queries: int = 300) -> pd.DataFrame:
+    """Two 'models': one right on math prompts, the other on history prompts; MMLU-style tasks."""
+    rng = np.random.default_rng(0)
+    rows = []
+    subjects = ["mmlu/high_school_mathematics", "mmlu/high_school_us_history"]
+    for q in range(n_queries):
+        subject = subjects[q % 2]
+        prompt = f"{'Compute the integral' if q % 2 == 0 else 'Which president signed the treaty'} #{q}?"
+        for m, model in enumerate(["mathy", "historian"]):
+            right = float((q % 2 == m) if rng.random() > 0.1 else rng.random() > 0.5)
+            rows.append(
+                {
+                    "model": model,
+                    "query_id": f"q{q}",
+                    "prompt": prompt,
+                    "task": subject,
+                    "source": "ori_" + subject.replace("/", "-"),
+                    "score": right,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_training_writes_router_and_resumes_after_a_kill(tiny_specs, tmp_path):
+    outcomes = synthetic_outcomes()
+    overrides = {
+        "stage1_steps": 4,
+        "eval_every": 2,
+        "checkpoint_every": 2,
+        "val_queries": 16,
+        "batch_instructions": 4,
+        "aptitude_tasks": 2,
+        "aptitude_per_task": 5,
+        "warmup_steps": 1,
+        "bf16": "off",
+    }
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
+    short = ModelsatConfig.model_validate({"router": router, "train": overrides | {"stage1_steps": 2}})
+    first = train_router(outcomes, ["mathy", "historian"], short, tmp_path)
+    assert [h["step"] for h in first.history] == [0, 2]
+    for name in ("config.yaml", "aptitude.json", "cards.json", "weights.safetensors", "metrics.json"):
+        assert (tmp_path / name).is_file(), name
+    full = ModelsatConfig.model_validate({"router": router, "train": overrides})
+    resumed = train_router(outcomes, ["mathy", "historian"], full, tmp_path, resume=True)
+    assert [h["step"] for h in resumed.history] == [0, 2, 4]
+    assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)["step"] == 4
