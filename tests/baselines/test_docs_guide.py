@@ -4,7 +4,7 @@ import re
 import sys
 from pathlib import Path
 
-from conftest import MODELS, topic_outcomes
+from topic_zoo import MODELS, topic_outcomes
 
 from modelsat.baselines.registry import BASELINES
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MODELS, topic_embedder
+from topic_zoo import MODELS, topic_embedder
 
 from modelsat.baselines.common import outcome_matrix
 from modelsat.baselines.registry import BASELINES

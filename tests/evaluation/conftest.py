@@ -1,23 +1,11 @@
-"""A hand-made 3-model × 5-prompt outcome matrix and a larger synthetic zoo for end-to-end runs."""
+"""Fixtures: a synthetic three-topic zoo for end-to-end runs (hand-made data in `eval_fixtures.py`)."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from eval_fixtures import MODELS
 
 from modelsat.data.schema import validate_outcomes
-
-MODELS = ["A", "B", "C"]
-# Hand fixture. Oracle: q1 A, q2 B, q3 nobody, q4 A or B, q5 C → 4/5; in-domain (q1, q2, q5) 3/3, out (q3, q4) 1/2.
-HAND_Y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0], [1, 1, 0], [0, 0, 1]], dtype=float)
-HAND_QUERIES = pd.DataFrame(
-    {
-        "query_id": ["q1", "q2", "q3", "q4", "q5"],
-        "prompt": ["p1", "p2", "p3", "p4", "p5"],
-        "task": ["mmlu/law", "mmlu/law", "mmlu-pro/physics", "mmlu-pro/physics", "mmlu/biology"],
-        "source": ["ori_mmlu-law", "ori_mmlu-law", "stemez", "scibench", "ori_mmlu-biology"],
-        "category": ["law", "law", "physics", "physics", "biology"],
-    }
-)
 
 
 @pytest.fixture(scope="session")

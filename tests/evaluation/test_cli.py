@@ -1,10 +1,12 @@
 import json
 import subprocess
 import sys
+import types
 
-from conftest import MODELS
+from eval_fixtures import MODELS, TopicRouter
 from typer.testing import CliRunner
 
+from modelsat.aptitude.selection import AptitudeSet, CoreTask
 from modelsat.cli.main import app
 from modelsat.data.schema import write_outcomes
 
@@ -35,3 +37,31 @@ def test_unknown_baseline_is_a_usage_error(synthetic_outcomes, tmp_path) -> None
     assert proc.returncode == 2
     assert "Error: unknown baseline 'per-tsk'. Did you mean 'per-task'" in proc.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_router_option_loads_model_sat_and_its_aptitude_set(synthetic_outcomes, tmp_path, monkeypatch) -> None:
+    calls = []
+    fake = types.ModuleType("modelsat.router.service")
+    fake.load_router = lambda router_dir, cards: calls.append((router_dir, cards)) or TopicRouter()
+    monkeypatch.setitem(sys.modules, "modelsat.router.service", fake)
+    router_dir = tmp_path / "router"
+    aptitude = AptitudeSet(tasks=(CoreTask("mmlu/math", "math", ("syn/0", "syn/3")),), zoo=tuple(MODELS), seed=0)
+    aptitude.save(router_dir / "aptitude.json")
+    write_outcomes(synthetic_outcomes, tmp_path / "o.parquet")
+    args = [
+        "evaluate",
+        "--outcomes",
+        str(tmp_path / "o.parquet"),
+        "--models",
+        ",".join(MODELS),
+        "--baselines",
+        "oracle",
+    ]
+    args += ["--router", str(router_dir), "--cards", str(tmp_path / "cards.json"), "-o", str(tmp_path / "r.json")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert calls == [(router_dir, tmp_path / "cards.json")]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["model_sat_included"] and report["aptitude_excluded"] == 2
+    assert report["timing"]["method"] == "model-sat"
+    assert "| **model-sat** |" in result.stdout

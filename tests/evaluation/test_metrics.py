@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import HAND_QUERIES, HAND_Y, MODELS
+from eval_fixtures import HAND_QUERIES, HAND_Y, MODELS
 
 from modelsat.evaluation.candidates import candidates_curve
 from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MODELS
+from eval_fixtures import MODELS, TopicRouter
 
 from modelsat.data.splits import split_for
 from modelsat.evaluation.plots import write_plots
@@ -12,17 +12,6 @@ from modelsat.evaluation.run import EvalOptions, evaluate
 
 CHEAP = ["best-single", "oracle", "random", "per-task", "per-category", "tfidf-knn"]
 METHOD_KEYS = {"accuracy", "by_domain", "by_task", "by_category", "share"}
-
-
-class TopicRouter:
-    """A stand-in for Model-SAT: knows which model is strong on which topic."""
-
-    name = "model-sat"
-
-    def score(self, queries: pd.DataFrame, models) -> np.ndarray:
-        expert = {"math": "A", "history": "B", "physics": "C"}
-        best = [expert[p.split()[0]] for p in queries["prompt"]]
-        return np.array([[float(b == m) for m in models] for b in best])
 
 
 @pytest.fixture(scope="module")
