@@ -45,7 +45,6 @@ class EndpointClient:
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_tokens = max_tokens
-        self.malformed = 0
 
     def answer(self, asked: Sequence[Asked], on_answer: Callable[[Asked, str | None, float], None]) -> None:
         """Ask every item concurrently, calling `on_answer(item, letter or None, seconds)` as replies arrive.
@@ -110,7 +109,7 @@ class EndpointClient:
         )
 
     def _letter(self, response: httpx.Response, item: Asked) -> str | None:
-        """The option letter in a chat-completion reply, or None (counted in `malformed`)."""
+        """The option letter in a chat-completion reply, or None (a malformed reply, logged)."""
         try:
             body: Any = response.json()
             content = body["choices"][0]["message"]["content"]
@@ -118,6 +117,5 @@ class EndpointClient:
         except (ValueError, KeyError, IndexError, TypeError):
             letter = None
         if letter is None:
-            self.malformed += 1
             log.warning("malformed reply to %s: %s", item.question.query_id, response.text[:120])
         return letter
