@@ -7,7 +7,7 @@ from topic_zoo import topic_outcomes
 
 @pytest.fixture(scope="module")
 def train_rows() -> pd.DataFrame:
-    return topic_outcomes(200, seed=1, prefix="train")
+    return topic_outcomes(600, seed=1, prefix="train")
 
 
 @pytest.fixture(scope="module")

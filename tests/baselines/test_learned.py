@@ -10,7 +10,7 @@ from modelsat.baselines.registry import BASELINES
 from modelsat.baselines.tfidf_knn import TfidfKnnRouter
 
 LEARNED = ["knn", "mlp", "random-forest", "matrix-factorisation", "routerdc"]
-SMALL_DATA = {"epochs": 150}  # 200 train queries are one mini-batch per epoch
+SMALL_DATA = {"batch_size": 32}  # 600 train queries would be three default mini-batches per epoch
 
 
 @pytest.mark.parametrize("name", LEARNED)
@@ -28,8 +28,8 @@ def test_learned_router_routes_each_topic_to_its_expert(
 
 @pytest.mark.parametrize("name", ["mlp", "matrix-factorisation", "routerdc"])
 def test_torch_baselines_are_reproducible_for_a_seed(name: str, train_rows: pd.DataFrame, test_queries) -> None:
-    first = BASELINES.create(name, seed=1, embedder=topic_embedder).fit(train_rows, MODELS)
-    second = BASELINES.create(name, seed=1, embedder=topic_embedder).fit(train_rows, MODELS)
+    first = BASELINES.create(name, seed=1, embedder=topic_embedder, **SMALL_DATA).fit(train_rows, MODELS)
+    second = BASELINES.create(name, seed=1, embedder=topic_embedder, **SMALL_DATA).fit(train_rows, MODELS)
     np.testing.assert_allclose(first.score(test_queries, MODELS), second.score(test_queries, MODELS))
 
 

@@ -3,7 +3,8 @@
 Follows RouteLLM's `MFModel` (Ong et al., 2024, routellm/routers/matrix_factorization/model.py)
 and EmbedLLM (Zhuang et al., 2024): logit(q, m) = wᵀ(v_m ⊙ P e_q) + b_m, where e_q is the frozen
 MiniLM embedding, P a learned projection and v_m a learned per-model vector, trained with binary
-cross-entropy on every answered (query, model) pair.
+cross-entropy on every answered (query, model) pair, early-stopped on a held-out 10 % of the
+train queries.
 
 Example:
     router = MatrixFactorisationRouter(dim=64).fit(train_rows, models)
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 
 from modelsat.baselines.common import EmbeddingRouter
-from modelsat.baselines.training import train_loop
+from modelsat.baselines.training import fit_early_stopped
 
 
 class Factorisation(torch.nn.Module):
@@ -42,11 +43,13 @@ class MatrixFactorisationRouter(EmbeddingRouter):
     def __init__(
         self,
         dim: int = 64,
-        epochs: int = 30,
+        epochs: int = 50,
+        batch_size: int = 256,
         seed: int = 0,
         embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
     ):
         super().__init__(seed=seed, embedder=embedder)
+        self.batch_size = batch_size
         self.dim, self.epochs = dim, epochs
 
     def _fit(self, x: np.ndarray, y: np.ndarray) -> None:
@@ -62,7 +65,8 @@ class MatrixFactorisationRouter(EmbeddingRouter):
             )
             return per_pair[observed[idx]].mean()
 
-        train_loop(self.net, loss, len(x), epochs=self.epochs, seed=self.seed)
+        options = {"epochs": self.epochs, "seed": self.seed, "batch_size": self.batch_size}
+        fit_early_stopped(self.net, loss, self._predict, x, y, **options)
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

@@ -21,6 +21,12 @@ def _pyplot():
     return plt
 
 
+def _colours(plt, n: int) -> list:
+    """`n` distinct colours (tab20 then tab20b: 40 before any repeats)."""
+    palette = list(plt.get_cmap("tab20").colors) + list(plt.get_cmap("tab20b").colors)
+    return [palette[i % len(palette)] for i in range(n)]
+
+
 def plot_methods(report: dict, path: Path) -> Path:
     """Bar chart of each method's routed accuracy with the oracle as a dashed line."""
     plt = _pyplot()
@@ -45,9 +51,8 @@ def plot_share(report: dict, path: Path) -> Path:
     share = np.array([[report["methods"][n]["share"][m] for m in models] for n in names])
     fig, ax = plt.subplots(figsize=(9, 0.4 * len(names) + 2))
     left = np.zeros(len(names))
-    cmap = plt.get_cmap("tab20")
-    for j, model in enumerate(models):
-        ax.barh(names, 100 * share[:, j], left=100 * left, color=cmap(j % 20), label=model)
+    for j, (model, colour) in enumerate(zip(models, _colours(plt, len(models)), strict=True)):
+        ax.barh(names, 100 * share[:, j], left=100 * left, color=colour, label=model)
         left += share[:, j]
     ax.set_xlabel("share of routed test queries (%)")
     ax.legend(fontsize=7, ncol=2, bbox_to_anchor=(1.01, 1), loc="upper left")
@@ -59,9 +64,9 @@ def plot_candidates(report: dict, path: Path) -> Path:
     plt = _pyplot()
     curve = report["candidates_curve"]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, values in curve["accuracy"].items():
+    for (name, values), colour in zip(curve["accuracy"].items(), _colours(plt, len(curve["accuracy"])), strict=True):
         style = "--" if name in ("oracle", "random") else "-"
-        ax.plot(curve["sizes"], [100 * v for v in values], style, marker="o", markersize=3, label=name)
+        ax.plot(curve["sizes"], [100 * v for v in values], style, color=colour, marker="o", markersize=3, label=name)
     ax.set_xlabel("number of candidate models")
     ax.set_ylabel("routed accuracy (%)")
     ax.legend(fontsize=7)
