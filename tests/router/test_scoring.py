@@ -24,8 +24,10 @@ def test_shared_prefix_equals_full_forward_tiny(tiny_specs, make_card, capabilit
         assert mask[0].sum() < mask[1].sum(), "the test needs left padding in one row"
         shared = net.score_tokens(ids, mask, caps)
         naive = net.naive_score_tokens(ids, mask, caps)
+        one_pass = net.fast_score_tokens(ids, mask, caps)
     assert shared.shape == (2, 3)
     torch.testing.assert_close(shared, naive, atol=1e-4, rtol=0)
+    torch.testing.assert_close(one_pass, naive, atol=1e-4, rtol=0)
     assert shared.std() > 0
 
 

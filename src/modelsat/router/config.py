@@ -53,7 +53,9 @@ class RouterConfig(Strict):
         description="Inquiry prompt placed after the instruction.",
     )
     description_cue: str = Field("Model description:", description="Text right before the capability tokens.")
-    answer_cue: str = Field(" Answer:", description="Tokens after the capability tokens; the score is read there.")
+    answer_cue: str = Field(
+        "", description="Tokens after the capability tokens (empty: the score is read at the last capability token)."
+    )
     yes_tokens: list[str] = Field(["Yes", " Yes"], description="Tokens whose probability is 'Yes'.")
     no_tokens: list[str] = Field(["No", " No"], description="Tokens whose probability is 'No'.")
     order: Literal["instruction-first", "card-first"] = Field(

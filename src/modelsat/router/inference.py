@@ -50,7 +50,7 @@ def score_in_batches(
                     total += net.card_first_scores(batch, caps).float()
                 else:
                     ids, mask = net.prefixes(batch)
-                    total += net.score_tokens(ids, mask, caps).float()
+                    total += net.fast_score_tokens(ids, mask, caps).float()
             out[idx] = (total / len(caps_per_order)).cpu().numpy()
             if progress is not None:
                 progress(len(idx))

@@ -19,7 +19,7 @@ from modelsat.aptitude.cards import Card
 from modelsat.router.capability import CapabilityModule
 from modelsat.router.config import RouterConfig
 from modelsat.router.prompting import PromptLayout
-from modelsat.router.scoring import full_forward_scores, shared_prefix_scores
+from modelsat.router.scoring import full_forward_scores, one_pass_scores, shared_prefix_scores
 
 
 class RouterNet(nn.Module):
@@ -88,7 +88,7 @@ class RouterNet(nn.Module):
     def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
         """(rows, T, D) input embeddings of a fixed token list."""
         table = self.llm.get_input_embeddings()
-        return table(torch.tensor(ids, device=self.device)).unsqueeze(0).expand(rows, -1, -1)
+        return table(torch.tensor(ids, dtype=torch.long, device=self.device)).unsqueeze(0).expand(rows, -1, -1)
 
     def suffixes(self, cap_tokens: torch.Tensor) -> torch.Tensor:
         """(N, P, D) capability tokens → (N, P + cue, D) per-candidate suffixes."""
@@ -105,6 +105,13 @@ class RouterNet(nn.Module):
         """Shared-prefix log-odds (B, N) for capability tokens (N, P, D)."""
         suffix = self.suffixes(cap_tokens)
         return shared_prefix_scores(self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids)
+
+    def fast_score_tokens(
+        self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor
+    ) -> torch.Tensor:
+        """Same (B, N) log-odds as `score_tokens`, from one decoder call (inference)."""
+        suffix = self.suffixes(cap_tokens)
+        return one_pass_scores(self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids)
 
     def naive_score_tokens(
         self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor

@@ -1,0 +1,94 @@
+"""Routing speed: shared-prefix scoring vs one plain forward and vs naive per-candidate scoring.
+
+Prints, in one run, the median ms per instruction over real MMLU-Pro instructions for
+(a) one forward pass over the instruction prompt alone, (b) shared-prefix scoring of 5, 12 and 25
+candidates, (c) naive per-candidate full scoring of the same candidates, then the ratios (b)/(a) and
+(c)/(b), and the peak resident memory.
+
+    .venv/bin/python benchmarks/route_speed.py [--router routers/default] [--n 50] [--bf16 auto|on|off]
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from modelsat.aptitude.cards import build_cards
+from modelsat.aptitude.selection import select_aptitude_set
+from modelsat.data.importers import mmlu_pro
+from modelsat.data.locate import data_dir
+from modelsat.data.splits import split_outcomes
+from modelsat.data.zoos import SMALL
+from modelsat.router.inference import autocast
+from modelsat.router.train import use_bf16
+
+CANDIDATES = (5, 12, 25)
+
+
+def median_ms(fn, items, repeats: int = 1) -> float:
+    """Median wall time of `fn(item)` in ms (one warm-up call first)."""
+    fn(items[0])
+    times = []
+    for item in items:
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn(item)
+            best = min(best, time.perf_counter() - start)
+        times.append(1000 * best)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--router", type=Path, default=Path("routers/default"))
+    parser.add_argument("--n", type=int, default=50, help="number of real instructions")
+    parser.add_argument("--bf16", default="auto", choices=["auto", "on", "off"])
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    outcomes = mmlu_pro.load(data_dir() / "mmlu-pro").outcomes
+    if (args.router / "weights.safetensors").is_file():
+        from modelsat.router.artifact import load_router_dir
+
+        net, _, aptitude = load_router_dir(args.router)
+    else:
+        from modelsat.router.config import RouterConfig
+        from modelsat.router.model import RouterNet
+
+        net = RouterNet.build(RouterConfig()).eval()
+        aptitude = select_aptitude_set(outcomes, list(SMALL))
+    models = sorted(outcomes["model"].unique())[: max(CANDIDATES)]
+    cards = build_cards(outcomes, aptitude, models)
+    test = split_outcomes(outcomes, "test", exclude=aptitude.query_ids).drop_duplicates("query_id")
+    prompts = test["prompt"].sample(args.n, random_state=0).tolist()
+    bf16 = use_bf16(args.bf16, net.device)
+    decoder = net.llm.get_decoder()
+
+    with torch.no_grad(), autocast(net.device, bf16):
+        all_caps = net.capability_tokens([cards[m] for m in models])  # cached per card in a real router
+        prefixes = [net.prefixes([p]) for p in prompts]
+        plain = median_ms(lambda pm: decoder(input_ids=pm[0], attention_mask=pm[1]), prefixes, repeats=3)
+        results = {"instruction_tokens_median": statistics.median(int(m.sum()) for _, m in prefixes)}
+        results["a_plain_forward_ms"] = round(plain, 2)
+        for n in CANDIDATES:
+            caps = all_caps[:n]
+            shared = median_ms(lambda pm, c=caps: net.fast_score_tokens(pm[0], pm[1], c), prefixes, repeats=3)
+            naive = median_ms(lambda pm, c=caps: net.naive_score_tokens(pm[0], pm[1], c), prefixes[:20])
+            results[f"b_shared_{n}_ms"] = round(shared, 2)
+            results[f"c_naive_{n}_ms"] = round(naive, 2)
+            results[f"ratio_b{n}_over_a"] = round(shared / plain, 3)
+            results[f"ratio_c{n}_over_b{n}"] = round(naive / shared, 2)
+    results["bf16"] = bf16
+    results["threads"] = torch.get_num_threads()
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
