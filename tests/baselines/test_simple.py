@@ -71,6 +71,8 @@ def test_random_is_seeded_and_uniform_in_expectation() -> None:
     assert not np.array_equal(a, RandomRouter(seed=6).score(queries, MODELS))
     share = np.bincount(a.argmax(axis=1), minlength=3) / len(queries)
     np.testing.assert_allclose(share, [1 / 3] * 3, atol=0.03)
+    shuffled = queries.iloc[::-1].iloc[:100]  # another order and batch: the same per-query choices
+    np.testing.assert_array_equal(RandomRouter(seed=5).score(shuffled, MODELS), a[::-1][:100])
 
 
 def test_random_routed_accuracy_averages_to_the_zoo_mean_over_seeds() -> None:

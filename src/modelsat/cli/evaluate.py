@@ -25,7 +25,7 @@ def evaluate_command(
     zoo: Annotated[str | None, typer.Option("--zoo", help="Named zoo: small-5, small, mixed, all.")] = None,
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated candidate models.")] = None,
     router: Annotated[Path | None, typer.Option("--router", help="Trained Model-SAT router directory.")] = None,
-    cards: Annotated[Path | None, typer.Option("--cards", help="Capability cards (with --router).")] = None,
+    cards: Annotated[Path | None, typer.Option("--cards", help="Cards (default: the router's cards.json).")] = None,
     baselines: Annotated[str, typer.Option("--baselines", help="'all' or comma-separated names.")] = "all",
     aptitude: Annotated[
         Path | None, typer.Option("--aptitude", help="Aptitude set to exclude (default: the router's).")
@@ -47,11 +47,11 @@ def evaluate_command(
     from modelsat.evaluation.report import to_markdown, write_report
     from modelsat.evaluation.run import EvalOptions, evaluate, load_model_sat, method_names
 
-    if (router is None) != (cards is None):
-        raise ConfigError("--router and --cards go together")
+    if cards is not None and router is None:
+        raise ConfigError("--cards needs --router (the Model-SAT router directory)")
     table = read_outcomes(outcomes)
     zoo_models = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
-    model_sat, aptitude_ids = load_model_sat(router, cards) if router and cards else (None, None)
+    model_sat, aptitude_ids = load_model_sat(router, cards) if router else (None, None)
     if aptitude is not None:
         aptitude_ids = AptitudeSet.load(aptitude).query_ids
     options = EvalOptions(

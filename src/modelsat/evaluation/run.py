@@ -24,7 +24,8 @@ from modelsat.evaluation.report import build_report
 from modelsat.types import Router, TrainableRouter
 
 REQUIRED_METHODS = ("best-single", "oracle", "random")
-Progress = Callable[[str, str], None]  # (method, stage) with stage in fit/score/time/done
+Progress = Callable[[str, str], None]  # (method, stage): "fit", "score i/n", "time", "done"
+CHUNK = 256  # queries per score() call, so slow routers report progress
 
 
 @dataclass
@@ -50,8 +51,8 @@ class MethodRun:
     timing: dict[str, float]
 
 
-def load_model_sat(router_dir: Path, cards: Path) -> tuple[Router, frozenset[str]]:
-    """The trained Model-SAT router and the aptitude question ids stored beside it."""
+def load_model_sat(router_dir: Path, cards: Path | None = None) -> tuple[Router, frozenset[str]]:
+    """The trained Model-SAT router (with `cards`, default its own cards.json) and its aptitude question ids."""
     from modelsat.aptitude.selection import AptitudeSet
     from modelsat.router.service import load_router
 
@@ -64,16 +65,22 @@ def method_names(requested: Sequence[str]) -> list[str]:
     return [n for n in BASELINES.names() if n in wanted]
 
 
-def run_method(router: Router, data: EvalSet, n_timing: int) -> MethodRun:
-    """Fit (if trainable), score every test query in one batch, then time single-query routing."""
+def run_method(router: Router, data: EvalSet, n_timing: int, notify: Progress) -> MethodRun:
+    """Fit (if trainable), score the test queries in chunks of `CHUNK`, then time single-query routing."""
     start = time.perf_counter()
     if isinstance(router, TrainableRouter):
+        notify(router.name, "fit")
         router.fit(data.train, data.models)
     fitted = time.perf_counter()
-    scores = np.asarray(router.score(data.queries, data.models), dtype=np.float64)
+    parts = []
+    for begin in range(0, len(data.queries), CHUNK):
+        notify(router.name, f"score {begin}/{len(data.queries)}")
+        parts.append(np.asarray(router.score(data.queries.iloc[begin : begin + CHUNK], data.models), dtype=np.float64))
+    scores = np.concatenate(parts)
     scored = time.perf_counter()
     if scores.shape != data.y.shape:
         raise ValueError(f"{router.name} returned scores of shape {scores.shape}, expected {data.y.shape}")
+    notify(router.name, "time")
     latencies = []
     for i in range(min(n_timing, len(data.queries))):
         t0 = time.perf_counter()
@@ -105,8 +112,7 @@ def evaluate(
         routers["model-sat"] = model_sat
     runs: dict[str, MethodRun] = {}
     for name, router in routers.items():
-        notify(name, "run")
-        runs[name] = run_method(router, data, options.n_timing)
+        runs[name] = run_method(router, data, options.n_timing, notify)
         notify(name, "done")
     picks = {name: choices(run.scores) for name, run in runs.items()}
     methods = {name: method_metrics(data.queries, data.y, pick, data.models) for name, pick in picks.items()}
