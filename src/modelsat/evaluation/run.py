@@ -65,22 +65,22 @@ def method_names(requested: Sequence[str]) -> list[str]:
     return [n for n in BASELINES.names() if n in wanted]
 
 
-def run_method(router: Router, data: EvalSet, n_timing: int, notify: Progress) -> MethodRun:
+def run_method(name: str, router: Router, data: EvalSet, n_timing: int, notify: Progress) -> MethodRun:
     """Fit (if trainable), score the test queries in chunks of `CHUNK`, then time single-query routing."""
     start = time.perf_counter()
     if isinstance(router, TrainableRouter):
-        notify(router.name, "fit")
+        notify(name, "fit")
         router.fit(data.train, data.models)
     fitted = time.perf_counter()
     parts = []
     for begin in range(0, len(data.queries), CHUNK):
-        notify(router.name, f"score {begin}/{len(data.queries)}")
+        notify(name, f"score {begin}/{len(data.queries)}")
         parts.append(np.asarray(router.score(data.queries.iloc[begin : begin + CHUNK], data.models), dtype=np.float64))
     scores = np.concatenate(parts)
     scored = time.perf_counter()
     if scores.shape != data.y.shape:
-        raise ValueError(f"{router.name} returned scores of shape {scores.shape}, expected {data.y.shape}")
-    notify(router.name, "time")
+        raise ValueError(f"{name} returned scores of shape {scores.shape}, expected {data.y.shape}")
+    notify(name, "time")
     latencies = []
     for i in range(min(n_timing, len(data.queries))):
         t0 = time.perf_counter()
@@ -112,7 +112,7 @@ def evaluate(
         routers["model-sat"] = model_sat
     runs: dict[str, MethodRun] = {}
     for name, router in routers.items():
-        runs[name] = run_method(router, data, options.n_timing, notify)
+        runs[name] = run_method(name, router, data, options.n_timing, notify)
         notify(name, "done")
     picks = {name: choices(run.scores) for name, run in runs.items()}
     methods = {name: method_metrics(data.queries, data.y, pick, data.models) for name, pick in picks.items()}
