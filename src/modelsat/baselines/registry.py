@@ -50,9 +50,6 @@ class Registry:
         self._load_plugins()
         return sorted(self._targets)
 
-    def __contains__(self, name: object) -> bool:
-        return name in self.names()
-
     def check(self, name: str) -> str:
         """Return `name` if registered, else raise a `ConfigError` with suggestions."""
         self._load_plugins()
