@@ -1,0 +1,93 @@
+"""`make demo`: the main job end to end on the real data with the shipped router.
+
+Imports the MMLU-Pro zoo, summarises it, routes real test instructions with the shipped router
+(`routers/default`) and evaluates it against the baselines on a sample of test queries. Each step
+prints the `modelsat` command it runs, so the demo doubles as a tour of the CLI.
+
+    python -m modelsat.demo [--limit 300]
+"""
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from modelsat.data.locate import data_dir
+from modelsat.data.splits import split_outcomes
+
+OUT = Path("out/demo")
+ROUTER = Path("routers/default")
+
+
+def run(*args: str) -> None:
+    """Run one `modelsat` command, echoing it first; stop the demo if it fails."""
+    print(f"\n$ modelsat {shlex.join(args)}", flush=True)
+    done = subprocess.run([sys.executable, "-m", "modelsat.cli.main", *args])
+    if done.returncode != 0:
+        sys.exit(done.returncode)
+
+
+def demo_instructions(outcomes_path: Path, aptitude_path: Path, n: int) -> Path:
+    """A JSONL file of `n` real test-split instructions (aptitude questions excluded), one per category."""
+    from modelsat.aptitude.selection import AptitudeSet
+    from modelsat.data.schema import read_outcomes
+
+    table = read_outcomes(outcomes_path)
+    test = split_outcomes(table, "test", exclude=AptitudeSet.load(aptitude_path).query_ids)
+    picked = test.drop_duplicates("query_id").drop_duplicates("category").head(n)
+    path = OUT / "instructions.jsonl"
+    path.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in picked["prompt"]))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Route real instructions with the shipped router.")
+    parser.add_argument("--limit", type=int, default=300, help="test queries in the evaluation sample")
+    args = parser.parse_args()
+    started = time.time()
+    OUT.mkdir(parents=True, exist_ok=True)
+    outcomes = OUT / "mmlu.parquet"
+    if not outcomes.is_file():
+        run("import", "mmlu-pro", str(data_dir() / "mmlu-pro"), "-o", str(outcomes))
+    run("data", "info", str(outcomes), "--zoo", "small-5")
+    cards = OUT / "cards.json"
+    run(
+        "profile",
+        "--outcomes",
+        str(outcomes),
+        "--router",
+        str(ROUTER),
+        "-o",
+        str(cards),
+        "--models",
+        "Phi-3-mini-4k-instruct,mathstral-7B,Meta-Llama-3_1-8B,Qwen1.5-7B-Chat,Mistral-7B-Instruct-v0.2",
+    )
+    instructions = demo_instructions(outcomes, ROUTER / "aptitude.json", 4)
+    run("route", "--router", str(ROUTER), "--cards", str(cards), "--file", str(instructions))
+    run(
+        "evaluate",
+        "--outcomes",
+        str(outcomes),
+        "--zoo",
+        "small-5",
+        "--router",
+        str(ROUTER),
+        "--cards",
+        str(cards),
+        "--baselines",
+        "per-category,tfidf-knn",
+        "--limit",
+        str(args.limit),
+        "-o",
+        str(OUT / "report.json"),
+        "--markdown",
+        str(OUT / "report.md"),
+    )
+    print(f"\ndemo finished in {time.time() - started:.0f} s; report in {OUT / 'report.json'}")
+
+
+if __name__ == "__main__":
+    main()
