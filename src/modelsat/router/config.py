@@ -47,6 +47,10 @@ class RouterConfig(Strict):
     )
     connector_hidden: int = Field(1024, description="Hidden width of the one-layer MLP connector.")
     clause_template: str = Field(CLAUSE_TEMPLATE, description="Text of one card clause.")
+    system_prompt: str | None = Field(
+        "You predict which language model can handle an instruction.",
+        description="System message of the chat template (null: the tokenizer's default).",
+    )
     inquiry: str = Field(
         "Based on the model description that follows, predict whether the model can handle the instruction "
         "above by answering 'Yes' or 'No'.",
@@ -63,7 +67,7 @@ class RouterConfig(Strict):
         description="instruction-first shares the instruction's forward pass across candidates; card-first is "
         "the paper's order (card, instruction, inquiry), one full forward per candidate.",
     )
-    max_instruction_tokens: int = Field(256, ge=8, description="Instructions longer than this are cut.")
+    max_instruction_tokens: int = Field(160, ge=8, description="Instructions longer than this are cut.")
     on_long_instruction: Literal["truncate", "error"] = Field(
         "truncate", description="truncate (keep the head, with a warning) or error."
     )

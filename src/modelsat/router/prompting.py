@@ -60,8 +60,9 @@ class PromptLayout:
         """Split the chat template around the instruction; falls back to plain text without one."""
         content = f"{MARKER}\n\n{cfg.inquiry}"
         if tokenizer.chat_template:
+            system = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
             text = tokenizer.apply_chat_template(
-                [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
+                [*system, {"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
             )
         else:
             text = content + "\n"

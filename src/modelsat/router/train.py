@@ -39,6 +39,7 @@ from modelsat.router.training_data import ScoreMatrix
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoints/last.pt"
+LENGTH_BUCKETS = 8  # batches drawn at once and grouped by prompt length (less padding per step)
 
 
 @dataclass
@@ -167,13 +168,19 @@ def train_router(
         evaluate_and_keep(0)
     net.train()
     bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True)
+    lengths = np.array([len(p) for p in train.prompts])
+    pending: list[np.ndarray] = []
     while step < total:
         if step == tc.stage1_steps and stage == 1:
             stage = 2
             optimizer = set_stage(net, cfg, stage)
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * lr_at(step, total, tc)
-        rows = train.sample_rows(tc.batch_instructions, rng, tc.discriminative_weighting)
+        if not pending:
+            pending = train.length_bucketed_batches(
+                tc.batch_instructions, LENGTH_BUCKETS, rng, tc.discriminative_weighting, lengths
+            )
+        rows = pending.pop()
         targets = torch.tensor(train.scores[rows], dtype=torch.float32, device=dev)
         ids, mask = net.prefixes([train.prompts[i] for i in rows])
         with autocast(dev, bf16):

@@ -57,11 +57,22 @@ class ScoreMatrix:
 
     def sample_rows(self, n: int, rng: np.random.Generator, discriminative: bool) -> np.ndarray:
         """Row indices for one step; with `discriminative`, weight p(1−p) (+ a floor) as in the paper's refinement."""
+        replace = n > len(self.prompts)
         if discriminative:
             p = self.zoo_accuracy
             weight = p * (1 - p) + 0.02
-            return rng.choice(len(p), size=n, replace=False, p=weight / weight.sum())
-        return rng.choice(len(self.prompts), size=n, replace=False)
+            return rng.choice(len(p), size=n, replace=replace, p=weight / weight.sum())
+        return rng.choice(len(self.prompts), size=n, replace=replace)
+
+    def length_bucketed_batches(
+        self, batch_size: int, n_batches: int, rng: np.random.Generator, discriminative: bool, lengths: np.ndarray
+    ) -> list[np.ndarray]:
+        """`n_batches` batches from one sample of `batch_size·n_batches` rows, grouped by prompt length so
+        a batch carries little padding; the batch order is shuffled."""
+        rows = self.sample_rows(batch_size * n_batches, rng, discriminative)
+        rows = rows[np.argsort(lengths[rows], kind="stable")]
+        batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))]
 
     def subset(self, n: int, seed: int) -> "ScoreMatrix":
         """A fixed random subset of `n` queries (validation during training)."""
