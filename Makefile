@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DATA ?= $(or $(MODELSAT_DATA),../shared/data)
 
 .PHONY: setup test demo router lint bench clean
 
@@ -23,7 +24,8 @@ demo: setup
 	$(BIN)/python -m modelsat.demo
 
 router: setup
-	$(BIN)/modelsat train --zoo small -o routers/default --config cpu-small
+	test -f out/mmlu.parquet || $(BIN)/modelsat import mmlu-pro $(DATA)/mmlu-pro -o out/mmlu.parquet
+	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo small -o routers/default --config cpu-small
 
 bench: setup
 	$(BIN)/python benchmarks/route_speed.py
