@@ -62,6 +62,16 @@ class CapabilityModule(nn.Module):
         self.norm = nn.LayerNorm(d_llm, elementwise_affine=False)
         # Capability tokens start at the scale of real token embeddings so the frozen LLM reads them.
         self.scale = nn.Parameter(torch.tensor(float(embed_rms)))
+        self.prior = nn.Linear(d_llm, 1) if cfg.prior_head else None
+        if self.prior is not None:  # starts neutral: scores are the LLM's until training moves it
+            nn.init.zeros_(self.prior.weight)
+            nn.init.zeros_(self.prior.bias)
+
+    def prior_scores(self, cap_tokens: torch.Tensor) -> torch.Tensor | float:
+        """(N, P, D) capability tokens → (N,) additive per-card prior (0 when disabled)."""
+        if self.prior is None:
+            return 0.0
+        return self.prior((cap_tokens / self.scale).mean(dim=1)).squeeze(-1).float()  # (N, D) -> (N,)
 
     def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
         """Mean-pooled encoder embeddings: (T,) texts → (T, D_enc)."""

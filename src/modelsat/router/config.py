@@ -45,6 +45,11 @@ class RouterConfig(Strict):
     numeric_accuracy: bool = Field(
         True, description="Also feed each clause's accuracy as numbers to the connector, beside its text embedding."
     )
+    prior_head: bool = Field(
+        True,
+        description="Add a learned per-card prior (linear in the capability tokens) to the LLM's log-odds, so overall "
+        "model strength need not pass through the frozen LLM.",
+    )
     connector_hidden: int = Field(1024, description="Hidden width of the one-layer MLP connector.")
     clause_template: str = Field(CLAUSE_TEMPLATE, description="Text of one card clause.")
     system_prompt: str | None = Field(

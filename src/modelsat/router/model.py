@@ -104,14 +104,18 @@ class RouterNet(nn.Module):
     ) -> torch.Tensor:
         """Shared-prefix log-odds (B, N) for capability tokens (N, P, D)."""
         suffix = self.suffixes(cap_tokens)
-        return shared_prefix_scores(self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids)
+        scores = shared_prefix_scores(
+            self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids
+        )
+        return scores + self.capability.prior_scores(cap_tokens)
 
     def fast_score_tokens(
         self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor
     ) -> torch.Tensor:
         """Same (B, N) log-odds as `score_tokens`, from one decoder call (inference)."""
         suffix = self.suffixes(cap_tokens)
-        return one_pass_scores(self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids)
+        scores = one_pass_scores(self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids)
+        return scores + self.capability.prior_scores(cap_tokens)
 
     def naive_score_tokens(
         self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor
@@ -127,7 +131,7 @@ class RouterNet(nn.Module):
         scores = full_forward_scores(
             self.llm, [rows_prefix, rows_suffix], [rows_mask, suffix_mask], self.layout.yes_ids, self.layout.no_ids
         )
-        return scores.reshape(batch, n_cand)
+        return scores.reshape(batch, n_cand) + self.capability.prior_scores(cap_tokens)
 
     def card_first_scores(self, instructions: Sequence[str], cap_tokens: torch.Tensor) -> torch.Tensor:
         """The paper's order [head, description, capability tokens, instruction, inquiry, cue]: (B, N)."""
@@ -147,4 +151,4 @@ class RouterNet(nn.Module):
         embeds = torch.gather(embeds, 1, pad_first.unsqueeze(-1).expand_as(embeds))
         mask = torch.gather(mask, 1, pad_first)
         scores = full_forward_scores(self.llm, [embeds], [mask], layout.yes_ids, layout.no_ids)
-        return scores.reshape(batch, n_cand)
+        return scores.reshape(batch, n_cand) + self.capability.prior_scores(cap_tokens)

@@ -190,7 +190,7 @@ def train_router(
             caps = net.capability_tokens(cards, order_seed=order_seed)
             suffix = net.suffixes(caps)
             scores = shared_prefix_scores(net.llm, ids, mask, suffix, net.layout.yes_ids, net.layout.no_ids, cache)
-        scores = scores.float()
+        scores = scores.float() + net.capability.prior_scores(caps)
         loss = scores.new_zeros(())
         if tc.loss in ("card", "both"):
             loss = loss + card_group_loss(scores, targets, tc.group_size, generator, model_weights)
