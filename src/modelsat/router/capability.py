@@ -71,7 +71,7 @@ class CapabilityModule(nn.Module):
         """(N, P, D) capability tokens → (N,) additive per-card prior (0 when disabled)."""
         if self.prior is None:
             return 0.0
-        return self.prior((cap_tokens / self.scale).mean(dim=1)).squeeze(-1).float()  # (N, D) -> (N,)
+        return self.prior((cap_tokens.float() / self.scale).mean(dim=1)).squeeze(-1).float()  # (N, D) -> (N,)
 
     def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
         """Mean-pooled encoder embeddings: (T,) texts → (T, D_enc)."""
