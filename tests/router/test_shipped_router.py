@@ -43,13 +43,14 @@ def test_routes_real_test_instructions_better_than_chance(service, test_queries)
     assert len(set(log_odds.argmax(axis=1))) >= 2, "the router should not send everything to one model"
 
 
-def test_ranking_is_deterministic_and_batch_independent(service, test_queries):
+def test_ranking_is_deterministic_and_batch_independent(test_queries):
+    fp32 = load_router(ROUTER, bf16="off")  # exact arithmetic: padding in a batch must not change scores
     prompts, _ = test_queries
-    batched = service.score_instructions(prompts[:8], list(SMALL_5))
-    alone = np.stack([service.score_instructions([p], list(SMALL_5))[0] for p in prompts[:3]])
-    np.testing.assert_allclose(batched[:3], alone, atol=2e-2)
-    ranking = service.rank(prompts[0])
-    assert [m for m, _ in ranking] == [m for m, _ in service.rank(prompts[0])]
+    batched = fp32.score_instructions(prompts[:8], list(SMALL_5))
+    alone = np.stack([fp32.score_instructions([p], list(SMALL_5))[0] for p in prompts[:3]])
+    np.testing.assert_allclose(batched[:3], alone, atol=1e-3)
+    ranking = fp32.rank(prompts[0])
+    assert [m for m, _ in ranking] == [m for m, _ in fp32.rank(prompts[0])]
     assert all(0.0 < p < 1.0 for _, p in ranking)
 
 

@@ -24,7 +24,9 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
 def yes_no_log_odds(llm: PreTrainedModel, hidden: torch.Tensor, yes_ids: list[int], no_ids: list[int]) -> torch.Tensor:
     """log P(Yes) − log P(No) from final hidden states (..., D), computing only the Yes/No logit rows."""
     weight = llm.get_output_embeddings().weight
-    logits = hidden @ weight[yes_ids + no_ids].T  # (..., D) -> (..., Y+N)
+    # In fp32 even under bf16 autocast: bf16 logits would round scores to steps of 1/8 and tie candidates.
+    with torch.autocast(device_type=hidden.device.type, enabled=False):
+        logits = hidden.float() @ weight[yes_ids + no_ids].float().T  # (..., D) -> (..., Y+N)
     n_yes = len(yes_ids)
     return logits[..., :n_yes].logsumexp(-1) - logits[..., n_yes:].logsumexp(-1)
 
