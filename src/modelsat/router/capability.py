@@ -83,7 +83,7 @@ class CapabilityModule(nn.Module):
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
-    def clause_inputs(self, cards: Sequence[Card], clause_embeddings: torch.Tensor, order_seed: int | None = None):
+    def clause_inputs(self, cards: Sequence[Card], clause_embeddings: torch.Tensor) -> torch.Tensor:
         """Connector inputs for `cards`: (N, C, D_in), given (N, C, D_enc) clause embeddings."""
         if not self.cfg.numeric_accuracy:
             return clause_embeddings
