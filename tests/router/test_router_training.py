@@ -114,3 +114,14 @@ def test_training_writes_router_and_resumes_after_a_kill(tiny_specs, tmp_path):
     resumed = train_router(outcomes, ["mathy", "historian"], full, tmp_path, resume=True)
     assert [h["step"] for h in resumed.history] == [0, 2, 4]
     assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)["step"] == 4
+
+
+def test_lora_last_layers_adapts_only_the_top_layers(tiny_specs):
+    cfg = ModelsatConfig.model_validate(
+        {"router": {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"], "lora": {"r": 2, "last_layers": 1}}}
+    )
+    net = RouterNet.build(cfg.router)
+    set_stage(net, cfg, stage=2)
+    top = net.llm.config.num_hidden_layers - 1
+    adapted = {n for n, p in net.llm.named_parameters() if p.requires_grad}
+    assert adapted and all(f".layers.{top}." in n for n in adapted)

@@ -32,6 +32,8 @@ def train(
     device: DeviceOption = "cpu",
 ) -> None:
     """Train a Model-SAT router for a zoo and write it to OUT."""
+    from accelerate import PartialState
+
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import parse_models, resolve_zoo
     from modelsat.router.config import load_config, preset_names
@@ -44,12 +46,15 @@ def train(
     chosen = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
     left_out = parse_models(holdout) if holdout else []
     chosen = [m for m in chosen if m not in left_out]
-    err.print(f"training on {len(chosen)} models: {', '.join(chosen)}")
+    main_process = PartialState(cpu=device == "cpu").is_main_process  # one line per run under `accelerate launch`
+    if main_process:
+        err.print(f"training on {len(chosen)} models: {', '.join(chosen)}")
     result = train_router(table, chosen, cfg, out, resume=resume, device=device)
-    err.print(
-        f"router written to {result.router_dir} (best validation routed accuracy {result.best_val_accuracy:.4f}, "
-        f"{result.seconds / 60:.1f} min)"
-    )
+    if main_process:
+        err.print(
+            f"router written to {result.router_dir} (best validation routed accuracy "
+            f"{result.best_val_accuracy:.4f}, {result.seconds / 60:.1f} min)"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -32,6 +32,11 @@ class LoraSettings(Strict):
     alpha: int = Field(16, description="LoRA scaling numerator.")
     dropout: float = Field(0.0, description="LoRA dropout.")
     target_modules: list[str] = Field(["q_proj", "v_proj"], description="LLM linear layers that get adapters.")
+    last_layers: int | None = Field(
+        None,
+        ge=1,
+        description="Adapt only the top N decoder layers (null: all). Backward then stops N layers into the prefix.",
+    )
 
 
 class RouterConfig(Strict):

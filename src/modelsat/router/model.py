@@ -19,7 +19,7 @@ from modelsat.aptitude.cards import Card
 from modelsat.router.capability import CapabilityModule
 from modelsat.router.config import RouterConfig
 from modelsat.router.prompting import PromptLayout
-from modelsat.router.scoring import full_forward_scores, one_pass_scores, shared_prefix_scores
+from modelsat.router.scoring import encode_prefix, full_forward_scores, one_pass_scores, shared_prefix_scores
 
 
 class RouterNet(nn.Module):
@@ -108,6 +108,24 @@ class RouterNet(nn.Module):
             self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids
         )
         return scores + self.capability.prior_scores(cap_tokens)
+
+    def forward(
+        self,
+        prefix_ids: torch.Tensor,
+        prefix_mask: torch.Tensor,
+        cards: Sequence[Card],
+        order_seed: int | None = None,
+        prefix_grad: bool = False,
+    ) -> torch.Tensor:
+        """Training scores (B, N) in fp32: the prefix KV cache carries gradients only with `prefix_grad`
+        (LLM adapters training), so stage 1 backpropagates through the short suffixes alone."""
+        with torch.set_grad_enabled(prefix_grad and torch.is_grad_enabled()):
+            cache = encode_prefix(self.llm, prefix_ids, prefix_mask)
+        caps = self.capability_tokens(cards, order_seed=order_seed)
+        scores = shared_prefix_scores(
+            self.llm, prefix_ids, prefix_mask, self.suffixes(caps), self.layout.yes_ids, self.layout.no_ids, cache
+        )
+        return scores.float() + self.capability.prior_scores(caps)
 
     def fast_score_tokens(
         self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor

@@ -6,7 +6,8 @@ homogeneous in-batch card groups, our instruction-listwise loss, or both. Stage 
 connector only; stage 2 adds LoRA adapters on the LLM (smaller learning rate than the connector).
 Validation (routed accuracy on the zoo) runs every `eval_every` steps and the best weights are
 written to the router directory; a checkpoint every `checkpoint_every` steps lets `--resume`
-continue after a kill.
+continue after a kill. Under `accelerate launch` every process draws its own instructions and
+gradients are averaged (DDP); the main process validates and writes.
 
 Example:
     result = train_router(outcomes, SMALL, load_config("cpu-small"), Path("routers/default"))
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from modelsat.aptitude.cards import build_cards
@@ -34,7 +36,6 @@ from modelsat.router.config import ModelsatConfig, TrainConfig
 from modelsat.router.inference import autocast, score_in_batches
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss
 from modelsat.router.model import RouterNet
-from modelsat.router.scoring import encode_prefix, shared_prefix_scores
 from modelsat.router.training_data import ScoreMatrix
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,11 @@ def use_bf16(setting: str, device: torch.device) -> bool:
             bf16_supported() if device.type == "cpu" else torch.cuda.is_available() and torch.cuda.is_bf16_supported()
         )
     return setting == "on"
+
+
+def make_accelerator(device: str) -> Accelerator:
+    """Accelerator for `device` ('cpu' forces the CPU; anything else lets accelerate pick, e.g. under launch)."""
+    return Accelerator(cpu=device == "cpu")
 
 
 def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Optimizer:
@@ -116,9 +122,9 @@ def train_router(
     tc = cfg.train
     models = list(models)
     started = time.time()
+    accelerator = make_accelerator(device)
     torch.manual_seed(tc.seed)
-    rng = np.random.default_rng(tc.seed)
-    generator = torch.Generator().manual_seed(tc.seed)
+    generator = torch.Generator().manual_seed(tc.seed + accelerator.process_index)
     ckpt_path = out_dir / CHECKPOINT
     checkpoint = torch.load(ckpt_path, weights_only=False) if resume and ckpt_path.is_file() else None
     if checkpoint is not None:
@@ -133,23 +139,24 @@ def train_router(
     )
     log.info("training on %d informative train queries, validating on %d", len(train.prompts), len(val.prompts))
 
-    dev = torch.device(device)
+    dev = accelerator.device
     net = RouterNet.build(cfg.router, device=dev)
     bf16 = use_bf16(tc.bf16, dev)
     total = tc.stage1_steps + tc.stage2_steps
     step, best, history = 0, -1.0, []
     stage = 1 if tc.stage1_steps > 0 else 2
-    optimizer = set_stage(net, cfg, stage)
     if checkpoint is not None:
         step, best, history = checkpoint["step"], checkpoint["best"], checkpoint["history"]
         stage = 1 if step < tc.stage1_steps else 2
-        optimizer = set_stage(net, cfg, stage)
+    optimizer = set_stage(net, cfg, stage)
+    if checkpoint is not None:
         load_trainable_state(net, checkpoint["weights"])
         if checkpoint["stage"] == stage:
             optimizer.load_state_dict(checkpoint["optimizer"])
-        rng = np.random.default_rng(tc.seed + step)
-        generator.manual_seed(tc.seed + step)
+        generator.manual_seed(tc.seed + step + accelerator.process_index)
         log.info("resumed at step %d (best validation accuracy %.4f)", step, best)
+    model, optimizer = accelerator.prepare(net, optimizer)
+    rng = np.random.default_rng([tc.seed, step, accelerator.process_index])
     model_weights = (
         torch.tensor(train.model_accuracy / train.model_accuracy.mean()) if tc.strong_model_weighting else None
     )
@@ -157,23 +164,26 @@ def train_router(
 
     def evaluate_and_keep(at_step: int) -> None:
         nonlocal best
-        acc = routed_accuracy(net, val, cards, bf16)
-        history.append({"step": at_step, "val_accuracy": acc, "seconds": round(time.time() - started, 1)})
-        if acc > best:
-            best = acc
-            save_router(net, cfg, out_dir, aptitude=aptitude, cards=cards_by_model, meta=meta | {"step": at_step})
-        write_metrics(out_dir, {"history": history, "best_val_accuracy": best, "bf16": bf16})
+        if accelerator.is_main_process:
+            acc = routed_accuracy(net, val, cards, bf16)
+            history.append({"step": at_step, "val_accuracy": acc, "seconds": round(time.time() - started, 1)})
+            if acc > best:
+                best = acc
+                save_router(net, cfg, out_dir, aptitude=aptitude, cards=cards_by_model, meta=meta | {"step": at_step})
+            write_metrics(out_dir, {"history": history, "best_val_accuracy": best, "bf16": bf16})
+        accelerator.wait_for_everyone()
 
     if checkpoint is None:
         evaluate_and_keep(0)
-    net.train()
-    bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True)
+    model.train()
+    bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True, disable=not accelerator.is_main_process)
     lengths = np.array([len(p) for p in train.prompts])
     pending: list[np.ndarray] = []
     while step < total:
         if step == tc.stage1_steps and stage == 1:
             stage = 2
             optimizer = set_stage(net, cfg, stage)
+            model, optimizer = accelerator.prepare(net, optimizer)
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * lr_at(step, total, tc)
         if not pending:
@@ -183,31 +193,28 @@ def train_router(
         rows = pending.pop()
         targets = torch.tensor(train.scores[rows], dtype=torch.float32, device=dev)
         ids, mask = net.prefixes([train.prompts[i] for i in rows])
+        order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
         with autocast(dev, bf16):
-            with torch.set_grad_enabled(stage == 2 and cfg.router.lora is not None):
-                cache = encode_prefix(net.llm, ids, mask)
-            order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
-            caps = net.capability_tokens(cards, order_seed=order_seed)
-            suffix = net.suffixes(caps)
-            scores = shared_prefix_scores(net.llm, ids, mask, suffix, net.layout.yes_ids, net.layout.no_ids, cache)
-        scores = scores.float() + net.capability.prior_scores(caps)
+            scores = model(ids, mask, cards, order_seed, prefix_grad=stage == 2 and cfg.router.lora is not None)
         loss = scores.new_zeros(())
         if tc.loss in ("card", "both"):
             loss = loss + card_group_loss(scores, targets, tc.group_size, generator, model_weights)
         if tc.loss in ("instruction", "both"):
             loss = loss + instruction_listwise_loss(scores, targets)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
         optimizer.step()
         step += 1
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{best:.4f}", stage=stage)
         if step % tc.eval_every == 0 or step == total:
             evaluate_and_keep(step)
-        if step % tc.checkpoint_every == 0 or step == total:
+        if accelerator.is_main_process and (step % tc.checkpoint_every == 0 or step == total):
             save_checkpoint(ckpt_path, net, optimizer, {"step": step, "stage": stage, "best": best, "history": history})
     bar.close()
     seconds = time.time() - started
-    write_metrics(out_dir, {"history": history, "best_val_accuracy": best, "bf16": bf16, "train_seconds": seconds})
+    if accelerator.is_main_process:
+        metrics = {"history": history, "best_val_accuracy": best, "bf16": bf16, "train_seconds": seconds}
+        write_metrics(out_dir, metrics | {"processes": accelerator.num_processes})
     return TrainResult(out_dir, best, history, seconds)
