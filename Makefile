@@ -25,7 +25,7 @@ demo: setup
 
 router: setup
 	test -f out/mmlu.parquet || $(BIN)/modelsat import mmlu-pro $(DATA)/mmlu-pro -o out/mmlu.parquet
-	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo small -o routers/default --config cpu-small
+	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo small --holdout Phi-3-mini-4k-instruct -o routers/default --config cpu-small
 
 bench: setup
 	$(BIN)/python benchmarks/route_speed.py

@@ -22,7 +22,8 @@ def train(
     zoo: ZooOption = None,
     models: ModelsOption = None,
     holdout: Annotated[
-        str | None, typer.Option("--holdout", help="Comma-separated models to leave out of training.")
+        str | None,
+        typer.Option("--holdout", help="Models left out of training; they join by their aptitude test (card only)."),
     ] = None,
     config: Annotated[
         str, typer.Option("--config", "-c", help="Preset name (cpu-small, paper) or a YAML config file.")
@@ -49,7 +50,7 @@ def train(
     main_process = PartialState(cpu=device == "cpu").is_main_process  # one line per run under `accelerate launch`
     if main_process:
         err.print(f"training on {len(chosen)} models: {', '.join(chosen)}")
-    result = train_router(table, chosen, cfg, out, resume=resume, device=device)
+    result = train_router(table, chosen, cfg, out, resume=resume, device=device, new_models=left_out)
     if main_process:
         err.print(
             f"router written to {result.router_dir} (best validation routed accuracy "

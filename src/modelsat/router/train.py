@@ -117,8 +117,12 @@ def train_router(
     resume: bool = False,
     device: str = "cpu",
     aptitude: AptitudeSet | None = None,
+    new_models: Sequence[str] = (),
 ) -> TrainResult:
-    """Train a router on the train split of `outcomes` for the zoo `models` and write it to `out_dir`."""
+    """Train a router on the train split of `outcomes` for the zoo `models` and write it to `out_dir`.
+
+    `new_models` get a card from their aptitude test in the router's cards.json but are never trained on.
+    """
     tc = cfg.train
     models = list(models)
     started = time.time()
@@ -131,7 +135,7 @@ def train_router(
         aptitude = AptitudeSet.load(out_dir / "aptitude.json")
     elif aptitude is None:
         aptitude = select_aptitude_set(outcomes, models, tc.aptitude_tasks, tc.aptitude_per_task, tc.seed)
-    cards_by_model = build_cards(outcomes, aptitude, models)
+    cards_by_model = build_cards(outcomes, aptitude, models + [m for m in new_models if m not in models])
     cards = [cards_by_model[m] for m in models]
     train = ScoreMatrix.from_outcomes(outcomes, models, "train", exclude=aptitude.query_ids).informative()
     val = ScoreMatrix.from_outcomes(outcomes, models, "validation", exclude=aptitude.query_ids).subset(
@@ -160,7 +164,7 @@ def train_router(
     model_weights = (
         torch.tensor(train.model_accuracy / train.model_accuracy.mean()) if tc.strong_model_weighting else None
     )
-    meta = {"zoo": models, "seed": tc.seed, "n_train_queries": len(train.prompts)}
+    meta = {"zoo": models, "new_models": list(new_models), "seed": tc.seed, "n_train_queries": len(train.prompts)}
 
     def evaluate_and_keep(at_step: int) -> None:
         nonlocal best
