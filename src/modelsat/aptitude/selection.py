@@ -5,6 +5,9 @@ p·(1−p), p = the zoo's accuracy on it (1/4 at p = ½, 0 when all or none are 
 keeps its `n_per_task` most discriminative questions; the `n_tasks` subjects whose kept questions
 discriminate most become the core tasks.
 
+Zoos without MMLU results get core tasks from clusters of their own train queries instead
+(`aptitude/clustering.py`).
+
 Example:
     aptitude = select_aptitude_set(outcomes, SMALL, n_tasks=50, n_per_task=20, seed=0)
     aptitude.save("routers/default/aptitude.json")
@@ -14,16 +17,21 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from modelsat.aptitude.subjects import SUBJECT_KEYWORDS
-from modelsat.errors import DataError
+from modelsat.errors import ConfigError, DataError
 from modelsat.io import atomic_write_text
 
+if TYPE_CHECKING:
+    from modelsat.aptitude.clustering import Embedder
+
 FORMAT_VERSION = 1
+Method = Literal["auto", "mmlu", "clusters"]
+METHODS = ("auto", "mmlu", "clusters")
 
 
 @dataclass(frozen=True)
@@ -86,23 +94,43 @@ class AptitudeSet:
             raise DataError(f"{path}: not an aptitude set ({type(exc).__name__}: {exc})") from exc
 
 
-def discriminativeness(outcomes: pd.DataFrame, models: list[str]) -> pd.DataFrame:
-    """Per MMLU-origin question answered by every model: task, p (zoo accuracy) and weight p(1−p)."""
-    rows = outcomes[outcomes["model"].isin(models) & outcomes["task"].str.startswith("mmlu/")]
+def question_weights(outcomes: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """Per question answered by every model of `models`: task, p (zoo accuracy) and weight p(1−p)."""
+    rows = outcomes[outcomes["model"].isin(models)]
     per_query = rows.groupby("query_id").agg(task=("task", "first"), p=("score", "mean"), n=("model", "nunique"))
     per_query = per_query[per_query["n"] == len(models)]
     per_query["weight"] = per_query["p"] * (1 - per_query["p"])
     return per_query
 
 
-def select_aptitude_set(
-    outcomes: pd.DataFrame, models: list[str], n_tasks: int = 50, n_per_task: int = 20, seed: int = 0
-) -> AptitudeSet:
-    """Choose `n_tasks` MMLU subjects × `n_per_task` discriminative questions on the zoo `models`.
+def discriminativeness(outcomes: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """`question_weights` of the MMLU-origin questions."""
+    return question_weights(outcomes[outcomes["task"].str.startswith("mmlu/")], models)
 
-    Only questions that every model in `outcomes` answered are eligible, so every model there (and
-    not just the training zoo) can be given a card from the same test.
+
+def select_aptitude_set(
+    outcomes: pd.DataFrame,
+    models: list[str],
+    n_tasks: int = 50,
+    n_per_task: int = 20,
+    seed: int = 0,
+    method: Method = "auto",
+    embedder: "Embedder | None" = None,
+) -> AptitudeSet:
+    """Choose `n_tasks` core tasks × `n_per_task` discriminative questions on the zoo `models`.
+
+    `method`: "mmlu" uses MMLU subjects; "clusters" clusters the zoo's train queries
+    (`aptitude/clustering.py`, `embedder` defaults to cached MiniLM); "auto" takes "mmlu" when
+    the outcomes hold any `mmlu/` task, else "clusters". Only questions that every model in
+    `outcomes` answered are eligible, so every model there (and not just the training zoo) can be
+    given a card from the same test.
     """
+    if method not in METHODS:
+        raise ConfigError(f"unknown aptitude method {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "clusters" or (method == "auto" and not outcomes["task"].str.startswith("mmlu/").any()):
+        from modelsat.aptitude.clustering import cluster_aptitude_set
+
+        return cluster_aptitude_set(outcomes, models, n_tasks, n_per_task, seed, embedder)
     n_models = outcomes["model"].nunique()
     answered_by_all = outcomes.groupby("query_id")["model"].nunique()
     eligible = answered_by_all.index[answered_by_all == n_models]

@@ -5,6 +5,7 @@ Never trains Model-SAT; baselines are fitted on the zoo's train split. Prints th
 Example:
     $ modelsat evaluate --outcomes out/mmlu.parquet --zoo small-5 --aptitude out/aptitude.json -o report.json
     $ modelsat evaluate --outcomes out/mmlu.parquet --zoo small-5 --router DIR --cards cards.json -o report.json
+    $ modelsat evaluate --outcomes out/routerbench.parquet --zoo all --cost -o report.json --plots plots/
 """
 
 from pathlib import Path
@@ -37,10 +38,20 @@ def evaluate_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed of random routing, sampling and learned baselines.")] = 0,
     markdown: Annotated[Path | None, typer.Option("--markdown", help="Also write the table as markdown.")] = None,
     plots: Annotated[Path | None, typer.Option("--plots", help="Folder for PNG plots.")] = None,
+    cost: Annotated[
+        bool, typer.Option("--cost", help="Add the quality–cost frontier (λ sweep, AIQ, APGR, CPT); see docs/cost.md.")
+    ] = False,
+    prices: Annotated[
+        Path | None, typer.Option("--prices", help="Prices YAML (USD per 1M tokens); default: the outcomes' cost.")
+    ] = None,
+    pair: Annotated[
+        str | None, typer.Option("--pair", help="STRONG,WEAK models for APGR/CPT (default: best single, cheapest).")
+    ] = None,
 ) -> None:
     """Evaluate routing methods on the test queries answered by every zoo model."""
     from modelsat.aptitude.selection import AptitudeSet
     from modelsat.baselines.registry import BASELINES
+    from modelsat.cost.prices import load_prices
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import check_models, parse_models, resolve_zoo
     from modelsat.evaluation import plots as plotting
@@ -49,6 +60,8 @@ def evaluate_command(
 
     if cards is not None and router is None:
         raise ConfigError("--cards needs --router (the Model-SAT router directory)")
+    if (prices or pair) and not cost:
+        raise ConfigError("--prices and --pair only apply with --cost")
     table = read_outcomes(outcomes)
     zoo_models = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
     model_sat, aptitude_ids = load_model_sat(router, cards) if router else (None, None)
@@ -62,7 +75,12 @@ def evaluate_command(
         limit=limit,
         seed=seed,
         holdout=check_models(parse_models(holdout), zoo_models) if holdout else [],
+        cost=cost,
+        prices=load_prices(prices) if prices else None,
+        pair=_pair(pair, zoo_models) if pair else None,
     )
+    if options.prices is not None:
+        options.prices.check(zoo_models, str(prices))
     n_methods = len(method_names(options.baselines)) + (model_sat is not None)
     with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[method]}"), console=err) as bar:
         task = bar.add_task("routing methods", total=n_methods, method="")
@@ -78,6 +96,16 @@ def evaluate_command(
     if plots:
         plotting.write_plots(report, plots)
     typer.echo(text)
+
+
+def _pair(text: str, zoo_models: list[str]) -> tuple[str, str]:
+    """`--pair STRONG,WEAK` as two zoo models."""
+    from modelsat.data.zoos import check_models, parse_models
+
+    names = check_models(parse_models(text), zoo_models)
+    if len(names) != 2 or names[0] == names[1]:
+        raise ConfigError(f"--pair takes two different models, STRONG,WEAK; got {text!r}")
+    return names[0], names[1]
 
 
 def register(app: typer.Typer) -> None:

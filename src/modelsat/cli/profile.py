@@ -2,6 +2,7 @@
 
 Example:
     $ modelsat aptitude select --outcomes outcomes.parquet --zoo small -o aptitude.json
+    $ modelsat aptitude select --outcomes routerbench.parquet --zoo all --tasks 20 --per-task 10 -o aptitude.json
     $ modelsat profile --outcomes outcomes.parquet --aptitude aptitude.json -o cards.json --facts zoo.yaml
     $ modelsat profile --outcomes outcomes.parquet --aptitude aptitude.json -o cards.json \\
         --live hf:smollm2 --outcomes-out smollm2.parquet
@@ -34,20 +35,26 @@ def select(
     out: OutOption,
     zoo: Annotated[str | None, typer.Option("--zoo", help="Named training zoo (small-5, small, mixed, all).")] = None,
     models: ModelsOption = None,
-    tasks: Annotated[int, typer.Option("--tasks", help="Number of core tasks (MMLU subjects).")] = 50,
+    tasks: Annotated[int, typer.Option("--tasks", help="Number of core tasks (MMLU subjects or clusters).")] = 50,
     per_task: Annotated[int, typer.Option("--per-task", help="Questions per core task.")] = 20,
     seed: Annotated[
-        int, typer.Option("--seed", help="Seed breaking ties between equally discriminative questions.")
+        int, typer.Option("--seed", help="Seed of k-means and of ties between equally discriminative questions.")
     ] = 0,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method", help="mmlu (subjects), clusters (of the zoo's train queries) or auto (mmlu when present)."
+        ),
+    ] = "auto",
 ) -> None:
-    """Select the most discriminative MMLU subjects and questions on the training zoo."""
+    """Select the most discriminative core tasks and questions on the training zoo (docs/aptitude.md)."""
     from modelsat.aptitude.selection import select_aptitude_set
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import resolve_zoo
 
     table = read_outcomes(outcomes)
     chosen = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
-    aptitude = select_aptitude_set(table, chosen, n_tasks=tasks, n_per_task=per_task, seed=seed)
+    aptitude = select_aptitude_set(table, chosen, n_tasks=tasks, n_per_task=per_task, seed=seed, method=method)
     aptitude.save(out)
     err.print(f"{len(aptitude.tasks)} core tasks × {per_task} questions on {len(chosen)} model(s) -> {out}")
 

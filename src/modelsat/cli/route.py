@@ -3,18 +3,22 @@
 Example:
     $ modelsat route --router routers/default "Prove that sqrt(2) is irrational"
     $ modelsat route --router routers/default --cards cards.json --file queries.jsonl --json
+    $ modelsat route --router DIR --prices configs/prices/mixed.yaml --lambda 200 --max-cost 0.0005 "..."
 """
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from modelsat.cli.options import DeviceOption, JsonOption, ModelsOption, RouterOption
-from modelsat.errors import DataError
+from modelsat.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 out = Console()
 
@@ -46,35 +50,86 @@ def route(
     file: Annotated[Path | None, typer.Option("--file", help="JSONL file of instructions, batched.")] = None,
     as_json: JsonOption = False,
     device: DeviceOption = "cpu",
+    prices: Annotated[
+        Path | None, typer.Option("--prices", help="Prices YAML (USD per 1M tokens per model): route on cost too.")
+    ] = None,
+    lam: Annotated[
+        float, typer.Option("--lambda", min=0, help="Cost weight: maximise P(Yes) - λ·cost (USD). Needs --prices.")
+    ] = 0.0,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", min=0, help="Only models estimated to cost ≤ this (USD per query).")
+    ] = None,
 ) -> None:
-    """Rank models for an instruction (or every line of --file), best first, with P(Yes)."""
+    """Rank models for an instruction (or every line of --file), best first, with P(Yes) (and cost with --prices)."""
     import numpy as np
 
+    from modelsat.cost.prices import load_prices
     from modelsat.data.zoos import check_models, parse_models
     from modelsat.router.service import load_router
 
     if (instruction is None) == (file is None):
         raise typer.BadParameter("give an instruction or --file, not both")
+    if prices is None and (lam or max_cost is not None):
+        raise ConfigError("--lambda and --max-cost need --prices FILE (USD per 1M tokens per model)")
     texts = read_instructions(file) if file else [instruction]
+    table = load_prices(prices) if prices else None
     service = load_router(router, cards, device=device)
     chosen = check_models(parse_models(models), service.models) if models else service.models
+    if table is not None:
+        table.check(chosen, str(prices))
     scores = service.score_instructions(texts, chosen)
     probs = 1 / (1 + np.exp(-scores))
-    results = []
-    for text, row, prob in zip(texts, scores, probs, strict=True):
-        ranking = [
-            {"model": chosen[i], "p_yes": float(prob[i]), "log_odds": float(row[i])}
-            for i in np.argsort(-row, kind="stable")
-        ]
-        results.append({"instruction": text, "model": ranking[0]["model"], "ranking": ranking})
+    costs = table.estimate(texts, chosen) if table is not None else np.zeros_like(probs)
+    results = [
+        _result(text, chosen, row, prob, cost, lam, max_cost, table is not None)
+        for text, row, prob, cost in zip(texts, scores, probs, costs, strict=True)
+    ]
     if as_json:
         print(json.dumps(results[0] if instruction is not None else results))
         return
     for item in results:
-        table = Table("rank", "model", "P(Yes)", "log-odds", title=item["instruction"][:80])
-        for rank, entry in enumerate(item["ranking"], start=1):
-            table.add_row(str(rank), entry["model"], f"{entry['p_yes']:.3f}", f"{entry['log_odds']:+.3f}")
-        out.print(table)
+        _print(item, table is not None)
+
+
+def _result(
+    text: str,
+    models: list[str],
+    log_odds: "np.ndarray",
+    probs: "np.ndarray",
+    costs: "np.ndarray",
+    lam: float,
+    max_cost: float | None,
+    priced: bool,
+) -> dict:
+    """One instruction's decision: models best first under the trade-off (by P(Yes) alone without prices)."""
+    from modelsat.cost.policy import ranking
+
+    order = ranking(probs if priced else log_odds, costs, lam, max_cost)  # log-odds: no ties from saturation
+    entries = []
+    for i in order:
+        entry = {"model": models[i], "p_yes": float(probs[i]), "log_odds": float(log_odds[i])}
+        if priced:
+            entry |= {"cost_usd": float(costs[i]), "net_utility": float(probs[i] - lam * costs[i])}
+        entries.append(entry)
+    item = {"instruction": text, "model": entries[0]["model"], "ranking": entries}
+    if priced and max_cost is not None:
+        item["over_budget"] = bool(costs[order[0]] > max_cost)
+    return item
+
+
+def _print(item: dict, priced: bool) -> None:
+    """One instruction's ranking as a table."""
+    columns = ["rank", "model", "P(Yes)", "log-odds"] + (["cost (USD)", "P - λ·cost"] if priced else [])
+    title = item["instruction"][:80] + (
+        " (no model fits --max-cost: cheapest chosen)" if item.get("over_budget") else ""
+    )
+    table = Table(*columns, title=title)
+    for rank, entry in enumerate(item["ranking"], start=1):
+        cells = [str(rank), entry["model"], f"{entry['p_yes']:.3f}", f"{entry['log_odds']:+.3f}"]
+        if priced:
+            cells += [f"{entry['cost_usd']:.6f}", f"{entry['net_utility']:+.3f}"]
+        table.add_row(*cells)
+    out.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,8 @@
-"""PNG plots of a report (matplotlib, Agg backend): methods, routed-model share, accuracy vs candidates.
+"""PNG plots of a report (matplotlib, Agg backend): methods, routed-model share, accuracy vs candidates,
+and the quality–cost frontier when the report has one.
 
 Example:
-    paths = write_plots(report, Path("plots"))  # methods.png, share.png, candidates.png
+    paths = write_plots(report, Path("plots"))  # methods.png, share.png, candidates.png[, frontier.png]
 """
 
 from pathlib import Path
@@ -73,6 +74,41 @@ def plot_candidates(report: dict, path: Path) -> Path:
     return _save(fig, plt, path)
 
 
+def plot_frontier(report: dict, path: Path) -> Path:
+    """Quality against mean cost per query: λ sweeps and hulls, the zero-router, the oracle and the single models."""
+    plt = _pyplot()
+    cost = report["cost"]
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    curves = {"oracle": cost["oracle"], **cost["methods"]}
+    for (name, stats), colour in zip(curves.items(), _colours(plt, len(curves)), strict=True):
+        hull = np.array(stats["hull"] + [[cost["cost_range"][1], stats["hull"][-1][1]]])
+        points = np.array([[p["cost"], p["quality"]] for p in stats["points"]])
+        width, style = (2.5, "-") if name == MODEL_SAT else (1.2, ":" if name == "oracle" else "-")
+        ax.plot(
+            hull[:, 0],
+            100 * hull[:, 1],
+            style,
+            color=colour,
+            linewidth=width,
+            label=f"{name} (AIQ {100 * stats['aiq']:.1f})",
+        )
+        ax.scatter(points[:, 0], 100 * points[:, 1], color=colour, s=6)
+    zero = np.array(cost["zero_router"]["hull"] + [[cost["cost_range"][1], cost["zero_router"]["hull"][-1][1]]])
+    ax.plot(
+        zero[:, 0], 100 * zero[:, 1], "--", color="k", label=f"zero-router (AIQ {100 * cost['zero_router']['aiq']:.1f})"
+    )
+    for model, point in cost["singles"].items():
+        ax.scatter([point["cost"]], [100 * point["quality"]], marker="s", color="k", s=14)
+        ax.annotate(
+            model, (point["cost"], 100 * point["quality"]), fontsize=6, xytext=(3, -8), textcoords="offset points"
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("mean cost per query (USD, log scale)")
+    ax.set_ylabel("routed quality on test queries (%)")
+    ax.legend(fontsize=7, loc="best")
+    return _save(fig, plt, path)
+
+
 def _save(fig, plt, path: Path) -> Path:
     """Write `fig` as PNG and free it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,10 +119,11 @@ def _save(fig, plt, path: Path) -> Path:
 
 
 def write_plots(report: dict, folder: Path) -> list[Path]:
-    """All three plots into `folder`."""
+    """All plots into `folder` (frontier.png only when the report has a cost section)."""
     folder = Path(folder)
-    return [
+    paths = [
         plot_methods(report, folder / "methods.png"),
         plot_share(report, folder / "share.png"),
         plot_candidates(report, folder / "candidates.png"),
     ]
+    return paths + ([plot_frontier(report, folder / "frontier.png")] if "cost" in report else [])

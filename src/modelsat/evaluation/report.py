@@ -90,4 +90,49 @@ def to_markdown(report: dict) -> str:
         cells += [_pct(stats["by_category"].get(c)) for c in categories]
         lines.append("| " + " | ".join([name, *cells, _pct(stats["accuracy"])]) + " |")
     caption = f"Zoo {report['zoo_name'] or ', '.join(report['zoo'])}: {report['n_queries']:,} test queries."
-    return "\n".join([caption, "", *lines, *[f"\n> {note}" for note in report["notes"]]]) + "\n"
+    text = "\n".join([caption, "", *lines, *[f"\n> {note}" for note in report["notes"]]]) + "\n"
+    return text + ("\n" + cost_markdown(report["cost"]) if "cost" in report else "")
+
+
+def _usd(value: float | None) -> str:
+    """USD per query in millidollars (three significant digits); – when missing."""
+    return "–" if value is None else f"{1000 * value:.3g}"
+
+
+def _share(value: float | None) -> str:
+    """A share as a whole percentage; – when missing or unreached."""
+    return "–" if value is None else f"{100 * value:.0f}"
+
+
+def cost_markdown(cost: dict) -> str:
+    """The frontier table: AIQ, best quality and its cost, the cost of best-single quality, APGR and CPT."""
+    best = cost["best_single"]
+    pair = cost["pair"]
+    header = (
+        "| method | AIQ | max quality | its cost (m$) | cost at best-single quality (m$) | λ there | saved | "
+        "APGR | CPT(50%) | CPT(80%) |"
+    )
+    lines = [header, "|---|" + "---:|" * 9]
+    rows = [("zero-router", cost["zero_router"]), ("oracle", cost["oracle"]), *cost["methods"].items()]
+    for name, stats in rows:
+        at = stats.get("at_best_single_quality")
+        lam = None if at is None else at["lambda"]
+        cells = [
+            _pct(stats["aiq"]),
+            _pct(stats["max_quality"]),
+            _usd(stats.get("cost_at_max_quality")),
+            _usd(None if at is None else at["cost"]),
+            "–" if lam is None else (lam if isinstance(lam, str) else f"{lam:.3g}"),
+            _share(None if at is None else at["saved"]),
+            "–" if stats.get("apgr") is None else f"{stats['apgr']:.3f}",
+            _share(stats.get("cpt", {}).get("50")),
+            _share(stats.get("cpt", {}).get("80")),
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    caption = (
+        f"Quality–cost frontier (costs: {cost['costs']['source']}). Best single: {best['model']} "
+        f"{_pct(best['quality'])} % at {_usd(best['cost'])} m$ per query. AIQ over "
+        f"{_usd(cost['cost_range'][0])}–{_usd(cost['cost_range'][1])} m$ (%); saved and CPT in %; "
+        f"APGR/CPT for {pair['strong']} (strong) vs {pair['weak']} (weak)."
+    )
+    return "\n".join([caption, "", *lines]) + "\n"

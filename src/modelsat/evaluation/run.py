@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 
 from modelsat.baselines.registry import BASELINES
+from modelsat.cost.matrix import cost_matrix
+from modelsat.cost.prices import PriceTable
 from modelsat.evaluation.candidates import candidates_curve
 from modelsat.evaluation.dataset import EvalSet, build_eval_set
+from modelsat.evaluation.frontier import cost_frontier
 from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics
 from modelsat.evaluation.report import build_report
 from modelsat.types import Router, TrainableRouter
@@ -30,7 +33,12 @@ CHUNK = 256  # queries per score() call, so slow routers report progress
 
 @dataclass
 class EvalOptions:
-    """What to evaluate. `baselines` are registry names (best-single, oracle and random are always added)."""
+    """What to evaluate. `baselines` are registry names (best-single, oracle and random are always added).
+
+    With `cost`, the report gets the quality–cost frontier (`evaluation/frontier.py`): costs come from
+    `prices` when given, else from the outcomes' `cost` column; `pair` = (strong, weak) for APGR / CPT
+    (default: the best single model and the cheapest model).
+    """
 
     models: list[str]
     baselines: list[str] = field(default_factory=lambda: BASELINES.names())
@@ -41,6 +49,9 @@ class EvalOptions:
     holdout: list[str] = field(default_factory=list)
     n_timing: int = 16
     curve_subsets: int = 8
+    cost: bool = False
+    prices: PriceTable | None = None
+    pair: tuple[str, str] | None = None
 
 
 @dataclass
@@ -95,6 +106,19 @@ def run_method(name: str, router: Router, data: EvalSet, n_timing: int, notify: 
     return MethodRun(scores, timing)
 
 
+def cost_section(data: EvalSet, scores: dict[str, np.ndarray], best_single: str, options: EvalOptions) -> dict:
+    """The report's `cost` section: every method but random and the oracle swept over λ (the oracle is a reference)."""
+    cost = cost_matrix(data.test_rows, data.queries, data.models, options.prices)
+    strong, weak = options.pair or (best_single, data.models[int(cost.mean(axis=0).argmin())])
+    swept = {name: s for name, s in scores.items() if name not in ("random", "oracle")}
+    source = {"source": "outcomes"}
+    if options.prices is not None:
+        prices = options.prices
+        date = None if prices.date is None else str(prices.date)
+        source = {"source": "prices", "date": date, "expected_output_tokens": prices.expected_output_tokens}
+    return {"costs": source, **cost_frontier(data.y, cost, swept, data.models, strong, weak, best_single)}
+
+
 def evaluate(
     outcomes: pd.DataFrame,
     options: EvalOptions,
@@ -128,6 +152,9 @@ def evaluate(
         options=options,
         curve=candidates_curve(data.y, {n: r.scores for n, r in runs.items()}, options.curve_subsets, options.seed),
     )
+    if options.cost:
+        best = routers["best-single"].best
+        report["cost"] = cost_section(data, {n: r.scores for n, r in runs.items()}, best, options)
     if options.holdout:
         report["new_models"] = {
             "models": list(options.holdout),

@@ -28,10 +28,11 @@ from modelsat.errors import BackendError
 from modelsat.serve.api import APIError, install_error_handler, read_json, validate
 from modelsat.serve.auth import api_keys_from_env, authorized
 from modelsat.serve.backends import Backend, BackendRejected, BackendUnavailable, build_backends
-from modelsat.serve.config import ROUTED_MODEL, ServeConfig
+from modelsat.serve.config import ROUTED_MODEL, ServeConfig, Tradeoff
+from modelsat.serve.cost import apply_tradeoff, request_tradeoff, without_tradeoff
 from modelsat.serve.metrics import Metrics
 from modelsat.serve.routing import RoutingBatcher, load_scorer
-from modelsat.serve.wire import ChatRequest, Message, routing_text
+from modelsat.serve.wire import ChatRequest, Message, message_text, routing_text
 from modelsat.types import InstructionScorer
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,14 @@ ENDPOINTS = ("/v1/chat/completions", "/v1/models", "/v1/route", "/healthz", "/me
 
 
 class RouteRequest(BaseModel):
-    """Body of POST /v1/route: chat `messages` or a bare `prompt`, and optionally a routed model name."""
+    """Body of POST /v1/route: chat `messages` or a bare `prompt`, optionally a routed model name and a trade-off."""
 
     model_config = ConfigDict(extra="forbid")
 
     model: str = ROUTED_MODEL
     messages: list[Message] | None = None
     prompt: str | None = None
+    modelsat: Tradeoff | None = None
 
     @model_validator(mode="after")
     def _one_input(self) -> "RouteRequest":
@@ -57,6 +59,10 @@ class RouteRequest(BaseModel):
     def instruction(self) -> str:
         """The text the router scores."""
         return self.prompt if self.prompt is not None else routing_text(self.messages or [])
+
+    def full_text(self) -> str:
+        """Everything a backend would read (the cost estimate's input)."""
+        return self.prompt if self.prompt is not None else "\n".join(message_text(m) for m in self.messages or [])
 
 
 class _CountRequests:
@@ -143,14 +149,20 @@ def create_app(
         name = requested.removeprefix(ROUTED_MODEL + "/")
         if name in cfg.profiles:
             return cfg.profiles[name]
+        if name in cfg.tradeoffs:
+            return models
         if name in ZOOS:
             members = ZOOS[name]
             chosen = [m for m in models if members is None or m in members]
             if chosen:
                 return chosen
             raise APIError(400, f"no configured backend serves a model of zoo {name!r}", code="model_not_found")
-        known = ", ".join([*cfg.profiles, *ZOOS]) or "none"
+        known = ", ".join([*cfg.profiles, *cfg.tradeoffs, *ZOOS]) or "none"
         raise APIError(404, f"unknown profile or zoo {name!r} (known: {known})", code="model_not_found", param="model")
+
+    def named_tradeoff(requested: str) -> Tradeoff | None:
+        """The trade-off a routed name like `modelsat/cheap` selects, if any."""
+        return cfg.tradeoffs.get(requested.removeprefix(ROUTED_MODEL + "/"))
 
     async def rank(instruction: str, chosen: list[str]) -> tuple[list[tuple[str, float]], float]:
         if not instruction.strip():
@@ -234,31 +246,47 @@ def create_app(
             if chat.model not in backends:
                 available = ", ".join([ROUTED_MODEL, *models])
                 raise APIError(404, f"unknown model {chat.model!r} (available: {available})", code="model_not_found")
-            return await answer(body, chat.stream, [chat.model], {})
+            return await answer(without_tradeoff(body), chat.stream, [chat.model], {})
+        tradeoff = request_tradeoff(named_tradeoff(chat.model), body)
         ranking, seconds = await rank(routing_text(chat.messages), chosen)
+        headers = {"x-modelsat-routing-ms": f"{seconds * 1000:.2f}"}
+        if tradeoff is not None:
+            text = "\n".join(message_text(m) for m in chat.messages)
+            costed = apply_tradeoff(ranking, text, tradeoff, cfg, chat.max_tokens)
+            ranking = costed.ranking
+            if costed.over_budget:
+                headers["x-modelsat-over-budget"] = "no model fits max_cost; the cheapest answered"
         order = [m for m, _ in ranking[: 1 + cfg.fallbacks]]
-        response = await answer(body, chat.stream, order, {"x-modelsat-routing-ms": f"{seconds * 1000:.2f}"})
+        response = await answer(without_tradeoff(body), chat.stream, order, headers)
         if response.status_code < 400:
             metrics.routed.labels(model=response.headers["x-modelsat-model"]).inc()
         return response
 
     @app.post("/v1/route", dependencies=[Depends(require_key)])
     async def route(request: Request) -> dict[str, Any]:
-        query = validate(RouteRequest, await read_json(request, cfg.max_body_bytes))
+        body = await read_json(request, cfg.max_body_bytes)
+        query = validate(RouteRequest, body)
         chosen = candidates(query.model)
         if chosen is None:
             raise APIError(400, f"model must be {ROUTED_MODEL!r} or '{ROUTED_MODEL}/<profile>'", param="model")
+        tradeoff = request_tradeoff(named_tradeoff(query.model), body)
         ranking, seconds = await rank(query.instruction(), chosen)
-        return {
-            "object": "modelsat.route",
-            "model": ranking[0][0],
-            "ranking": [{"model": m, "score": s, "price": _price(cfg, m)} for m, s in ranking],
-            "routing_ms": round(seconds * 1000, 3),
-        }
+        reply: dict[str, Any] = {"object": "modelsat.route"}
+        if tradeoff is None:
+            entries = [{"model": m, "score": s, "price": _price(cfg, m)} for m, s in ranking]
+        else:
+            costed = apply_tradeoff(ranking, query.full_text(), tradeoff, cfg, None)
+            entries = [
+                {"model": m, "score": s, "price": _price(cfg, m), "cost_usd": costed.costs[m]}
+                for m, s in costed.ranking
+            ]
+            limits = {"lambda": tradeoff.lam, "max_cost": tradeoff.max_cost, "over_budget": costed.over_budget}
+            reply["tradeoff"] = limits
+        return reply | {"model": entries[0]["model"], "ranking": entries, "routing_ms": round(seconds * 1000, 3)}
 
     @app.get("/v1/models", dependencies=[Depends(require_key)])
     async def list_models() -> dict[str, Any]:
-        routed = [ROUTED_MODEL, *(f"{ROUTED_MODEL}/{p}" for p in cfg.profiles)]
+        routed = [ROUTED_MODEL, *(f"{ROUTED_MODEL}/{p}" for p in [*cfg.profiles, *cfg.tradeoffs])]
         routed += [f"{ROUTED_MODEL}/{z}" for z, members in ZOOS.items() if members and set(members) & set(models)]
         data = [{"id": name, "object": "model", "created": 0, "owned_by": "modelsat"} for name in routed]
         data += [

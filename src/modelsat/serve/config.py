@@ -26,6 +26,15 @@ class Price(BaseModel):
     output: float = Field(ge=0, description="USD per 1M completion tokens.")
 
 
+class Tradeoff(BaseModel):
+    """A quality–cost trade-off (docs/cost.md): maximise P(Yes) − λ·cost, only among models costing ≤ max_cost."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    lam: float = Field(default=0.0, ge=0, alias="lambda", description="Utility given up per USD of estimated cost.")
+    max_cost: float | None = Field(default=None, ge=0, description="Most USD a request may cost (estimated).")
+
+
 class BackendConfig(BaseModel):
     """One routed model and the OpenAI-compatible endpoint that serves it."""
 
@@ -37,7 +46,9 @@ class BackendConfig(BaseModel):
         default=None, description="Environment variable holding the backend's API key (never logged or returned)."
     )
     timeout_s: float = Field(default=60.0, gt=0, description="Seconds before a backend call counts as failed.")
-    price: Price | None = Field(default=None, description="Optional price, reported by /v1/models and /v1/route.")
+    price: Price | None = Field(
+        default=None, description="Price, reported by /v1/models and /v1/route; needed for cost trade-offs."
+    )
 
 
 class ServeConfig(BaseModel):
@@ -50,6 +61,12 @@ class ServeConfig(BaseModel):
     backends: dict[str, BackendConfig] = Field(description="Routed model name (as in the cards) -> its backend.")
     profiles: dict[str, list[str]] = Field(
         default_factory=dict, description="Named candidate subsets, requested as model `modelsat/<profile>`."
+    )
+    tradeoffs: dict[str, Tradeoff] = Field(
+        default_factory=dict, description="Named cost trade-offs, requested as model `modelsat/<name>`."
+    )
+    expected_output_tokens: int = Field(
+        default=256, gt=0, description="Completion tokens assumed in cost estimates when a request sets no max_tokens."
     )
     fallbacks: int = Field(
         default=1, ge=0, description="How many next-ranked models to try after a backend timeout or 5xx."
@@ -70,7 +87,7 @@ class ServeConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _profiles_name_backends(self) -> "ServeConfig":
+    def _names_are_consistent(self) -> "ServeConfig":
         for name, members in self.profiles.items():
             if name in ZOOS:
                 raise ValueError(f"profile {name!r} shadows the named zoo of the same name")
@@ -80,6 +97,12 @@ class ServeConfig(BaseModel):
                 check_models(members, self.backends)
             except ConfigError as exc:
                 raise ValueError(f"profile {name!r}: {exc}") from None
+        for name in self.tradeoffs:
+            if name in ZOOS or name in self.profiles:
+                raise ValueError(f"trade-off {name!r} shadows the zoo or profile of the same name")
+        unpriced = [name for name, backend in self.backends.items() if backend.price is None]
+        if self.tradeoffs and unpriced:
+            raise ValueError(f"trade-offs need a price for every backend; none for {', '.join(unpriced)}")
         return self
 
 

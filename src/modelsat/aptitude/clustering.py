@@ -1,0 +1,119 @@
+"""Any-domain aptitude tests: core tasks from clusters of the zoo's own training queries.
+
+When a zoo has no MMLU results (RouterBench, a user's own data) there are no subjects to build
+core tasks from, so they are made (Model-SAT §3.1 with learned tasks):
+
+1. Eligible questions: train-split queries (DESIGN §3) answered by every model in the outcomes.
+2. Their texts lose the prefix shared by every prompt of their `task` (few-shot demonstrations
+   repeated in each prompt would otherwise dominate the embedding), then are embedded
+   (all-MiniLM-L6-v2 by default, cached) and split into `n_tasks` clusters by k-means (seeded).
+3. Each cluster is described by its five most telling words: highest mean TF-IDF inside the cluster
+   minus the mean over all eligible questions.
+4. Each cluster keeps its `n_per_task` most discriminative questions, weight p·(1−p) on the
+   training zoo as for MMLU subjects (`selection.question_weights`), ties broken by the seed.
+
+Example:
+    aptitude = cluster_aptitude_set(outcomes, models, n_tasks=20, n_per_task=10, seed=0)
+    aptitude.tasks[0].description  # e.g. 'Function, List, Python, Write, Elements'
+"""
+
+import os
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from modelsat.aptitude.selection import AptitudeSet, CoreTask, question_weights
+from modelsat.data.splits import split_of
+from modelsat.errors import DataError
+
+Embedder = Callable[[Sequence[str]], np.ndarray]
+N_KEYWORDS = 5
+
+
+def strip_shared_prefix(texts: pd.Series, groups: pd.Series) -> pd.Series:
+    """Each text without the prefix (cut at a line break) that every text of its group starts with."""
+    out = texts.copy()
+    for _, idx in texts.groupby(groups.to_numpy()).groups.items():
+        members = texts.loc[idx]
+        if len(members) < 2:
+            continue
+        shared = os.path.commonprefix(members.tolist())
+        cut = shared.rfind("\n") + 1  # keep whole lines: the shared part may end inside the question
+        if cut:
+            out.loc[idx] = members.str[cut:].where(members.str.len() > cut, members)
+    return out
+
+
+def cluster_keywords(texts: Sequence[str], labels: np.ndarray, n_clusters: int, n_words: int = N_KEYWORDS) -> list[str]:
+    """Per cluster, its `n_words` most over-represented words (TF-IDF contrast), capitalised and joined by ', '.
+
+    Words never written in lower case (names such as "Cynthia") and words in over half the texts
+    (instructions repeated in every prompt) are skipped: they describe no skill.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(
+        sublinear_tf=True, stop_words="english", token_pattern=r"(?u)\b[A-Za-z][A-Za-z]+\b", min_df=2, max_df=0.5
+    )
+    x = vectorizer.fit_transform(texts)
+    words = vectorizer.get_feature_names_out()
+    lower = set(re.findall(r"\b[a-z][a-z]+\b", "\n".join(texts)))
+    common = np.array([w in lower for w in words])
+    overall = np.asarray(x.mean(axis=0)).ravel()
+    described = []
+    for k in range(n_clusters):
+        inside = np.asarray(x[labels == k].mean(axis=0)).ravel()
+        contrast = np.where(common, inside - overall, -np.inf)
+        top = np.argsort(-contrast, kind="stable")[:n_words]
+        described.append(", ".join(words[i].capitalize() for i in top))
+    return described
+
+
+def cluster_aptitude_set(
+    outcomes: pd.DataFrame,
+    models: list[str],
+    n_tasks: int = 20,
+    n_per_task: int = 10,
+    seed: int = 0,
+    embedder: Embedder | None = None,
+) -> AptitudeSet:
+    """Core tasks from k-means clusters of the train queries, `n_per_task` discriminative questions each.
+
+    Tasks are named `cluster/NN`, numbered by their first question id, so the result does not depend on
+    k-means' label order. A cluster smaller than `n_per_task` keeps all its questions.
+
+    Raises:
+        DataError: when fewer than `n_tasks` train queries were answered by every model.
+    """
+    from sklearn.cluster import KMeans
+
+    n_models = outcomes["model"].nunique()
+    answered_by_all = outcomes.groupby("query_id")["model"].nunique()
+    eligible = answered_by_all.index[answered_by_all == n_models]
+    eligible = eligible[split_of(eligible) == "train"]
+    weights = question_weights(outcomes[outcomes["query_id"].isin(eligible)], models)
+    if len(weights) < n_tasks:
+        raise DataError(
+            f"only {len(weights)} train queries were answered by all {n_models} model(s); "
+            f"cannot form {n_tasks} clustered core tasks"
+        )
+    queries = outcomes.drop_duplicates("query_id").set_index("query_id").loc[weights.index]
+    texts = strip_shared_prefix(queries["prompt"].astype(str), queries["task"].astype(str)).tolist()
+    if embedder is None:
+        from modelsat.baselines.embeddings import CachedEmbedder
+
+        embedder = CachedEmbedder()
+    vectors = np.asarray(embedder(texts), dtype=np.float64)
+    labels = KMeans(n_tasks, n_init=10, random_state=seed).fit_predict(vectors)
+    descriptions = cluster_keywords(texts, labels, n_tasks)
+    rng = np.random.default_rng(seed)
+    weights = weights.assign(cluster=labels, tiebreak=rng.random(len(weights)))
+    tasks = []
+    for k in range(n_tasks):
+        members = weights[weights["cluster"] == k].sort_values(["weight", "tiebreak"], ascending=[False, True])
+        tasks.append((descriptions[k], tuple(members.index[:n_per_task])))
+    tasks.sort(key=lambda item: min(item[1]))
+    core = tuple(CoreTask(f"cluster/{i:02d}", description, ids) for i, (description, ids) in enumerate(tasks))
+    return AptitudeSet(tasks=core, zoo=tuple(models), seed=seed)
