@@ -79,7 +79,12 @@ class RouterConfig(Strict):
     )
     max_instruction_tokens: int = Field(160, ge=8, description="Instructions longer than this are cut.")
     on_long_instruction: Literal["truncate", "error"] = Field(
-        "truncate", description="truncate (keep the head, with a warning) or error."
+        "truncate", description="truncate (with a warning) or error."
+    )
+    truncation_side: Literal["right", "left"] = Field(
+        "right",
+        description="Which end of a long instruction is cut: right keeps the head, left keeps the tail (e.g. the "
+        "question after shared few-shot examples).",
     )
     perturbations: int = Field(
         1, ge=1, description="Average scores over this many clause orders (only order-sensitive configs differ)."

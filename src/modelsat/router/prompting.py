@@ -54,6 +54,7 @@ class PromptLayout:
     pad_id: int
     max_instruction_tokens: int
     on_long_instruction: str
+    truncation_side: str
 
     @classmethod
     def build(cls, tokenizer: PreTrainedTokenizerBase, cfg: RouterConfig) -> "PromptLayout":
@@ -78,6 +79,7 @@ class PromptLayout:
             pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
             max_instruction_tokens=cfg.max_instruction_tokens,
             on_long_instruction=cfg.on_long_instruction,
+            truncation_side=cfg.truncation_side,
         )
 
     def instruction_ids(
@@ -94,7 +96,9 @@ class PromptLayout:
             )
         if too_long:
             log.warning("%d instruction(s) over %d tokens were truncated", len(too_long), self.max_instruction_tokens)
-        return [ids[: self.max_instruction_tokens] for ids in encoded], len(too_long)
+        keep = self.max_instruction_tokens
+        cut = [ids[-keep:] if self.truncation_side == "left" else ids[:keep] for ids in encoded]
+        return cut, len(too_long)
 
     def left_pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, L) ids and mask, padded on the left."""
