@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
-from modelsat.router.losses import card_group_loss, instruction_listwise_loss
+from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
 from modelsat.router.model import RouterNet
 from modelsat.router.train import lr_at, set_stage, train_router
 
@@ -125,3 +125,9 @@ def test_lora_last_layers_adapts_only_the_top_layers(tiny_specs):
     top = net.llm.config.num_hidden_layers - 1
     adapted = {n for n, p in net.llm.named_parameters() if p.requires_grad}
     assert adapted and all(f".layers.{top}." in n for n in adapted)
+
+
+def test_pointwise_loss_rewards_calibrated_probabilities():
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    assert pointwise_loss(torch.tensor([[4.0, -4.0], [-4.0, 4.0]]), targets) < 0.1
+    assert pointwise_loss(torch.tensor([[-4.0, 4.0], [4.0, -4.0]]), targets) > 2.0

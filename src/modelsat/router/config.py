@@ -100,6 +100,9 @@ class TrainConfig(Strict):
         description="card: the paper's homogeneous in-batch negatives (one card, 1 right + k-1 wrong instructions); "
         "instruction: listwise over the models sharing one instruction; both: their sum.",
     )
+    pointwise_weight: float = Field(
+        0.0, ge=0, description="Weight of an added binary cross-entropy on P(Yes) (calibration for cost-aware routing)."
+    )
     group_size: int = Field(4, ge=2, description="k: instructions per card group (1 positive + k-1 negatives).")
     batch_instructions: int = Field(16, ge=2, description="Instructions per step (every zoo card scores each).")
     stage1_steps: int = Field(600, ge=0, description="Steps training the connector only (LLM and encoder frozen).")

@@ -4,6 +4,8 @@
   model got right and k−1 it got wrong, cross-entropy with the positive at index 0.
 - `instruction_listwise_loss`: our extension (DESIGN §5): per instruction, softmax over the models
   sharing its forward pass, target = uniform over the models that got it right.
+- `pointwise_loss`: binary cross-entropy of P(Yes) against the outcome, which keeps P(Yes) calibrated
+  (cost-aware routing trades P(Yes) against price, so its scale matters).
 
 Example:
     loss = card_group_loss(scores, targets, k=4, generator=g) + instruction_listwise_loss(scores, targets)
@@ -46,3 +48,8 @@ def instruction_listwise_loss(scores: torch.Tensor, targets: torch.Tensor) -> to
         return scores.sum() * 0.0
     target = targets[keep] / right[keep].unsqueeze(1)
     return -(target * F.log_softmax(scores[keep].float(), dim=1)).sum(dim=1).mean()
+
+
+def pointwise_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of sigmoid(log-odds) against (B, M) outcomes in [0, 1]."""
+    return F.binary_cross_entropy_with_logits(scores.float(), targets.float())

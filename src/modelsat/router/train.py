@@ -34,7 +34,7 @@ from modelsat.router.adapters import add_llm_lora
 from modelsat.router.artifact import load_trainable_state, save_router, trainable_state, write_metrics
 from modelsat.router.config import ModelsatConfig, TrainConfig
 from modelsat.router.inference import autocast, score_in_batches
-from modelsat.router.losses import card_group_loss, instruction_listwise_loss
+from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
 from modelsat.router.model import RouterNet
 from modelsat.router.training_data import ScoreMatrix
 
@@ -205,6 +205,8 @@ def train_router(
             loss = loss + card_group_loss(scores, targets, tc.group_size, generator, model_weights)
         if tc.loss in ("instruction", "both"):
             loss = loss + instruction_listwise_loss(scores, targets)
+        if tc.pointwise_weight > 0:
+            loss = loss + tc.pointwise_weight * pointwise_loss(scores, targets)
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         accelerator.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
