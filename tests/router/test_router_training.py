@@ -11,18 +11,22 @@ from modelsat.router.model import RouterNet
 from modelsat.router.train import lr_at, set_stage, train_router
 
 
-def test_stage1_gradients_reach_the_connector_and_nothing_else(tiny_specs, make_card):
-    cfg = ModelsatConfig(router=RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"]))
+@pytest.mark.parametrize("instruction_pooling", [False, True])
+def test_stage1_gradients_reach_the_connector_and_nothing_else(tiny_specs, make_card, instruction_pooling):
+    router = RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], instruction_pooling=instruction_pooling)
+    cfg = ModelsatConfig(router=router)
     net = RouterNet.build(cfg.router)
     set_stage(net, cfg, stage=1)
     cards = [make_card("a", [0.2, 0.9, 0.5]), make_card("b", [0.8, 0.1, 0.5])]
-    ids, mask = net.prefixes(["Solve 2x = 4.", "Who wrote Hamlet?"])
-    scores = net.score_tokens(ids, mask, net.capability_tokens(cards))
+    instructions = ["Solve 2x = 4.", "Who wrote Hamlet?"]
+    ids, mask = net.prefixes(instructions)
+    scores = net(ids, mask, cards, instructions)
     instruction_listwise_loss(scores, torch.tensor([[1.0, 0.0], [0.0, 1.0]])).backward()
     with_grad = {n for n, p in net.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
     assert with_grad, "no parameter received a gradient"
     assert all(n.startswith("capability.") and not n.startswith("capability.encoder.") for n in with_grad)
     assert any(n.startswith("capability.connector.") for n in with_grad)
+    assert any(n.startswith("capability.instruction_queries.") for n in with_grad) == instruction_pooling
     assert not any(p.requires_grad for p in net.llm.parameters())
 
 

@@ -59,3 +59,18 @@ def test_card_first_order_scores_every_pair(tiny_specs, make_card):
         # Row by row equals scoring each instruction alone (padding must not leak into the scores).
         alone = torch.cat([net.card_first_scores([text], caps) for text in INSTRUCTIONS])
     torch.testing.assert_close(scores, alone, atol=1e-4, rtol=0)
+
+
+def test_instruction_pooling_scores_per_instruction_and_equals_full_forward(tiny_specs, make_card):
+    cfg = RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], instruction_pooling=True)
+    net = RouterNet.build(cfg).eval()
+    torch.nn.init.normal_(net.capability.instruction_queries.weight, std=0.5)  # trained-like, not the zero start
+    with torch.no_grad():
+        caps = net.capability_tokens(cards_for(3, make_card), instructions=INSTRUCTIONS)
+        assert caps.shape[:2] == (2, 3) and not torch.allclose(caps[0], caps[1])
+        ids, mask = net.prefixes(INSTRUCTIONS)
+        shared = net.score_tokens(ids, mask, caps)
+        torch.testing.assert_close(shared, net.naive_score_tokens(ids, mask, caps), atol=1e-4, rtol=0)
+        torch.testing.assert_close(net.fast_score_tokens(ids, mask, caps), shared, atol=1e-4, rtol=0)
+        alone = torch.cat([net.score_tokens(ids[i : i + 1], mask[i : i + 1], caps[i : i + 1]) for i in range(2)])
+    torch.testing.assert_close(shared, alone, atol=1e-4, rtol=0)

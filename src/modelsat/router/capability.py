@@ -3,7 +3,9 @@
 Each clause is embedded by the encoder (mean pooling, Model-SAT §3.2), optionally joined with its
 accuracy as numbers, mapped by a one-layer MLP connector to the LLM width, and pooled into
 `capability_tokens` tokens by learned attention queries (0 = keep one token per clause).
-Pooling makes the result independent of clause order.
+Pooling makes the result independent of clause order. With `instruction_pooling` the queries also
+depend on the instruction's encoder embedding, so each (instruction, card) pair gets its own tokens:
+the card is read in the light of the instruction, like an examiner looking up the relevant subjects.
 
 Example:
     cap = CapabilityModule(encoder, enc_tokenizer, d_llm=576, cfg=router_cfg, embed_rms=0.136)
@@ -18,6 +20,7 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from modelsat.aptitude.cards import Card
+from modelsat.errors import ConfigError
 from modelsat.router.config import RouterConfig
 
 N_FOURIER = 4
@@ -59,6 +62,15 @@ class CapabilityModule(nn.Module):
         )
         n_queries = max(cfg.capability_tokens, 1)
         self.pool_queries = nn.Parameter(torch.randn(n_queries, d_llm) / math.sqrt(d_llm))
+        if cfg.instruction_pooling and (cfg.capability_tokens == 0 or cfg.order == "card-first"):
+            raise ConfigError("router.instruction_pooling needs pooled capability tokens and instruction-first order")
+        tokenizer.truncation_side = cfg.truncation_side
+        self.instruction_queries = (
+            nn.Linear(encoder.config.hidden_size, n_queries * d_llm) if cfg.instruction_pooling else None
+        )
+        if self.instruction_queries is not None:  # starts as the instruction-independent pooling
+            nn.init.zeros_(self.instruction_queries.weight)
+            nn.init.zeros_(self.instruction_queries.bias)
         self.norm = nn.LayerNorm(d_llm, elementwise_affine=False)
         # Capability tokens start at the scale of real token embeddings so the frozen LLM reads them.
         self.scale = nn.Parameter(torch.tensor(float(embed_rms)))
@@ -68,10 +80,10 @@ class CapabilityModule(nn.Module):
             nn.init.zeros_(self.prior.bias)
 
     def prior_scores(self, cap_tokens: torch.Tensor) -> torch.Tensor | float:
-        """(N, P, D) capability tokens → (N,) additive per-card prior (0 when disabled)."""
+        """([B,] N, P, D) capability tokens → ([B,] N) additive per-card prior (0 when disabled)."""
         if self.prior is None:
             return 0.0
-        return self.prior((cap_tokens.float() / self.scale).mean(dim=1)).squeeze(-1).float()  # (N, D) -> (N,)
+        return self.prior((cap_tokens.float() / self.scale).mean(dim=-2)).squeeze(-1).float()  # (..., D) -> (...,)
 
     def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
         """Mean-pooled encoder embeddings: (T,) texts → (T, D_enc)."""
@@ -93,12 +105,21 @@ class CapabilityModule(nn.Module):
         fact_t = torch.tensor(fact, dtype=clause_embeddings.dtype, device=clause_embeddings.device)
         return torch.cat([clause_embeddings, numeric_features(acc_t, fact_t)], dim=-1)
 
-    def forward(self, connector_inputs: torch.Tensor) -> torch.Tensor:
-        """(N, C, D_in) clause inputs → (N, P, D_llm) capability tokens (P = C when not pooled)."""
+    def forward(self, connector_inputs: torch.Tensor, instructions: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, C, D_in) clause inputs → (N, P, D_llm) capability tokens (P = C when not pooled), or
+        (B, N, P, D_llm) given (B, D_enc) instruction embeddings under `instruction_pooling`."""
         assert connector_inputs.dim() == 3, f"expected (N, C, D_in), got {tuple(connector_inputs.shape)}"
         clause_tokens = self.connector(connector_inputs)  # (N, C, D_in) -> (N, C, D_llm)
-        if self.cfg.capability_tokens > 0:
-            d = clause_tokens.shape[-1]
+        if self.cfg.capability_tokens == 0:
+            return self.norm(clause_tokens) * self.scale
+        d = clause_tokens.shape[-1]
+        if self.instruction_queries is None:
             weights = torch.einsum("ncd,pd->npc", clause_tokens, self.pool_queries) / math.sqrt(d)  # (N, P, C)
-            clause_tokens = torch.einsum("npc,ncd->npd", weights.softmax(-1), clause_tokens)  # (N, P, D_llm)
-        return self.norm(clause_tokens) * self.scale
+            pooled = torch.einsum("npc,ncd->npd", weights.softmax(-1), clause_tokens)  # (N, P, D_llm)
+        else:
+            assert instructions is not None, "instruction pooling needs the instructions' embeddings"
+            extra = self.instruction_queries(instructions.to(clause_tokens.dtype))  # (B, D_enc) -> (B, P·D)
+            queries = self.pool_queries + extra.reshape(len(instructions), -1, d)  # (B, P, D_llm)
+            weights = torch.einsum("ncd,bpd->bnpc", clause_tokens, queries) / math.sqrt(d)  # (B, N, P, C)
+            pooled = torch.einsum("bnpc,ncd->bnpd", weights.softmax(-1), clause_tokens)  # (B, N, P, D_llm)
+        return self.norm(pooled) * self.scale

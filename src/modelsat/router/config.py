@@ -47,6 +47,11 @@ class RouterConfig(Strict):
     capability_tokens: int = Field(
         1, ge=0, description="Capability tokens per card: pooled count, or 0 for one token per card clause."
     )
+    instruction_pooling: bool = Field(
+        False,
+        description="Pool card clauses with queries that also depend on the instruction's encoder embedding, so the "
+        "capability token carries the model's record on the tasks that resemble the instruction (pooled layout only).",
+    )
     numeric_accuracy: bool = Field(
         True, description="Also feed each clause's accuracy as numbers to the connector, beside its text embedding."
     )

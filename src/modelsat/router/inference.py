@@ -37,13 +37,18 @@ def score_in_batches(
         return out
     lengths = np.array([len(p) for p in prompts])
     order = np.argsort(lengths, kind="stable")
+    per_instruction = net.cfg.instruction_pooling
+
+    def capability_tokens(instructions: list[str] | None) -> list[torch.Tensor]:
+        seeds = [None if k == 0 else k for k in range(net.cfg.perturbations)]
+        return [net.capability_tokens(cards, order_seed=s, instructions=instructions) for s in seeds]
+
     with autocast(net.device, bf16):
-        caps_per_order = [
-            net.capability_tokens(cards, order_seed=None if k == 0 else k) for k in range(net.cfg.perturbations)
-        ]
+        shared_caps = None if per_instruction else capability_tokens(None)
         for start in range(0, len(prompts), batch_size):
             idx = order[start : start + batch_size]
             batch = [prompts[i] for i in idx]
+            caps_per_order = capability_tokens(batch) if per_instruction else shared_caps
             total = torch.zeros(len(batch), len(cards), device=net.device)
             for caps in caps_per_order:
                 if net.cfg.order == "card-first":

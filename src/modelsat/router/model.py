@@ -75,15 +75,27 @@ class RouterNet(nn.Module):
         return torch.stack([self.clause_cache[t] for t in flat]).reshape(len(cards), len(texts[0]), -1)
 
     def capability_tokens(
-        self, cards: Sequence[Card], *, order_seed: int | None = None, cached: bool = True
+        self,
+        cards: Sequence[Card],
+        *,
+        order_seed: int | None = None,
+        cached: bool = True,
+        instructions: Sequence[str] | None = None,
     ) -> torch.Tensor:
-        """(N, P, D_llm) capability tokens; `order_seed` permutes clause order (no-op when pooled)."""
+        """(N, P, D_llm) capability tokens, or (B, N, P, D_llm) for `instructions` under instruction pooling;
+        `order_seed` permutes clause order (no-op when pooled)."""
         inputs = self.capability.clause_inputs(cards, self.clause_embeddings(cards, cached=cached))
         if order_seed is not None:
             perm = list(range(inputs.shape[1]))
             random.Random(order_seed).shuffle(perm)
             inputs = inputs[:, perm]
-        return self.capability(inputs.to(self.device))
+        if not self.cfg.instruction_pooling:
+            return self.capability(inputs.to(self.device))
+        if instructions is None:
+            raise ValueError("this router pools card clauses per instruction: pass the instructions")
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.capability.encoder.training):
+            embedded = self.capability.embed_texts(instructions)  # (B, D_enc)
+        return self.capability(inputs.to(self.device), embedded.float())
 
     def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
         """(rows, T, D) input embeddings of a fixed token list."""
@@ -91,8 +103,10 @@ class RouterNet(nn.Module):
         return table(torch.tensor(ids, dtype=torch.long, device=self.device)).unsqueeze(0).expand(rows, -1, -1)
 
     def suffixes(self, cap_tokens: torch.Tensor) -> torch.Tensor:
-        """(N, P, D) capability tokens → (N, P + cue, D) per-candidate suffixes."""
-        return torch.cat([cap_tokens, self.embed_ids(self.layout.cue, cap_tokens.shape[0]).to(cap_tokens.dtype)], dim=1)
+        """([B,] N, P, D) capability tokens → ([B,] N, P + cue, D) per-candidate suffixes."""
+        lead = cap_tokens.shape[:-2]
+        cue = self.embed_ids(self.layout.cue, lead.numel()).to(cap_tokens.dtype)  # (rows, cue, D)
+        return torch.cat([cap_tokens, cue.reshape(*lead, *cue.shape[1:])], dim=-2)
 
     def prefixes(self, instructions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded (B, L) prefix ids and mask on the model's device."""
@@ -114,14 +128,16 @@ class RouterNet(nn.Module):
         prefix_ids: torch.Tensor,
         prefix_mask: torch.Tensor,
         cards: Sequence[Card],
+        instructions: Sequence[str],
         order_seed: int | None = None,
         prefix_grad: bool = False,
     ) -> torch.Tensor:
-        """Training scores (B, N) in fp32: the prefix KV cache carries gradients only with `prefix_grad`
-        (LLM adapters training), so stage 1 backpropagates through the short suffixes alone."""
+        """Training scores (B, N) in fp32 for the prefixes of `instructions`: the prefix KV cache carries
+        gradients only with `prefix_grad` (LLM adapters training), so stage 1 backpropagates through the
+        short suffixes alone."""
         with torch.set_grad_enabled(prefix_grad and torch.is_grad_enabled()):
             cache = encode_prefix(self.llm, prefix_ids, prefix_mask)
-        caps = self.capability_tokens(cards, order_seed=order_seed)
+        caps = self.capability_tokens(cards, order_seed=order_seed, instructions=instructions)
         scores = shared_prefix_scores(
             self.llm, prefix_ids, prefix_mask, self.suffixes(caps), self.layout.yes_ids, self.layout.no_ids, cache
         )
@@ -139,12 +155,12 @@ class RouterNet(nn.Module):
         self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor
     ) -> torch.Tensor:
         """Same scores as `score_tokens`, by one full forward per (instruction, candidate) pair."""
-        batch, n_cand = prefix_ids.shape[0], cap_tokens.shape[0]
-        suffix = self.suffixes(cap_tokens)  # (N, S, D)
+        batch, n_cand = prefix_ids.shape[0], cap_tokens.shape[-3]
+        suffix = self.suffixes(cap_tokens)  # ([B,] N, S, D)
         prefix_embeds = self.llm.get_input_embeddings()(prefix_ids)  # (B, L, D)
         rows_prefix = prefix_embeds.repeat_interleave(n_cand, dim=0)  # (B·N, L, D)
         rows_mask = prefix_mask.repeat_interleave(n_cand, dim=0)
-        rows_suffix = suffix.repeat(batch, 1, 1)  # (B·N, S, D)
+        rows_suffix = suffix.expand(batch, -1, -1, -1).reshape(batch * n_cand, *suffix.shape[-2:])  # (B·N, S, D)
         suffix_mask = torch.ones(rows_suffix.shape[:2], dtype=rows_mask.dtype, device=rows_mask.device)
         scores = full_forward_scores(
             self.llm, [rows_prefix, rows_suffix], [rows_mask, suffix_mask], self.layout.yes_ids, self.layout.no_ids

@@ -63,20 +63,21 @@ def shared_prefix_scores(
     no_ids: list[int],
     cache: DynamicCache | None = None,
 ) -> torch.Tensor:
-    """Score N candidates for B instructions: (B, L) prefixes × (N, S, D) suffix embeddings → (B, N) log-odds.
+    """Score N candidates for B instructions: (B, L) prefixes × (N, S, D) suffix embeddings (or (B, N, S, D),
+    one set per instruction) → (B, N) log-odds.
 
     The score is read at each candidate's last suffix token. `cache` (from `encode_prefix`) is consumed.
     """
     assert prefix_ids.shape == prefix_mask.shape, "prefix ids and mask must have the same (B, L) shape"
-    assert suffix.dim() == 3, f"suffix must be (N, S, D), got {tuple(suffix.shape)}"
+    assert suffix.dim() in (3, 4), f"suffix must be (N, S, D) or (B, N, S, D), got {tuple(suffix.shape)}"
     batch, prefix_len = prefix_ids.shape
-    n_cand, suffix_len, d = suffix.shape
+    n_cand, suffix_len, d = suffix.shape[-3:]
     if cache is None:
         cache = encode_prefix(llm, prefix_ids, prefix_mask)
     n_real = prefix_mask.long().sum(-1, keepdim=True)  # (B, 1)
     offsets = torch.arange(suffix_len, device=prefix_ids.device).repeat(n_cand)  # (N·S,)
     suffix_pos = n_real + offsets  # (B, N·S)
-    embeds = suffix.reshape(1, n_cand * suffix_len, d).expand(batch, -1, -1)  # (N, S, D) -> (B, N·S, D)
+    embeds = suffix.reshape(-1, n_cand * suffix_len, d).expand(batch, -1, -1)  # ([B,] N, S, D) -> (B, N·S, D)
     mask = suffix_attention_mask(prefix_mask, n_cand, suffix_len)
     hidden = llm.get_decoder()(
         inputs_embeds=embeds, attention_mask=mask, position_ids=suffix_pos, cache=cache, use_cache=True
@@ -112,9 +113,10 @@ def one_pass_scores(
     sequences on a CPU. Returns (B, N) log-odds.
     """
     batch, prefix_len = prefix_ids.shape
-    n_cand, suffix_len, d = suffix.shape
+    n_cand, suffix_len, d = suffix.shape[-3:]
     prefix_embeds = llm.get_input_embeddings()(prefix_ids)  # (B, L, D)
-    embeds = torch.cat([prefix_embeds, suffix.to(prefix_embeds.dtype).reshape(1, -1, d).expand(batch, -1, -1)], 1)
+    suffix_embeds = suffix.to(prefix_embeds.dtype).reshape(-1, n_cand * suffix_len, d).expand(batch, -1, -1)
+    embeds = torch.cat([prefix_embeds, suffix_embeds], 1)
     offsets = torch.arange(suffix_len, device=prefix_ids.device).repeat(n_cand)
     pos = torch.cat([positions(prefix_mask), prefix_mask.long().sum(-1, keepdim=True) + offsets], dim=1)
     hidden = llm.get_decoder()(

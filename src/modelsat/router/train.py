@@ -196,10 +196,12 @@ def train_router(
             )
         rows = pending.pop()
         targets = torch.tensor(train.scores[rows], dtype=torch.float32, device=dev)
-        ids, mask = net.prefixes([train.prompts[i] for i in rows])
+        instructions = [train.prompts[i] for i in rows]
+        ids, mask = net.prefixes(instructions)
         order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
+        prefix_grad = stage == 2 and cfg.router.lora is not None
         with autocast(dev, bf16):
-            scores = model(ids, mask, cards, order_seed, prefix_grad=stage == 2 and cfg.router.lora is not None)
+            scores = model(ids, mask, cards, instructions, order_seed, prefix_grad=prefix_grad)
         loss = scores.new_zeros(())
         if tc.loss in ("card", "both"):
             loss = loss + card_group_loss(scores, targets, tc.group_size, generator, model_weights)
