@@ -70,16 +70,29 @@ def main() -> None:
     bf16 = use_bf16(args.bf16, net.device)
     decoder = net.llm.get_decoder()
 
+    def capability_tokens(prompt: str, n: int) -> torch.Tensor:
+        """Per-card tokens are cached in a real router; instruction pooling recomputes them per instruction."""
+        if not net.cfg.instruction_pooling:
+            return static_caps[:n]
+        return net.capability_tokens([cards[m] for m in models[:n]], instructions=[prompt])
+
     with torch.no_grad(), autocast(net.device, bf16):
-        all_caps = net.capability_tokens([cards[m] for m in models])  # cached per card in a real router
-        prefixes = [net.prefixes([p]) for p in prompts]
-        plain = median_ms(lambda pm: decoder(input_ids=pm[0], attention_mask=pm[1]), prefixes, repeats=3)
-        results = {"instruction_tokens_median": statistics.median(int(m.sum()) for _, m in prefixes)}
+        static_caps = None if net.cfg.instruction_pooling else net.capability_tokens([cards[m] for m in models])
+        items = [(p, *net.prefixes([p])) for p in prompts]
+        plain = median_ms(lambda item: decoder(input_ids=item[1], attention_mask=item[2]), items, repeats=3)
+        results = {"instruction_tokens_median": statistics.median(int(item[2].sum()) for item in items)}
+        results["instruction_pooling"] = net.cfg.instruction_pooling
         results["a_plain_forward_ms"] = round(plain, 2)
         for n in CANDIDATES:
-            caps = all_caps[:n]
-            shared = median_ms(lambda pm, c=caps: net.fast_score_tokens(pm[0], pm[1], c), prefixes, repeats=3)
-            naive = median_ms(lambda pm, c=caps: net.naive_score_tokens(pm[0], pm[1], c), prefixes[:20])
+
+            def shared_scores(item: tuple, n: int = n) -> torch.Tensor:
+                return net.fast_score_tokens(item[1], item[2], capability_tokens(item[0], n))
+
+            def naive_scores(item: tuple, n: int = n) -> torch.Tensor:
+                return net.naive_score_tokens(item[1], item[2], capability_tokens(item[0], n))
+
+            shared = median_ms(shared_scores, items, repeats=3)
+            naive = median_ms(naive_scores, items[:20])
             results[f"b_shared_{n}_ms"] = round(shared, 2)
             results[f"c_naive_{n}_ms"] = round(naive, 2)
             results[f"ratio_b{n}_over_a"] = round(shared / plain, 3)
