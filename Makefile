@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= $(or $(MODELSAT_DATA),../shared/data)
 
-.PHONY: setup test demo router lint bench clean
+.PHONY: setup test demo router router-routerbench lint bench clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,10 @@ demo: setup
 router: setup
 	test -f out/mmlu.parquet || $(BIN)/modelsat import mmlu-pro $(DATA)/mmlu-pro -o out/mmlu.parquet
 	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo small --holdout Phi-3-mini-4k-instruct -o routers/default --config cpu-small
+
+router-routerbench: setup
+	test -f out/routerbench.parquet || $(BIN)/modelsat import routerbench $(DATA)/routerbench-subset -o out/routerbench.parquet
+	$(BIN)/modelsat train --outcomes out/routerbench.parquet --zoo all -o routers/routerbench --config configs/routerbench.yaml
 
 bench: setup
 	$(BIN)/python benchmarks/route_speed.py
