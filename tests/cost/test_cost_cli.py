@@ -1,33 +1,17 @@
 """`modelsat evaluate --cost` end to end on the real RouterBench subset, and the cost flags of `route`."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from modelsat.cli.main import main
-
 PRICES = Path(__file__).parents[2] / "configs" / "prices" / "mixed.yaml"
 
 
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: object) -> tuple[int, str, str]:
-    """`modelsat ARGS` through the real entry point (error boundary included): exit code, stdout, stderr."""
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["modelsat", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_evaluate_cost_on_routerbench(routerbench_file: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_evaluate_cost_on_routerbench(routerbench_file: Path, tmp_path: Path, cli) -> None:
     args = ["evaluate", "--outcomes", routerbench_file, "--zoo", "all", "--baselines", "per-task,tfidf-knn"]
     args += ["--cost", "-o", tmp_path / "r.json", "--plots", tmp_path / "plots"]
-    code, out, err = run(capsys, monkeypatch, *args)
+    code, out, err = cli(*args)
     assert code == 0, err
     cost = json.loads((tmp_path / "r.json").read_text())["cost"]
     assert cost["costs"] == {"source": "outcomes"}
@@ -49,9 +33,7 @@ def test_evaluate_cost_on_routerbench(routerbench_file: Path, tmp_path: Path, ca
     assert (tmp_path / "plots" / "frontier.png").stat().st_size > 10_000
 
 
-def test_evaluate_cost_prices_override_recorded_costs(
-    routerbench_file: Path, tmp_path: Path, capsys, monkeypatch
-) -> None:
+def test_evaluate_cost_prices_override_recorded_costs(routerbench_file: Path, tmp_path: Path, cli) -> None:
     prices = tmp_path / "p.yaml"
     models = ["gpt-4-1106-preview", "mistralai/mistral-7b-chat"]
     prices.write_text(
@@ -60,7 +42,7 @@ def test_evaluate_cost_prices_override_recorded_costs(
     )
     args = ["evaluate", "--outcomes", routerbench_file, "--models", ",".join(models), "--baselines", "per-task"]
     args += ["--cost", "--prices", prices, "--pair", ",".join(models), "-o", tmp_path / "r.json", "--limit", "200"]
-    code, _, err = run(capsys, monkeypatch, *args)
+    code, _, err = cli(*args)
     assert code == 0, err
     cost = json.loads((tmp_path / "r.json").read_text())["cost"]
     assert cost["costs"]["source"] == "prices" and cost["costs"]["expected_output_tokens"] == 256
@@ -75,17 +57,15 @@ def test_evaluate_cost_prices_override_recorded_costs(
         (["--cost", "--pair", "gpt-4-1106-preview"], "--pair takes two different models"),
     ],
 )
-def test_evaluate_cost_usage_errors(
-    routerbench_file: Path, tmp_path: Path, capsys, monkeypatch, extra, message
-) -> None:
+def test_evaluate_cost_usage_errors(routerbench_file: Path, tmp_path: Path, cli, extra, message) -> None:
     args = ["evaluate", "--outcomes", routerbench_file, "--zoo", "all", "--baselines", "per-task", "-o", tmp_path / "r"]
-    code, _, err = run(capsys, monkeypatch, *args, *extra)
+    code, _, err = cli(*args, *extra)
     assert code == 2
     assert message in err
 
 
-def test_route_needs_prices_for_a_tradeoff(capsys, monkeypatch) -> None:
-    code, _, err = run(capsys, monkeypatch, "route", "--lambda", "100", "Solve 3x + 7 = 22.")
+def test_route_needs_prices_for_a_tradeoff(cli) -> None:
+    code, _, err = cli("route", "--lambda", "100", "Solve 3x + 7 = 22.")
     assert code == 2
     assert "--lambda and --max-cost need --prices FILE" in err
 

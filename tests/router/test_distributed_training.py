@@ -8,24 +8,14 @@ import sys
 from pathlib import Path
 
 import yaml
-from test_router_training import synthetic_outcomes
+from test_router_training import TINY_TRAIN, synthetic_outcomes
 
 from modelsat.data.schema import validate_outcomes, write_outcomes
 
 
 def test_accelerate_launch_trains_with_two_processes(tiny_specs, tmp_path):
     write_outcomes(validate_outcomes(synthetic_outcomes(), "synthetic"), tmp_path / "outcomes.parquet")
-    train = {
-        "stage1_steps": 2,
-        "stage2_steps": 2,
-        "eval_every": 2,
-        "val_queries": 16,
-        "batch_instructions": 4,
-        "aptitude_tasks": 2,
-        "aptitude_per_task": 5,
-        "warmup_steps": 1,
-        "bf16": "off",
-    }
+    train = TINY_TRAIN | {"stage1_steps": 2, "stage2_steps": 2}
     router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"], "lora": {"r": 2}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"router": router, "train": train}))
     launcher = shutil.which("accelerate", path=str(Path(sys.executable).parent))

@@ -95,19 +95,20 @@ def synthetic_outcomes(n_queries: int = 300) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+TINY_TRAIN = {  # seconds-long runs on the tiny models and synthetic outcomes
+    "eval_every": 2,
+    "val_queries": 16,
+    "batch_instructions": 4,
+    "aptitude_tasks": 2,
+    "aptitude_per_task": 5,
+    "warmup_steps": 1,
+    "bf16": "off",
+}
+
+
 def test_training_writes_router_and_resumes_after_a_kill(tiny_specs, tmp_path):
     outcomes = synthetic_outcomes()
-    overrides = {
-        "stage1_steps": 4,
-        "eval_every": 2,
-        "checkpoint_every": 2,
-        "val_queries": 16,
-        "batch_instructions": 4,
-        "aptitude_tasks": 2,
-        "aptitude_per_task": 5,
-        "warmup_steps": 1,
-        "bf16": "off",
-    }
+    overrides = TINY_TRAIN | {"stage1_steps": 4, "checkpoint_every": 2}
     router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
     short = ModelsatConfig.model_validate({"router": router, "train": overrides | {"stage1_steps": 2}})
     first = train_router(outcomes, ["mathy", "historian"], short, tmp_path)

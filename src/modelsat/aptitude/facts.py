@@ -17,12 +17,11 @@ Example:
 """
 
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelsat.errors import ConfigError
+from modelsat.io import read_yaml_model
 
 
 class ModelFacts(BaseModel):
@@ -67,16 +66,5 @@ def load_facts(path: str | Path) -> dict[str, dict[str, str]]:
     Raises:
         ConfigError: naming the file and the offending field (e.g. `models.mathstral-7B.context_length`).
     """
-    path = Path(path)
-    try:
-        raw: Any = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such facts file") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
-    try:
-        zoo = ZooFacts.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from exc
+    zoo = read_yaml_model(Path(path), ZooFacts, "facts", ConfigError)
     return {name: facts.card_facts() for name, facts in zoo.models.items()}

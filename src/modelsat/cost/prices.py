@@ -22,13 +22,12 @@ import datetime
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelsat.errors import ConfigError, DataError
+from modelsat.io import read_yaml_model
 
 
 class ModelPrice(BaseModel):
@@ -76,15 +75,4 @@ def load_prices(path: str | Path) -> PriceTable:
     Raises:
         DataError: naming the file and each bad field (e.g. `models.Yi-6B.input: Input should be ...`).
     """
-    path = Path(path)
-    try:
-        raw: Any = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise DataError(f"{path}: no such prices file") from exc
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML ({exc})") from exc
-    try:
-        return PriceTable.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors())
-        raise DataError(f"{path}: {problems}") from None
+    return read_yaml_model(Path(path), PriceTable, "prices", DataError)
