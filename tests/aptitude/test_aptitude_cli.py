@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from modelsat.aptitude.cards import load_cards
-from modelsat.aptitude.selection import AptitudeSet
+from modelsat.aptitude.selection import AptitudeSet, select_aptitude_set
 from modelsat.cli.main import app
+from modelsat.data.schema import read_outcomes
 from modelsat.errors import ConfigError, DataError
 
 runner = CliRunner()
@@ -28,11 +29,15 @@ def test_aptitude_select_writes_the_default_set(outcomes_file: Path, aptitude: A
     assert AptitudeSet.load(tmp_path / "apt.json").fingerprint == aptitude.fingerprint
     result = invoke(
         "aptitude", "select", "--outcomes", outcomes_file, "--models", "Yi-6B,Yi-6b-Chat", "--tasks", "10",
-        "--per-task", "5", "-o", tmp_path / "small.json",
+        "--per-task", "5", "--sampling", "discriminative", "-o", tmp_path / "small.json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     small = AptitudeSet.load(tmp_path / "small.json")
     assert small.zoo == ("Yi-6B", "Yi-6b-Chat") and len(small.query_ids) == 50
+    expected = select_aptitude_set(
+        read_outcomes(outcomes_file), ["Yi-6B", "Yi-6b-Chat"], 10, 5, sampling="discriminative"
+    )
+    assert small.fingerprint == expected.fingerprint
 
 
 def test_profile_from_router_dir_with_facts(

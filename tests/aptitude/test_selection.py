@@ -1,25 +1,61 @@
 """Aptitude-set selection on the real 25-model MMLU-Pro table: shape, determinism, exclusion, file errors."""
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from modelsat.aptitude.selection import AptitudeSet, select_aptitude_set
+from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SMALL, SMALL_5
-from modelsat.errors import DataError
+from modelsat.errors import ConfigError, DataError
 
 
-def test_default_set_is_50_subjects_of_20_distinct_discriminative_questions(
+def zoo_accuracy(outcomes: pd.DataFrame, query_ids: Iterable[str], models: Iterable[str]) -> pd.Series:
+    """The zoo's accuracy p per question."""
+    rows = outcomes[outcomes["query_id"].isin(set(query_ids)) & outcomes["model"].isin(set(models))]
+    return rows.groupby("query_id")["score"].mean()
+
+
+def test_default_set_is_50_subjects_of_20_distinct_questions_the_zoo_splits_on(
     aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame
 ) -> None:
     assert len(aptitude.tasks) == 50
     assert all(len(t.query_ids) == 20 and t.name.startswith("mmlu/") for t in aptitude.tasks)
     assert len(aptitude.query_ids) == 1000
-    rows = mmlu_outcomes[mmlu_outcomes["query_id"].isin(aptitude.query_ids) & mmlu_outcomes["model"].isin(SMALL)]
-    p = rows.groupby("query_id")["score"].mean()
-    assert ((p > 0) & (p < 1)).mean() > 0.95  # chosen questions split the zoo
-    assert (p * (1 - p)).mean() > 0.2
+    p = zoo_accuracy(mmlu_outcomes, aptitude.query_ids, SMALL)
+    assert ((p > 0) & (p < 1)).all()
+
+
+def test_discriminative_sampling_keeps_each_subjects_heaviest_questions(mmlu_outcomes: pd.DataFrame) -> None:
+    chosen = select_aptitude_set(mmlu_outcomes, list(SMALL), sampling="discriminative")
+    task = chosen.tasks[0]
+    subject = mmlu_outcomes[mmlu_outcomes["task"] == task.name]
+    answered_by_all = subject.groupby("query_id")["model"].nunique() == mmlu_outcomes["model"].nunique()
+    p = zoo_accuracy(subject, answered_by_all.index[answered_by_all], SMALL)
+    weight = p * (1 - p)
+    kept = weight.index.isin(task.query_ids)
+    assert weight[kept].min() >= weight[~kept].max()
+
+
+def test_representative_cards_estimate_unseen_models_accuracy_better(mmlu_outcomes: pd.DataFrame) -> None:
+    """Picking p≈½ questions on the training zoo inflates its members' cards; a uniform sample does not."""
+    training_zoo = [m for m in SMALL if m != "Phi-3-mini-4k-instruct"]
+    test = split_outcomes(mmlu_outcomes[mmlu_outcomes["task"].str.startswith("mmlu/")], "test")
+    true_accuracy = test[test["model"].isin(SMALL_5)].groupby("model")["score"].mean()
+    gaps = {}
+    for sampling in ("representative", "discriminative"):
+        chosen = select_aptitude_set(mmlu_outcomes, training_zoo, sampling=sampling)
+        rows = mmlu_outcomes[mmlu_outcomes["query_id"].isin(chosen.query_ids)]
+        card_accuracy = rows[rows["model"].isin(SMALL_5)].groupby("model")["score"].mean()
+        gaps[sampling] = (card_accuracy - true_accuracy).std()  # a shift shared by all models is harmless
+    assert gaps["representative"] < gaps["discriminative"] / 2, gaps
+
+
+def test_unknown_sampling_is_a_clear_error(mmlu_outcomes: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="unknown aptitude sampling 'hardest'"):
+        select_aptitude_set(mmlu_outcomes, list(SMALL_5), sampling="hardest")  # type: ignore[arg-type]
 
 
 def test_selection_is_deterministic_and_depends_on_the_zoo(aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame) -> None:

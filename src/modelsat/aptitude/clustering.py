@@ -9,8 +9,9 @@ core tasks from, so they are made (Model-SAT §3.1 with learned tasks):
    (all-MiniLM-L6-v2 by default, cached) and split into `n_tasks` clusters by k-means (seeded).
 3. Each cluster is described by its five most telling words: highest mean TF-IDF inside the cluster
    minus the mean over all eligible questions.
-4. Each cluster keeps its `n_per_task` most discriminative questions, weight p·(1−p) on the
-   training zoo as for MMLU subjects (`selection.question_weights`), ties broken by the seed.
+4. Each cluster keeps `n_per_task` questions, picked by `sampling` as for MMLU subjects
+   (`selection.pick_questions`: a seeded sample of those the training zoo splits on, or the most
+   discriminative).
 
 Example:
     aptitude = cluster_aptitude_set(outcomes, models, n_tasks=20, n_per_task=10, seed=0)
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from modelsat.aptitude.selection import AptitudeSet, CoreTask, question_weights
+from modelsat.aptitude.selection import AptitudeSet, CoreTask, Sampling, pick_questions, question_weights
 from modelsat.data.splits import split_of
 from modelsat.errors import DataError
 
@@ -78,8 +79,9 @@ def cluster_aptitude_set(
     n_per_task: int = 10,
     seed: int = 0,
     embedder: Embedder | None = None,
+    sampling: Sampling = "representative",
 ) -> AptitudeSet:
-    """Core tasks from k-means clusters of the train queries, `n_per_task` discriminative questions each.
+    """Core tasks from k-means clusters of the train queries, `n_per_task` questions each (by `sampling`).
 
     Tasks are named `cluster/NN`, numbered by their first question id, so the result does not depend on
     k-means' label order. A cluster smaller than `n_per_task` keeps all its questions.
@@ -109,11 +111,11 @@ def cluster_aptitude_set(
     labels = KMeans(n_tasks, n_init=10, random_state=seed).fit_predict(vectors)
     descriptions = cluster_keywords(texts, labels, n_tasks)
     rng = np.random.default_rng(seed)
-    weights = weights.assign(cluster=labels, tiebreak=rng.random(len(weights)))
+    weights = weights.assign(cluster=labels)
     tasks = []
     for k in range(n_tasks):
-        members = weights[weights["cluster"] == k].sort_values(["weight", "tiebreak"], ascending=[False, True])
-        tasks.append((descriptions[k], tuple(members.index[:n_per_task])))
+        members = pick_questions(weights[weights["cluster"] == k], n_per_task, sampling, rng)
+        tasks.append((descriptions[k], tuple(members.index)))
     tasks.sort(key=lambda item: min(item[1]))
     core = tuple(CoreTask(f"cluster/{i:02d}", description, ids) for i, (description, ids) in enumerate(tasks))
     return AptitudeSet(tasks=core, zoo=tuple(models), seed=seed)

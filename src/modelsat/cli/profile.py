@@ -46,15 +46,24 @@ def select(
             "--method", help="mmlu (subjects), clusters (of the zoo's train queries) or auto (mmlu when present)."
         ),
     ] = "auto",
+    sampling: Annotated[
+        str,
+        typer.Option(
+            "--sampling",
+            help="representative (a uniform sample of the questions the zoo splits on) or discriminative (p≈½).",
+        ),
+    ] = "representative",
 ) -> None:
-    """Select the most discriminative core tasks and questions on the training zoo (docs/aptitude.md)."""
+    """Select the core tasks and their questions on the training zoo (docs/aptitude.md)."""
     from modelsat.aptitude.selection import select_aptitude_set
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import resolve_zoo
 
     table = read_outcomes(outcomes)
     chosen = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
-    aptitude = select_aptitude_set(table, chosen, n_tasks=tasks, n_per_task=per_task, seed=seed, method=method)
+    aptitude = select_aptitude_set(
+        table, chosen, n_tasks=tasks, n_per_task=per_task, seed=seed, method=method, sampling=sampling
+    )
     aptitude.save(out)
     err.print(f"{len(aptitude.tasks)} core tasks × {per_task} questions on {len(chosen)} model(s) -> {out}")
 

@@ -129,6 +129,9 @@ class TrainConfig(Strict):
     seed: int = 0
     aptitude_tasks: int = 50
     aptitude_per_task: int = 20
+    aptitude_sampling: Literal["representative", "discriminative"] = Field(
+        "representative", description="Aptitude questions per task: a uniform sample, or the paper's p≈½ ones."
+    )
 
 
 class ModelsatConfig(Strict):

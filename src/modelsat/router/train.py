@@ -134,7 +134,9 @@ def train_router(
     if checkpoint is not None:
         aptitude = AptitudeSet.load(out_dir / "aptitude.json")
     elif aptitude is None:
-        aptitude = select_aptitude_set(outcomes, models, tc.aptitude_tasks, tc.aptitude_per_task, tc.seed)
+        aptitude = select_aptitude_set(
+            outcomes, models, tc.aptitude_tasks, tc.aptitude_per_task, tc.seed, sampling=tc.aptitude_sampling
+        )
     cards_by_model = build_cards(outcomes, aptitude, models + [m for m in new_models if m not in models])
     cards = [cards_by_model[m] for m in models]
     train = ScoreMatrix.from_outcomes(outcomes, models, "train", exclude=aptitude.query_ids).informative()
