@@ -122,6 +122,12 @@ class TrainConfig(Strict):
     )
     strong_model_weighting: bool = Field(True, description="Weight card groups by the model's train accuracy.")
     shuffle_clauses: bool = Field(True, description="Shuffle card clause order as augmentation.")
+    mixed_models: int = Field(
+        0,
+        ge=0,
+        description="Per step, add this many models that are one zoo model on some task groups and "
+        "another elsewhere (router/mixing.py): teaches reading the clause that fits the instruction.",
+    )
     eval_every: int = Field(100, ge=1, description="Validate every N steps (routed accuracy on validation).")
     val_queries: int = Field(600, ge=10, description="Validation queries used for model selection.")
     checkpoint_every: int = Field(50, ge=1)

@@ -35,6 +35,7 @@ from modelsat.router.artifact import load_trainable_state, save_router, trainabl
 from modelsat.router.config import ModelsatConfig, TrainConfig
 from modelsat.router.inference import autocast, score_in_batches
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
+from modelsat.router.mixing import TaskGroups, mix_models
 from modelsat.router.model import RouterNet
 from modelsat.router.training_data import ScoreMatrix
 
@@ -166,6 +167,7 @@ def train_router(
     model_weights = (
         torch.tensor(train.model_accuracy / train.model_accuracy.mean()) if tc.strong_model_weighting else None
     )
+    groups = TaskGroups.from_outcomes(outcomes, aptitude, train.query_ids) if tc.mixed_models else None
     meta = {"zoo": models, "new_models": list(new_models), "seed": tc.seed, "n_train_queries": len(train.prompts)}
 
     def evaluate_and_keep(at_step: int) -> None:
@@ -197,16 +199,24 @@ def train_router(
                 tc.batch_instructions, LENGTH_BUCKETS, rng, tc.discriminative_weighting, lengths
             )
         rows = pending.pop()
-        targets = torch.tensor(train.scores[rows], dtype=torch.float32, device=dev)
+        step_cards, step_targets, step_weights = cards, train.scores[rows], model_weights
+        if groups is not None:
+            extra_cards, extra_targets = mix_models(
+                cards, step_targets, groups.of_queries[rows], groups, tc.mixed_models, rng
+            )
+            step_cards, step_targets = cards + extra_cards, np.concatenate([step_targets, extra_targets], axis=1)
+            if model_weights is not None:
+                step_weights = torch.cat([model_weights, torch.ones(len(extra_cards), dtype=model_weights.dtype)])
+        targets = torch.tensor(step_targets, dtype=torch.float32, device=dev)
         instructions = [train.prompts[i] for i in rows]
         ids, mask = net.prefixes(instructions)
         order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
         prefix_grad = stage == 2 and cfg.router.lora is not None
         with autocast(dev, bf16):
-            scores = model(ids, mask, cards, instructions, order_seed, prefix_grad=prefix_grad)
+            scores = model(ids, mask, step_cards, instructions, order_seed, prefix_grad=prefix_grad)
         loss = scores.new_zeros(())
         if tc.loss in ("card", "both"):
-            loss = loss + card_group_loss(scores, targets, tc.group_size, generator, model_weights)
+            loss = loss + card_group_loss(scores, targets, tc.group_size, generator, step_weights)
         if tc.loss in ("instruction", "both"):
             loss = loss + instruction_listwise_loss(scores, targets)
         if tc.pointwise_weight > 0:
