@@ -20,7 +20,7 @@ def test_stage1_gradients_reach_the_connector_and_nothing_else(tiny_specs, make_
     cards = [make_card("a", [0.2, 0.9, 0.5]), make_card("b", [0.8, 0.1, 0.5])]
     instructions = ["Solve 2x = 4.", "Who wrote Hamlet?"]
     ids, mask = net.prefixes(instructions)
-    scores = net(ids, mask, cards, instructions)
+    scores = net(mask, cards, prefix_ids=ids, instructions=instructions)
     instruction_listwise_loss(scores, torch.tensor([[1.0, 0.0], [0.0, 1.0]])).backward()
     with_grad = {n for n, p in net.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
     assert with_grad, "no parameter received a gradient"
@@ -136,3 +136,17 @@ def test_pointwise_loss_rewards_calibrated_probabilities():
     targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     assert pointwise_loss(torch.tensor([[4.0, -4.0], [-4.0, 4.0]]), targets) < 0.1
     assert pointwise_loss(torch.tensor([[-4.0, 4.0], [4.0, -4.0]]), targets) > 2.0
+
+
+def test_card_subsets_train_from_the_prefix_store_and_free_it_afterwards(tiny_specs, tmp_path):
+    outcomes = synthetic_outcomes()
+    third = outcomes[outcomes["model"] == "mathy"].assign(model="mathy-too")
+    zoo = ["mathy", "historian", "mathy-too"]
+    train = TINY_TRAIN | {"stage1_steps": 3, "cards_per_step": 2, "prefix_store": True}
+    cfg = ModelsatConfig.model_validate(
+        {"router": {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}, "train": train}
+    )
+    result = train_router(pd.concat([outcomes, third]), zoo, cfg, tmp_path)
+    assert [h["step"] for h in result.history] == [0, 2, 3]
+    assert (tmp_path / "weights.safetensors").is_file()
+    assert not (tmp_path / "checkpoints" / "prefixes").exists(), "the prefix store is removed after training"

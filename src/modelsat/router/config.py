@@ -110,8 +110,20 @@ class TrainConfig(Strict):
     )
     group_size: int = Field(4, ge=2, description="k: instructions per card group (1 positive + k-1 negatives).")
     batch_instructions: int = Field(16, ge=2, description="Instructions per step (every zoo card scores each).")
+    cards_per_step: int | None = Field(
+        None,
+        ge=2,
+        description="Score a random subset of this many zoo cards per step (null: all). A step costs B × cards "
+        "suffix tokens, so a subset buys more instructions per minute; the losses compare the cards drawn.",
+    )
     stage1_steps: int = Field(600, ge=0, description="Steps training the connector only (LLM and encoder frozen).")
     stage2_steps: int = Field(0, ge=0, description="Steps training connector + LoRA (+ encoder when set).")
+    prefix_store: bool = Field(
+        True,
+        description="In stage 1 (LLM and encoder frozen), compute every training prefix's KV cache and encoder "
+        "embedding once and keep them on disk under the output's checkpoints/ (router/prefix_store.py): "
+        "a step then costs only the per-candidate suffixes.",
+    )
     stage2_train_encoder: bool = Field(False, description="Unfreeze the capability encoder in stage 2.")
     lr_connector: float = Field(1e-3, gt=0, description="Learning rate of connector (and encoder in stage 2).")
     lr_llm: float = Field(2e-4, gt=0, description="Learning rate of the LLM adapters in stage 2.")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 from modelsat.aptitude.cards import Card
 from modelsat.router.capability import CapabilityModule
@@ -81,9 +81,11 @@ class RouterNet(nn.Module):
         order_seed: int | None = None,
         cached: bool = True,
         instructions: Sequence[str] | None = None,
+        embedded: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """(N, P, D_llm) capability tokens, or (B, N, P, D_llm) for `instructions` under instruction pooling;
-        `order_seed` permutes clause order (no-op when pooled)."""
+        """(N, P, D_llm) capability tokens, or (B, N, P, D_llm) for `instructions` (or their (B, D_enc)
+        encoder embeddings, `embedded`) under instruction pooling; `order_seed` permutes clause order
+        (no-op when pooled)."""
         inputs = self.capability.clause_inputs(cards, self.clause_embeddings(cards, cached=cached))
         if order_seed is not None:
             perm = list(range(inputs.shape[1]))
@@ -91,10 +93,11 @@ class RouterNet(nn.Module):
             inputs = inputs[:, perm]
         if not self.cfg.instruction_pooling:
             return self.capability(inputs.to(self.device))
-        if instructions is None:
-            raise ValueError("this router pools card clauses per instruction: pass the instructions")
-        with torch.set_grad_enabled(torch.is_grad_enabled() and self.capability.encoder.training):
-            embedded = self.capability.embed_texts(instructions)  # (B, D_enc)
+        if embedded is None:
+            if instructions is None:
+                raise ValueError("this router pools card clauses per instruction: pass the instructions")
+            with torch.set_grad_enabled(torch.is_grad_enabled() and self.capability.encoder.training):
+                embedded = self.capability.embed_texts(instructions)  # (B, D_enc)
         return self.capability(inputs.to(self.device), embedded.float())
 
     def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
@@ -125,19 +128,25 @@ class RouterNet(nn.Module):
 
     def forward(
         self,
-        prefix_ids: torch.Tensor,
         prefix_mask: torch.Tensor,
         cards: Sequence[Card],
-        instructions: Sequence[str],
+        *,
+        prefix_ids: torch.Tensor | None = None,
+        instructions: Sequence[str] | None = None,
+        cache: DynamicCache | None = None,
+        embedded: torch.Tensor | None = None,
         order_seed: int | None = None,
         prefix_grad: bool = False,
     ) -> torch.Tensor:
-        """Training scores (B, N) in fp32 for the prefixes of `instructions`: the prefix KV cache carries
-        gradients only with `prefix_grad` (LLM adapters training), so stage 1 backpropagates through the
-        short suffixes alone."""
-        with torch.set_grad_enabled(prefix_grad and torch.is_grad_enabled()):
-            cache = encode_prefix(self.llm, prefix_ids, prefix_mask)
-        caps = self.capability_tokens(cards, order_seed=order_seed, instructions=instructions)
+        """Training scores (B, N) in fp32. The prefixes come as ids and `instructions` (one prefix forward
+        here; its KV cache carries gradients only with `prefix_grad`, when LLM adapters train, so stage 1
+        backpropagates through the short suffixes alone), or ready-made as the `cache` of a prefix store
+        with the instructions' encoder embeddings `embedded`."""
+        if cache is None:
+            assert prefix_ids is not None, "pass the prefix ids or a stored prefix cache"
+            with torch.set_grad_enabled(prefix_grad and torch.is_grad_enabled()):
+                cache = encode_prefix(self.llm, prefix_ids, prefix_mask)
+        caps = self.capability_tokens(cards, order_seed=order_seed, instructions=instructions, embedded=embedded)
         scores = shared_prefix_scores(
             self.llm, prefix_ids, prefix_mask, self.suffixes(caps), self.layout.yes_ids, self.layout.no_ids, cache
         )

@@ -111,6 +111,11 @@ class PromptLayout:
                 mask[i, width - len(row) :] = 1
         return ids, mask
 
+    def prefix_ids(self, tokenizer: PreTrainedTokenizerBase, instructions: Sequence[str]) -> list[list[int]]:
+        """Unpadded instruction-first prefix ids [head, instruction, tail], one list per instruction."""
+        bodies, _ = self.instruction_ids(tokenizer, instructions)
+        return [self.head + body + self.tail for body in bodies]
+
     def prefixes(
         self, tokenizer: PreTrainedTokenizerBase, instructions: Sequence[str]
     ) -> tuple[torch.Tensor, torch.Tensor, int]:

@@ -56,7 +56,7 @@ def encode_prefix(llm: PreTrainedModel, prefix_ids: torch.Tensor, prefix_mask: t
 
 def shared_prefix_scores(
     llm: PreTrainedModel,
-    prefix_ids: torch.Tensor,
+    prefix_ids: torch.Tensor | None,
     prefix_mask: torch.Tensor,
     suffix: torch.Tensor,
     yes_ids: list[int],
@@ -66,16 +66,17 @@ def shared_prefix_scores(
     """Score N candidates for B instructions: (B, L) prefixes × (N, S, D) suffix embeddings (or (B, N, S, D),
     one set per instruction) → (B, N) log-odds.
 
-    The score is read at each candidate's last suffix token. `cache` (from `encode_prefix`) is consumed.
+    The score is read at each candidate's last suffix token. `cache` (from `encode_prefix` or a prefix
+    store) is consumed; the prefix ids are needed only without it.
     """
-    assert prefix_ids.shape == prefix_mask.shape, "prefix ids and mask must have the same (B, L) shape"
     assert suffix.dim() in (3, 4), f"suffix must be (N, S, D) or (B, N, S, D), got {tuple(suffix.shape)}"
-    batch, prefix_len = prefix_ids.shape
+    batch = prefix_mask.shape[0]
     n_cand, suffix_len, d = suffix.shape[-3:]
     if cache is None:
+        assert prefix_ids is not None and prefix_ids.shape == prefix_mask.shape, "need (B, L) prefix ids and mask"
         cache = encode_prefix(llm, prefix_ids, prefix_mask)
     n_real = prefix_mask.long().sum(-1, keepdim=True)  # (B, 1)
-    offsets = torch.arange(suffix_len, device=prefix_ids.device).repeat(n_cand)  # (N·S,)
+    offsets = torch.arange(suffix_len, device=prefix_mask.device).repeat(n_cand)  # (N·S,)
     suffix_pos = n_real + offsets  # (B, N·S)
     embeds = suffix.reshape(-1, n_cand * suffix_len, d).expand(batch, -1, -1)  # ([B,] N, S, D) -> (B, N·S, D)
     mask = suffix_attention_mask(prefix_mask, n_cand, suffix_len)

@@ -4,6 +4,8 @@ Each step samples B training instructions (discriminative ones more often), scor
 for each of them with one shared-prefix pass, and applies the configured loss: the paper's
 homogeneous in-batch card groups, our instruction-listwise loss, or both. Stage 1 trains the
 connector only; stage 2 adds LoRA adapters on the LLM (smaller learning rate than the connector).
+In stage 1 nothing before the capability tokens trains, so each instruction's prefix KV cache and
+encoder embedding are computed once into a prefix store and every step reads them from there.
 Validation (routed accuracy on the zoo) runs every `eval_every` steps and the best weights are
 written to the router directory; a checkpoint every `checkpoint_every` steps lets `--resume`
 continue after a kill. Under `accelerate launch` every process draws its own instructions and
@@ -15,6 +17,7 @@ Example:
 
 import logging
 import math
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,10 +40,12 @@ from modelsat.router.inference import autocast, score_in_batches
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
 from modelsat.router.mixing import TaskGroups, mix_models
 from modelsat.router.model import RouterNet
+from modelsat.router.prefix_store import PrefixStore
 from modelsat.router.training_data import ScoreMatrix
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoints/last.pt"
+PREFIX_STORE = "checkpoints/prefixes"
 LENGTH_BUCKETS = 8  # batches drawn at once and grouped by prompt length (less padding per step)
 
 
@@ -187,6 +192,7 @@ def train_router(
     bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True, disable=not accelerator.is_main_process)
     lengths = np.array([len(p) for p in train.prompts])
     pending: list[np.ndarray] = []
+    store: PrefixStore | None = None
     while step < total:
         if step == tc.stage1_steps and stage == 1:
             stage = 2
@@ -207,13 +213,25 @@ def train_router(
             step_cards, step_targets = cards + extra_cards, np.concatenate([step_targets, extra_targets], axis=1)
             if model_weights is not None:
                 step_weights = torch.cat([model_weights, torch.ones(len(extra_cards), dtype=model_weights.dtype)])
+        if tc.cards_per_step is not None and tc.cards_per_step < len(step_cards):
+            cols = np.sort(rng.choice(len(step_cards), tc.cards_per_step, replace=False))
+            step_cards, step_targets = [step_cards[c] for c in cols], step_targets[:, cols]
+            step_weights = None if step_weights is None else step_weights[torch.as_tensor(cols)]
         targets = torch.tensor(step_targets, dtype=torch.float32, device=dev)
-        instructions = [train.prompts[i] for i in rows]
-        ids, mask = net.prefixes(instructions)
         order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
-        prefix_grad = stage == 2 and cfg.router.lora is not None
+        if stage == 1 and tc.prefix_store:
+            if store is None:
+                with accelerator.main_process_first():
+                    store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16)
+            mask, cache, embedded = store.batch(rows, torch.bfloat16 if bf16 else torch.float32, dev)
+            inputs = {"cache": cache, "embedded": embedded}
+        else:
+            instructions = [train.prompts[i] for i in rows]
+            ids, mask = net.prefixes(instructions)
+            prefix_grad = stage == 2 and cfg.router.lora is not None
+            inputs = {"prefix_ids": ids, "instructions": instructions, "prefix_grad": prefix_grad}
         with autocast(dev, bf16):
-            scores = model(ids, mask, step_cards, instructions, order_seed, prefix_grad=prefix_grad)
+            scores = model(mask, step_cards, order_seed=order_seed, **inputs)
         loss = scores.new_zeros(())
         if tc.loss in ("card", "both"):
             loss = loss + card_group_loss(scores, targets, tc.group_size, generator, step_weights)
@@ -233,6 +251,8 @@ def train_router(
         if accelerator.is_main_process and (step % tc.checkpoint_every == 0 or step == total):
             save_checkpoint(ckpt_path, net, optimizer, {"step": step, "stage": stage, "best": best, "history": history})
     bar.close()
+    if accelerator.is_main_process:  # the store is only needed to resume: free its disk space
+        shutil.rmtree(out_dir / PREFIX_STORE, ignore_errors=True)
     seconds = time.time() - started
     if accelerator.is_main_process:
         metrics = {"history": history, "best_val_accuracy": best, "bf16": bf16, "train_seconds": seconds}
