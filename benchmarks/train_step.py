@@ -56,6 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         store = PrefixStore.open_or_build(net, prompts, Path(folder), bf16)
+        assert store is not None, f"no disk room for the prefix store in {folder}"
         store_s = (time.perf_counter() - start) / len(prompts)
         net.train()
 

@@ -1,5 +1,7 @@
 """The prefix store gives the same scores as a fresh prefix forward, and is reused only for the same prompts."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -67,3 +69,10 @@ def test_store_is_reused_for_the_same_prompts_and_rebuilt_for_others(tiny_specs,
     other = PrefixStore.open_or_build(net, PROMPTS[:2], tmp_path, bf16=False)
     assert len(again.lengths) == 3 and len(other.lengths) == 2
     assert (tmp_path / KV_FILE).stat().st_mtime_ns != built
+
+
+def test_store_is_skipped_when_the_disk_cannot_hold_it(tiny_specs, tmp_path, monkeypatch):
+    net = RouterNet.build(RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"])).eval()
+    monkeypatch.setattr("modelsat.router.prefix_store.shutil.disk_usage", lambda _: SimpleNamespace(free=1000))
+    assert PrefixStore.open_or_build(net, PROMPTS, tmp_path, bf16=False) is None
+    assert not (tmp_path / KV_FILE).exists()

@@ -16,6 +16,9 @@ Example:
 
 import hashlib
 import json
+import logging
+import math
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,7 @@ from modelsat.router.inference import autocast
 from modelsat.router.model import RouterNet
 from modelsat.router.scoring import encode_prefix
 
+log = logging.getLogger(__name__)
 META = "meta.json"
 KV_FILE = "kv.bin"
 EMBEDDINGS_FILE = "embeddings.npy"
@@ -56,17 +60,29 @@ class PrefixStore:
     @classmethod
     def open_or_build(
         cls, net: RouterNet, prompts: Sequence[str], folder: Path, bf16: bool, batch_size: int = 16
-    ) -> "PrefixStore":
-        """Open the store in `folder` if it holds these prompts for this router, else compute it there."""
+    ) -> "PrefixStore | None":
+        """Open the store in `folder` if it holds these prompts for this router, else compute it there;
+        None (with a warning) when the disk cannot hold it."""
         fingerprint = store_fingerprint(net, prompts)
         meta_path = folder / META
         if meta_path.is_file() and json.loads(meta_path.read_text()).get("fingerprint") == fingerprint:
             return cls.open(folder, net)
         folder.mkdir(parents=True, exist_ok=True)
         meta_path.unlink(missing_ok=True)  # a store without meta.json is incomplete
+        (folder / KV_FILE).unlink(missing_ok=True)
         lengths = np.array([len(ids) for ids in net.layout.prefix_ids(net.llm_tokenizer, prompts)], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         shape = (int(lengths.sum()), *kv_row_shape(net.llm.config))
+        needed = math.prod(shape) * (2 if bf16 else 4)
+        free = shutil.disk_usage(folder).free
+        if needed > 0.9 * free:
+            log.warning(
+                "prefix store skipped: it needs %.1f GB and %s has %.1f GB free; prefixes are computed every step",
+                needed / 1e9,
+                folder,
+                free / 1e9,
+            )
+            return None
         kv = np.lib.format.open_memmap(
             folder / KV_FILE, mode="w+", dtype=np.uint16 if bf16 else np.float32, shape=shape
         )

@@ -193,6 +193,7 @@ def train_router(
     lengths = np.array([len(p) for p in train.prompts])
     pending: list[np.ndarray] = []
     store: PrefixStore | None = None
+    use_store = tc.prefix_store
     while step < total:
         if step == tc.stage1_steps and stage == 1:
             stage = 2
@@ -219,10 +220,11 @@ def train_router(
             step_weights = None if step_weights is None else step_weights[torch.as_tensor(cols)]
         targets = torch.tensor(step_targets, dtype=torch.float32, device=dev)
         order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
-        if stage == 1 and tc.prefix_store:
-            if store is None:
-                with accelerator.main_process_first():
-                    store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16)
+        if stage == 1 and use_store and store is None:
+            with accelerator.main_process_first():
+                store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16)
+            use_store = store is not None
+        if stage == 1 and use_store:
             mask, cache, embedded = store.batch(rows, torch.bfloat16 if bf16 else torch.float32, dev)
             inputs = {"cache": cache, "embedded": embedded}
         else:
