@@ -70,7 +70,8 @@ class PrefixStore:
         folder.mkdir(parents=True, exist_ok=True)
         meta_path.unlink(missing_ok=True)  # a store without meta.json is incomplete
         (folder / KV_FILE).unlink(missing_ok=True)
-        lengths = np.array([len(ids) for ids in net.layout.prefix_ids(net.llm_tokenizer, prompts)], dtype=np.int64)
+        prefix_rows, _ = net.layout.prefix_ids(net.llm_tokenizer, prompts)
+        lengths = np.array([len(ids) for ids in prefix_rows], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         shape = (int(lengths.sum()), *kv_row_shape(net.llm.config))
         needed = math.prod(shape) * (2 if bf16 else 4)
@@ -93,9 +94,8 @@ class PrefixStore:
         with torch.no_grad(), autocast(net.device, bf16):
             for start in tqdm(range(0, len(order), batch_size), desc="prefix store", dynamic_ncols=True):
                 rows = order[start : start + batch_size]
-                batch = [prompts[i] for i in rows]
-                ids, mask = net.prefixes(batch)
-                cache = encode_prefix(net.llm, ids, mask)
+                ids, mask = net.layout.left_pad([prefix_rows[i] for i in rows])
+                cache = encode_prefix(net.llm, ids.to(net.device), mask.to(net.device))
                 stacked = torch.stack([torch.stack([layer.keys, layer.values]) for layer in cache.layers])
                 stacked = stacked.permute(2, 4, 0, 1, 3, 5)  # (B, L, layers, 2, heads, hd)
                 stacked = stacked.to(torch.bfloat16).view(torch.uint16) if bf16 else stacked.float()
@@ -103,7 +103,7 @@ class PrefixStore:
                     n = int(lengths[row])
                     kv[offsets[row] : offsets[row] + n] = stacked[j, -n:].cpu().numpy()
                 if net.cfg.instruction_pooling:
-                    embeddings[rows] = net.capability.embed_texts(batch).float().cpu().numpy()
+                    embeddings[rows] = net.capability.embed_texts([prompts[i] for i in rows]).float().cpu().numpy()
         net.train(was_training)
         kv.flush()
         np.save(folder / EMBEDDINGS_FILE, embeddings)

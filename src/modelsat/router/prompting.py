@@ -111,15 +111,17 @@ class PromptLayout:
                 mask[i, width - len(row) :] = 1
         return ids, mask
 
-    def prefix_ids(self, tokenizer: PreTrainedTokenizerBase, instructions: Sequence[str]) -> list[list[int]]:
-        """Unpadded instruction-first prefix ids [head, instruction, tail], one list per instruction."""
-        bodies, _ = self.instruction_ids(tokenizer, instructions)
-        return [self.head + body + self.tail for body in bodies]
+    def prefix_ids(
+        self, tokenizer: PreTrainedTokenizerBase, instructions: Sequence[str]
+    ) -> tuple[list[list[int]], int]:
+        """Unpadded instruction-first prefix ids [head, instruction, tail] per instruction, number truncated."""
+        bodies, n_cut = self.instruction_ids(tokenizer, instructions)
+        return [self.head + body + self.tail for body in bodies], n_cut
 
     def prefixes(
         self, tokenizer: PreTrainedTokenizerBase, instructions: Sequence[str]
     ) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """Instruction-first prefixes [head, instruction, tail]: (B, L) ids, mask, number truncated."""
-        bodies, n_cut = self.instruction_ids(tokenizer, instructions)
-        ids, mask = self.left_pad([self.head + body + self.tail for body in bodies])
+        """Instruction-first prefixes, left-padded: (B, L) ids, mask, number truncated."""
+        rows, n_cut = self.prefix_ids(tokenizer, instructions)
+        ids, mask = self.left_pad(rows)
         return ids, mask, n_cut

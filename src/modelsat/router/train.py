@@ -192,8 +192,10 @@ def train_router(
     bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True, disable=not accelerator.is_main_process)
     lengths = np.array([len(p) for p in train.prompts])
     pending: list[np.ndarray] = []
-    store: PrefixStore | None = None
-    use_store = tc.prefix_store
+    store = None
+    if stage == 1 and tc.prefix_store:
+        with accelerator.main_process_first():
+            store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16)
     while step < total:
         if step == tc.stage1_steps and stage == 1:
             stage = 2
@@ -220,11 +222,7 @@ def train_router(
             step_weights = None if step_weights is None else step_weights[torch.as_tensor(cols)]
         targets = torch.tensor(step_targets, dtype=torch.float32, device=dev)
         order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
-        if stage == 1 and use_store and store is None:
-            with accelerator.main_process_first():
-                store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16)
-            use_store = store is not None
-        if stage == 1 and use_store:
+        if stage == 1 and store is not None:
             mask, cache, embedded = store.batch(rows, torch.bfloat16 if bf16 else torch.float32, dev)
             inputs = {"cache": cache, "embedded": embedded}
         else:
@@ -253,10 +251,9 @@ def train_router(
         if accelerator.is_main_process and (step % tc.checkpoint_every == 0 or step == total):
             save_checkpoint(ckpt_path, net, optimizer, {"step": step, "stage": stage, "best": best, "history": history})
     bar.close()
-    if accelerator.is_main_process:  # the store is only needed to resume: free its disk space
-        shutil.rmtree(out_dir / PREFIX_STORE, ignore_errors=True)
     seconds = time.time() - started
     if accelerator.is_main_process:
+        shutil.rmtree(out_dir / PREFIX_STORE, ignore_errors=True)  # only needed to resume: free its disk space
         metrics = {"history": history, "best_val_accuracy": best, "bf16": bf16, "train_seconds": seconds}
         write_metrics(out_dir, metrics | {"processes": accelerator.num_processes})
     return TrainResult(out_dir, best, history, seconds)
