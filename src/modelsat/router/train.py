@@ -8,7 +8,8 @@ In stage 1 nothing before the capability tokens trains, so each instruction's pr
 encoder embedding are computed once into a prefix store and every step reads them from there.
 Validation (routed accuracy on the zoo) runs every `eval_every` steps and the best weights are
 written to the router directory; a checkpoint every `checkpoint_every` steps lets `--resume`
-continue after a kill. Under `accelerate launch` every process draws its own instructions and
+continue after a kill. At the end the best weights' P(Yes) is calibrated on the validation queries
+(router/calibration.py). Under `accelerate launch` every process draws its own instructions and
 gradients are averaged (DDP); the main process validates and writes.
 
 Example:
@@ -27,14 +28,17 @@ import numpy as np
 import pandas as pd
 import torch
 from accelerate import Accelerator
+from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from modelsat.aptitude.cards import build_cards
 from modelsat.aptitude.selection import AptitudeSet, select_aptitude_set
+from modelsat.errors import RouterError
 from modelsat.io import atomic_write_bytes
 from modelsat.models.loading import bf16_supported
 from modelsat.router.adapters import add_llm_lora
 from modelsat.router.artifact import load_trainable_state, save_router, trainable_state, write_metrics
+from modelsat.router.calibration import CALIBRATION_FILE, fit_calibration
 from modelsat.router.config import ModelsatConfig, TrainConfig
 from modelsat.router.inference import autocast, score_in_batches
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
@@ -103,6 +107,17 @@ def routed_accuracy(net: RouterNet, matrix: ScoreMatrix, cards: list, bf16: bool
     scores = score_in_batches(net, matrix.prompts, cards, batch_size=32, bf16=bf16)
     net.train()
     return float(matrix.scores[np.arange(len(scores)), scores.argmax(axis=1)].mean())
+
+
+def calibrate_best(net: RouterNet, out_dir: Path, val: ScoreMatrix, cards: list, bf16: bool) -> None:
+    """Load the best weights written to `out_dir` into `net` and fit its calibration on `val`."""
+    load_trainable_state(net, load_file(str(out_dir / "weights.safetensors")))
+    net.eval()
+    scores = score_in_batches(net, val.prompts, cards, batch_size=32, bf16=bf16)
+    try:
+        fit_calibration(scores, val.scores).save(out_dir / CALIBRATION_FILE)
+    except RouterError as exc:
+        log.warning("P(Yes) left uncalibrated: %s", exc)
 
 
 def save_checkpoint(path: Path, net: RouterNet, optimizer: torch.optim.Optimizer, state: dict) -> None:
@@ -251,9 +266,11 @@ def train_router(
         if accelerator.is_main_process and (step % tc.checkpoint_every == 0 or step == total):
             save_checkpoint(ckpt_path, net, optimizer, {"step": step, "stage": stage, "best": best, "history": history})
     bar.close()
-    seconds = time.time() - started
     if accelerator.is_main_process:
         shutil.rmtree(out_dir / PREFIX_STORE, ignore_errors=True)  # only needed to resume: free its disk space
+        calibrate_best(net, out_dir, val, cards, bf16)
+    seconds = time.time() - started
+    if accelerator.is_main_process:
         metrics = {"history": history, "best_val_accuracy": best, "bf16": bf16, "train_seconds": seconds}
         write_metrics(out_dir, metrics | {"processes": accelerator.num_processes})
     return TrainResult(out_dir, best, history, seconds)
