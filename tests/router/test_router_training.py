@@ -176,3 +176,18 @@ def test_new_weights_drop_a_stale_calibration(tiny_specs, tmp_path):
     assert not path.is_file() or path.read_text() != "{}", "the stale calibration must not survive"
     if path.is_file():  # refitted to the new weights at the end of training (when their scores rank at all)
         assert Calibration.load(path).n_queries == 16
+
+
+def test_a_time_budget_ends_training_early_with_a_complete_router(tiny_specs, tmp_path):
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
+    train = TINY_TRAIN | {"stage1_steps": 1000, "eval_every": 500, "max_minutes": 0.001}  # spent before step 1
+    result = train_router(
+        synthetic_outcomes(),
+        ["mathy", "historian"],
+        ModelsatConfig.model_validate({"router": router, "train": train}),
+        tmp_path,
+    )
+    assert [h["step"] for h in result.history] == [0, 10], "stops at the first plan, with a final validation"
+    assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)["step"] == 10
+    for name in ("config.yaml", "aptitude.json", "cards.json", "weights.safetensors", "metrics.json"):
+        assert (tmp_path / name).is_file(), name

@@ -140,6 +140,12 @@ class TrainConfig(Strict):
         description="Per step, add this many models that are one zoo model on some task groups and "
         "another elsewhere (router/mixing.py): teaches reading the clause that fits the instruction.",
     )
+    max_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="Time budget of one `train` run: after timing its first steps, fewer steps are planned (and "
+        "re-planned after each validation) so that training, validation and calibration end within it (null: none).",
+    )
     eval_every: int = Field(100, ge=1, description="Validate every N steps (routed accuracy on validation).")
     val_queries: int = Field(600, ge=10, description="Validation queries used for model selection.")
     checkpoint_every: int = Field(50, ge=1)

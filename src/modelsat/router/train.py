@@ -8,9 +8,11 @@ In stage 1 nothing before the capability tokens trains, so each instruction's pr
 encoder embedding are computed once into a prefix store and every step reads them from there.
 Validation (routed accuracy on the zoo) runs every `eval_every` steps and the best weights are
 written to the router directory; a checkpoint every `checkpoint_every` steps lets `--resume`
-continue after a kill. At the end the best weights' P(Yes) is calibrated on the validation queries
-(router/calibration.py). Under `accelerate launch` every process draws its own instructions and
-gradients are averaged (DDP); the main process validates and writes.
+continue after a kill. With `max_minutes`, the remaining steps are re-planned from measured step
+and validation times so that the run ends within its budget (router/budget.py). At the end the
+best weights' P(Yes) is calibrated on the validation queries (router/calibration.py). Under
+`accelerate launch` every process draws its own instructions and gradients are averaged (DDP); the
+main process validates and writes.
 
 Example:
     result = train_router(outcomes, SMALL, load_config("cpu-small"), Path("routers/default"))
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 from accelerate import Accelerator
+from accelerate.utils import broadcast_object_list
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
@@ -38,6 +41,7 @@ from modelsat.io import atomic_write_bytes
 from modelsat.models.loading import bf16_supported
 from modelsat.router.adapters import add_llm_lora
 from modelsat.router.artifact import load_trainable_state, save_router, trainable_state, write_metrics
+from modelsat.router.budget import TimeBudget
 from modelsat.router.calibration import CALIBRATION_FILE, fit_calibration
 from modelsat.router.config import ModelsatConfig, TrainConfig
 from modelsat.router.inference import autocast, score_in_batches
@@ -51,6 +55,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoints/last.pt"
 PREFIX_STORE = "checkpoints/prefixes"
 LENGTH_BUCKETS = 8  # batches drawn at once and grouped by prompt length (less padding per step)
+PLAN_AFTER_STEPS = 10  # with a time budget, the first plan is made after timing this many steps
 
 
 @dataclass
@@ -170,6 +175,7 @@ def train_router(
     net = RouterNet.build(cfg.router, device=dev)
     bf16 = use_bf16(tc.bf16, dev)
     total = tc.stage1_steps + tc.stage2_steps
+    budget = TimeBudget(started + 60 * tc.max_minutes, tc.eval_every) if tc.max_minutes else None
     step, best, history = 0, -1.0, []
     stage = 1 if tc.stage1_steps > 0 else 2
     if checkpoint is not None:
@@ -193,7 +199,10 @@ def train_router(
     def evaluate_and_keep(at_step: int) -> None:
         nonlocal best
         if accelerator.is_main_process:
+            began = time.time()
             acc = routed_accuracy(net, val, cards, bf16)
+            if budget is not None:
+                budget.record_eval(time.time() - began)
             history.append({"step": at_step, "val_accuracy": acc, "seconds": round(time.time() - started, 1)})
             if acc > best:
                 best = acc
@@ -211,7 +220,9 @@ def train_router(
     if stage == 1 and tc.prefix_store:
         with accelerator.main_process_first():
             store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16)
+    first_step = step
     while step < total:
+        step_began = time.time()
         if step == tc.stage1_steps and stage == 1:
             stage = 2
             optimizer = set_stage(net, cfg, stage)
@@ -259,6 +270,12 @@ def train_router(
         accelerator.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
         optimizer.step()
         step += 1
+        if budget is not None:
+            budget.record_step(time.time() - step_began)
+            if step - first_step == PLAN_AFTER_STEPS or step % tc.eval_every == 0:
+                planned = budget.last_step(step, total, time.time()) if accelerator.is_main_process else total
+                total = broadcast_object_list([planned])[0]
+                bar.total = total
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{best:.4f}", stage=stage)
         if step % tc.eval_every == 0 or step == total:
