@@ -32,7 +32,7 @@ def calibrate(
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import check_models, parse_models
     from modelsat.router.artifact import read_router_config
-    from modelsat.router.calibration import CALIBRATION_FILE, calibrate_scorer
+    from modelsat.router.calibration import CALIBRATION_FILE, fit_calibration
     from modelsat.router.service import load_router
     from modelsat.router.training_data import ScoreMatrix
 
@@ -45,7 +45,7 @@ def calibrate(
         matrix = matrix.subset(limit, seed=0)
     service = load_router(router, calibrated=False)
     err.print(f"scoring {len(matrix.prompts)} validation queries × {len(zoo)} models")
-    calibration = calibrate_scorer(service, matrix)
+    calibration = fit_calibration(service.score_instructions(matrix.prompts, zoo), matrix.scores)
     calibration.save(router / CALIBRATION_FILE)
     typer.echo(
         f"{router / CALIBRATION_FILE}: P(Yes) = sigmoid({calibration.scale:.4f} · log-odds {calibration.bias:+.4f}); "

@@ -1,8 +1,8 @@
 """A training run's time budget (`train.max_minutes`): how many more steps fit before the deadline.
 
 Steps and validations are timed as they run; `last_step` plans the rest of the run so that the
-remaining steps, the validations among them, the final validation and the calibration (about one
-validation's cost) all end before the deadline.
+remaining steps and the validations among them end before the deadline, with two validations'
+time kept back for the final validation and for writing and calibrating the router.
 
 Example:
     budget = TimeBudget(deadline=time.time() + 45 * 60, eval_every=200)
@@ -39,6 +39,6 @@ class TimeBudget:
             return planned
         step_s = median(self.step_seconds[-RECENT_STEPS:])
         eval_s = max(self.eval_seconds, default=0.0)
-        left = self.deadline - now - 2 * eval_s  # the final validation, then the calibration
+        left = self.deadline - now - 2 * eval_s  # the final validation, and a margin for the end
         fit = int(left // (step_s + eval_s / self.eval_every)) if left > 0 else 0
         return max(step, min(planned, step + fit))

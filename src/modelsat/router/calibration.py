@@ -21,8 +21,6 @@ from sklearn.linear_model import LogisticRegression
 
 from modelsat.errors import RouterError
 from modelsat.io import atomic_write_text
-from modelsat.router.training_data import ScoreMatrix
-from modelsat.types import InstructionScorer
 
 CALIBRATION_FILE = "calibration.json"
 
@@ -92,8 +90,3 @@ def fit_calibration(log_odds: np.ndarray, outcomes: np.ndarray) -> Calibration:
     if scale <= 0:
         raise RouterError(f"the router's scores do not rank the validation outcomes (fitted scale {scale:.3g} ≤ 0)")
     return Calibration(scale, bias, s.shape[0], log_loss(s, y), log_loss(scale * s + bias, y))
-
-
-def calibrate_scorer(scorer: InstructionScorer, matrix: ScoreMatrix) -> Calibration:
-    """Score the matrix's prompts against its models with `scorer` (uncalibrated) and fit the map."""
-    return fit_calibration(scorer.score_instructions(matrix.prompts, matrix.models), matrix.scores)

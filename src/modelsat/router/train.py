@@ -106,19 +106,21 @@ def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Op
     return torch.optim.AdamW(groups, weight_decay=cfg.train.weight_decay)
 
 
-def routed_accuracy(net: RouterNet, matrix: ScoreMatrix, cards: list, bf16: bool) -> float:
-    """Mean score of the argmax model on the matrix's queries."""
+def validation_scores(net: RouterNet, matrix: ScoreMatrix, cards: list, bf16: bool) -> np.ndarray:
+    """(Q, N) log-odds of the matrix's queries × `cards`, in eval mode."""
     net.eval()
     scores = score_in_batches(net, matrix.prompts, cards, batch_size=32, bf16=bf16)
     net.train()
+    return scores
+
+
+def routed_accuracy(scores: np.ndarray, matrix: ScoreMatrix) -> float:
+    """Mean score of the argmax model on the matrix's queries."""
     return float(matrix.scores[np.arange(len(scores)), scores.argmax(axis=1)].mean())
 
 
-def calibrate_best(net: RouterNet, out_dir: Path, val: ScoreMatrix, cards: list, bf16: bool) -> None:
-    """Load the best weights written to `out_dir` into `net` and fit its calibration on `val`."""
-    load_trainable_state(net, load_file(str(out_dir / "weights.safetensors")))
-    net.eval()
-    scores = score_in_batches(net, val.prompts, cards, batch_size=32, bf16=bf16)
+def save_calibration(out_dir: Path, scores: np.ndarray, val: ScoreMatrix) -> None:
+    """Fit the best weights' calibration from their validation `scores` (a warning when it cannot be fitted)."""
     try:
         fit_calibration(scores, val.scores).save(out_dir / CALIBRATION_FILE)
     except RouterError as exc:
@@ -196,16 +198,19 @@ def train_router(
     groups = TaskGroups.from_outcomes(outcomes, aptitude, train.query_ids) if tc.mixed_models else None
     meta = {"zoo": models, "new_models": list(new_models), "seed": tc.seed, "n_train_queries": len(train.prompts)}
 
+    best_scores: np.ndarray | None = None  # validation scores of the best weights, for the calibration
+
     def evaluate_and_keep(at_step: int) -> None:
-        nonlocal best
+        nonlocal best, best_scores
         if accelerator.is_main_process:
             began = time.time()
-            acc = routed_accuracy(net, val, cards, bf16)
+            scores = validation_scores(net, val, cards, bf16)
+            acc = routed_accuracy(scores, val)
             if budget is not None:
                 budget.record_eval(time.time() - began)
             history.append({"step": at_step, "val_accuracy": acc, "seconds": round(time.time() - started, 1)})
             if acc > best:
-                best = acc
+                best, best_scores = acc, scores
                 save_router(net, cfg, out_dir, aptitude=aptitude, cards=cards_by_model, meta=meta | {"step": at_step})
             write_metrics(out_dir, {"history": history, "best_val_accuracy": best, "bf16": bf16})
         accelerator.wait_for_everyone()
@@ -285,7 +290,10 @@ def train_router(
     bar.close()
     if accelerator.is_main_process:
         shutil.rmtree(out_dir / PREFIX_STORE, ignore_errors=True)  # only needed to resume: free its disk space
-        calibrate_best(net, out_dir, val, cards, bf16)
+        if best_scores is None:  # the best weights predate --resume: score them again
+            load_trainable_state(net, load_file(str(out_dir / "weights.safetensors")))
+            best_scores = validation_scores(net, val, cards, bf16)
+        save_calibration(out_dir, best_scores, val)
     seconds = time.time() - started
     if accelerator.is_main_process:
         metrics = {"history": history, "best_val_accuracy": best, "bf16": bf16, "train_seconds": seconds}
