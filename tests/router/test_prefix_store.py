@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from modelsat.router.config import RouterConfig
-from modelsat.router.inference import autocast
+from modelsat.router.inference import autocast, score_in_batches
 from modelsat.router.model import RouterNet
-from modelsat.router.prefix_store import KV_FILE, PrefixStore
+from modelsat.router.prefix_store import KV_FILE, PrefixStore, score_stored
 
 PROMPTS = [
     "What is the derivative of x^3?",
@@ -58,6 +58,40 @@ def test_stored_prefixes_score_like_a_fresh_forward_real_smollm2(make_card, tmp_
     assert halved.kv.nbytes * 2 == exact.kv.nbytes
     rounded, fresh_bf16 = stored_and_fresh(net, halved, cards, np.array([1, 2, 0]), bf16=True)
     torch.testing.assert_close(rounded, fresh_bf16, atol=1e-3, rtol=0)  # as a bf16 training step computes it
+    # bf16 rows under fp32 compute (the default training store on a CPU without bf16): KV rounding only
+    rows_only = PrefixStore.open_or_build(net, PROMPTS, tmp_path / "rows", bf16=False, rows_bf16=True)
+    assert rows_only.kv.dtype == np.uint16
+    rounded_rows, _ = stored_and_fresh(net, rows_only, cards, np.array([1, 2, 0]))
+    torch.testing.assert_close(rounded_rows, fresh, atol=5e-2, rtol=0)
+    assert not torch.equal(rounded_rows, fresh)
+
+
+@pytest.mark.parametrize("perturbations", [1, 2])
+@pytest.mark.parametrize("instruction_pooling", [False, True])
+def test_scoring_from_a_store_equals_scoring_afresh(
+    tiny_specs, make_card, tmp_path, instruction_pooling, perturbations
+):
+    cfg = RouterConfig(
+        llm=tiny_specs["llm"],
+        encoder=tiny_specs["encoder"],
+        instruction_pooling=instruction_pooling,
+        capability_tokens=1 if instruction_pooling else 0,
+        perturbations=perturbations,
+    )
+    net = RouterNet.build(cfg).train()
+    store = PrefixStore.open_or_build(net, PROMPTS, tmp_path, bf16=False, batch_size=2)
+    cards = cards_for(3, make_card)
+    stored = score_stored(net, store, cards, batch_size=2)
+    assert net.training, "scoring leaves the network in the mode it found it in"
+    fresh = score_in_batches(net.eval(), PROMPTS, cards, batch_size=3)
+    assert stored.shape == (3, 3) and stored.std() > 0
+    np.testing.assert_allclose(stored, fresh, atol=1e-4, rtol=0)
+
+
+def test_a_store_of_the_other_row_dtype_is_rebuilt(tiny_specs, tmp_path):
+    net = RouterNet.build(RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"])).eval()
+    assert PrefixStore.open_or_build(net, PROMPTS, tmp_path, bf16=False).kv.dtype == np.float32
+    assert PrefixStore.open_or_build(net, PROMPTS, tmp_path, bf16=False, rows_bf16=True).kv.dtype == np.uint16
 
 
 def test_store_is_reused_for_the_same_prompts_and_rebuilt_for_others(tiny_specs, tmp_path):

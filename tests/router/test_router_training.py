@@ -6,12 +6,14 @@ import pandas as pd
 import pytest
 import torch
 
+from modelsat.aptitude.selection import AptitudeSet
 from modelsat.router.calibration import CALIBRATION_FILE, Calibration
 from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
 from modelsat.router.model import RouterNet
 from modelsat.router.service import load_router
-from modelsat.router.train import lr_at, set_stage, train_router
+from modelsat.router.train import lr_at, routed_accuracy, set_stage, train_router
+from modelsat.router.training_data import ScoreMatrix
 
 
 @pytest.mark.parametrize("instruction_pooling", [False, True])
@@ -149,10 +151,19 @@ def test_card_subsets_train_from_the_prefix_store_and_free_it_afterwards(tiny_sp
     cfg = ModelsatConfig.model_validate(
         {"router": {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}, "train": train}
     )
-    result = train_router(pd.concat([outcomes, third]), zoo, cfg, tmp_path)
+    outcomes = pd.concat([outcomes, third])
+    result = train_router(outcomes, zoo, cfg, tmp_path)
     assert [h["step"] for h in result.history] == [0, 2, 3]
     assert (tmp_path / "weights.safetensors").is_file()
-    assert not (tmp_path / "checkpoints" / "prefixes").exists(), "the prefix store is removed after training"
+    for store in ("prefixes", "val-prefixes"):
+        assert not (tmp_path / "checkpoints" / store).exists(), f"the {store} store is removed after training"
+    # validation read its prefixes from a store: the saved (best) weights score the same afresh
+    aptitude = AptitudeSet.load(tmp_path / "aptitude.json")
+    val = ScoreMatrix.from_outcomes(outcomes, zoo, "validation", exclude=aptitude.query_ids).subset(
+        cfg.train.val_queries, cfg.train.seed
+    )
+    fresh = load_router(tmp_path, bf16="off", calibrated=False).score_instructions(val.prompts, zoo)
+    assert routed_accuracy(fresh, val) == pytest.approx(result.best_val_accuracy)
 
 
 def test_a_trained_router_routes_with_its_calibration_unless_asked_not_to(tiny_specs, tmp_path):

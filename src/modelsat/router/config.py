@@ -122,7 +122,13 @@ class TrainConfig(Strict):
         True,
         description="In stage 1 (LLM and encoder frozen), compute every training prefix's KV cache and encoder "
         "embedding once and keep them on disk under the output's checkpoints/ (router/prefix_store.py): "
-        "a step then costs only the per-candidate suffixes.",
+        "a step then costs only the per-candidate suffixes. Validation then reads its queries' prefixes from "
+        "an fp32 store too.",
+    )
+    prefix_store_dtype: Literal["bf16", "fp32"] = Field(
+        "bf16",
+        description="Dtype of the training prefix store's KV rows: bf16 halves its disk and page cache (the KV "
+        "rounded as bf16 training rounds it; ~14 GB instead of 28 for the small zoo), fp32 keeps it exact.",
     )
     stage2_train_encoder: bool = Field(False, description="Unfreeze the capability encoder in stage 2.")
     lr_connector: float = Field(1e-3, gt=0, description="Learning rate of connector (and encoder in stage 2).")

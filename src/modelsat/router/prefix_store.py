@@ -2,16 +2,18 @@
 
 While the LLM and the encoder are frozen (stage 1), an instruction's prefix forward and its encoder
 embedding never change, yet they are nearly all of a training step's cost. The store computes them
-once, keeps the KV rows on disk (a memory map, one slice per instruction, no padding; bf16 when
-training runs in bf16, else fp32) and
-assembles a left-padded `DynamicCache` for any batch of rows, so a step costs only the short
-per-candidate suffixes: many more instructions per minute on a CPU. Scores read from a stored cache
-equal those of a fresh prefix forward (tested). A finished store is reused when its fingerprint
-(prompts, LLM, encoder, prompt layout) matches, so `--resume` does not recompute it.
+once, keeps the KV rows on disk (a memory map, one slice per instruction, no padding; in bf16 or
+fp32) and assembles a left-padded `DynamicCache` for any batch of rows, so a step costs only the
+short per-candidate suffixes: many more instructions per minute on a CPU. bf16 rows halve the disk
+and page cache a store needs (the KV rounded as bf16 training rounds it); scores read from fp32 rows
+equal those of a fresh prefix forward (tested), so validation reads its queries' prefixes from an
+fp32 store. A finished store is reused when its fingerprint (prompts, LLM, encoder, prompt layout,
+row dtype) matches, so `--resume` does not recompute it.
 
 Example:
-    store = PrefixStore.open_or_build(net, prompts, Path("run/checkpoints/prefixes"), bf16=True)
-    mask, cache, embedded = store.batch(np.array([3, 17, 42]), dtype=torch.bfloat16)
+    store = PrefixStore.open_or_build(net, prompts, Path("run/checkpoints/prefixes"), bf16=False, rows_bf16=True)
+    mask, cache, embedded = store.batch(np.array([3, 17, 42]), dtype=torch.float32)
+    log_odds = score_stored(net, store, cards)  # (len(prompts), len(cards))
 """
 
 import hashlib
@@ -28,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import DynamicCache, PretrainedConfig
 
+from modelsat.aptitude.cards import Card
 from modelsat.io import atomic_write_text
 from modelsat.router.inference import autocast
 from modelsat.router.model import RouterNet
@@ -39,9 +42,9 @@ KV_FILE = "kv.bin"
 EMBEDDINGS_FILE = "embeddings.npy"
 
 
-def store_fingerprint(net: RouterNet, prompts: Sequence[str]) -> str:
-    """sha256 over what a stored prefix depends on: the router config and every prompt."""
-    digest = hashlib.sha256(net.cfg.model_dump_json().encode())
+def store_fingerprint(net: RouterNet, prompts: Sequence[str], rows_bf16: bool) -> str:
+    """sha256 over what a stored prefix depends on: the router config, the row dtype and every prompt."""
+    digest = hashlib.sha256(net.cfg.model_dump_json().encode() + (b"bf16" if rows_bf16 else b"fp32"))
     for prompt in prompts:
         digest.update(hashlib.sha256(prompt.encode()).digest())
     return digest.hexdigest()[:16]
@@ -59,11 +62,20 @@ class PrefixStore:
 
     @classmethod
     def open_or_build(
-        cls, net: RouterNet, prompts: Sequence[str], folder: Path, bf16: bool, batch_size: int = 16
+        cls,
+        net: RouterNet,
+        prompts: Sequence[str],
+        folder: Path,
+        bf16: bool,
+        rows_bf16: bool | None = None,
+        batch_size: int = 16,
+        desc: str = "prefix store",
     ) -> "PrefixStore | None":
-        """Open the store in `folder` if it holds these prompts for this router, else compute it there;
+        """Open the store in `folder` if it holds these prompts for this router, else compute it there
+        (under bf16 autocast when `bf16`; rows kept in bf16 when `rows_bf16`, default: as computed);
         None (with a warning) when the disk cannot hold it."""
-        fingerprint = store_fingerprint(net, prompts)
+        rows_bf16 = bf16 if rows_bf16 is None else rows_bf16
+        fingerprint = store_fingerprint(net, prompts, rows_bf16)
         meta_path = folder / META
         if meta_path.is_file() and json.loads(meta_path.read_text()).get("fingerprint") == fingerprint:
             return cls.open(folder, net)
@@ -74,7 +86,7 @@ class PrefixStore:
         lengths = np.array([len(ids) for ids in prefix_rows], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         shape = (int(lengths.sum()), *kv_row_shape(net.llm.config))
-        needed = math.prod(shape) * (2 if bf16 else 4)
+        needed = math.prod(shape) * (2 if rows_bf16 else 4)
         free = shutil.disk_usage(folder).free
         if needed > 0.9 * free:
             log.warning(
@@ -85,20 +97,20 @@ class PrefixStore:
             )
             return None
         kv = np.lib.format.open_memmap(
-            folder / KV_FILE, mode="w+", dtype=np.uint16 if bf16 else np.float32, shape=shape
+            folder / KV_FILE, mode="w+", dtype=np.uint16 if rows_bf16 else np.float32, shape=shape
         )
         embeddings = np.zeros((len(prompts), net.capability.encoder.config.hidden_size), dtype=np.float32)
         was_training = net.training
         net.eval()
         order = np.argsort(lengths, kind="stable")
         with torch.no_grad(), autocast(net.device, bf16):
-            for start in tqdm(range(0, len(order), batch_size), desc="prefix store", dynamic_ncols=True):
+            for start in tqdm(range(0, len(order), batch_size), desc=desc, dynamic_ncols=True):
                 rows = order[start : start + batch_size]
                 ids, mask = net.layout.left_pad([prefix_rows[i] for i in rows])
                 cache = encode_prefix(net.llm, ids.to(net.device), mask.to(net.device))
                 stacked = torch.stack([torch.stack([layer.keys, layer.values]) for layer in cache.layers])
                 stacked = stacked.permute(2, 4, 0, 1, 3, 5)  # (B, L, layers, 2, heads, hd)
-                stacked = stacked.to(torch.bfloat16).view(torch.uint16) if bf16 else stacked.float()
+                stacked = stacked.to(torch.bfloat16).view(torch.uint16) if rows_bf16 else stacked.float()
                 for j, row in enumerate(rows):
                     n = int(lengths[row])
                     kv[offsets[row] : offsets[row] + n] = stacked[j, -n:].cpu().numpy()
@@ -149,3 +161,26 @@ def kv_row_shape(config: PretrainedConfig) -> tuple[int, int, int, int]:
     """(layers, 2, kv heads, head dim) of one token's KV entries."""
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     return config.num_hidden_layers, 2, config.num_key_value_heads, head_dim
+
+
+@torch.no_grad()
+def score_stored(
+    net: RouterNet, store: PrefixStore, cards: Sequence[Card], batch_size: int = 32, bf16: bool = False
+) -> np.ndarray:
+    """(Q, N) log-odds of every stored prompt × card in eval mode, as `score_in_batches` computes them
+    (averaged over the router's clause-order perturbations), reading the prefixes from `store`."""
+    was_training = net.training
+    net.eval()
+    order = np.argsort(store.lengths, kind="stable")
+    seeds = [None if k == 0 else k for k in range(net.cfg.perturbations)]
+    out = np.zeros((len(order), len(cards)), dtype=np.float32)
+    with autocast(net.device, bf16):
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            total = torch.zeros(len(rows), len(cards))
+            for seed in seeds:  # the cache is consumed by each pass: read it again
+                mask, cache, embedded = store.batch(rows, torch.bfloat16 if bf16 else torch.float32, net.device)
+                total += net(mask, cards, cache=cache, embedded=embedded, order_seed=seed).float().cpu()
+            out[rows] = (total / len(seeds)).numpy()
+    net.train(was_training)
+    return out

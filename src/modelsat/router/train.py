@@ -5,7 +5,8 @@ for each of them with one shared-prefix pass, and applies the configured loss: t
 homogeneous in-batch card groups, our instruction-listwise loss, or both. Stage 1 trains the
 connector only; stage 2 adds LoRA adapters on the LLM (smaller learning rate than the connector).
 In stage 1 nothing before the capability tokens trains, so each instruction's prefix KV cache and
-encoder embedding are computed once into a prefix store and every step reads them from there.
+encoder embedding are computed once into a prefix store and every step reads them from there;
+each validation pass reads its queries' prefixes from a second, exact (fp32) store the same way.
 Validation (routed accuracy on the zoo) runs every `eval_every` steps and the best weights are
 written to the router directory; a checkpoint every `checkpoint_every` steps lets `--resume`
 continue after a kill. With `max_minutes`, the remaining steps are re-planned from measured step
@@ -48,12 +49,13 @@ from modelsat.router.inference import autocast, score_in_batches
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
 from modelsat.router.mixing import TaskGroups, mix_models
 from modelsat.router.model import RouterNet
-from modelsat.router.prefix_store import PrefixStore
+from modelsat.router.prefix_store import PrefixStore, score_stored
 from modelsat.router.training_data import ScoreMatrix
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoints/last.pt"
 PREFIX_STORE = "checkpoints/prefixes"
+VAL_PREFIX_STORE = "checkpoints/val-prefixes"
 LENGTH_BUCKETS = 8  # batches drawn at once and grouped by prompt length (less padding per step)
 PLAN_AFTER_STEPS = 10  # with a time budget, the first plan is made after timing this many steps
 
@@ -199,12 +201,24 @@ def train_router(
     meta = {"zoo": models, "new_models": list(new_models), "seed": tc.seed, "n_train_queries": len(train.prompts)}
 
     best_scores: np.ndarray | None = None  # validation scores of the best weights, for the calibration
+    store = val_store = None
+    if stage == 1 and tc.prefix_store:
+        with accelerator.main_process_first():
+            rows_bf16 = tc.prefix_store_dtype == "bf16"
+            store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16, rows_bf16)
+        if accelerator.is_main_process:
+            val_store = PrefixStore.open_or_build(
+                net, val.prompts, out_dir / VAL_PREFIX_STORE, bf16, rows_bf16=False, desc="validation prefixes"
+            )
 
     def evaluate_and_keep(at_step: int) -> None:
         nonlocal best, best_scores
         if accelerator.is_main_process:
             began = time.time()
-            scores = validation_scores(net, val, cards, bf16)
+            if stage == 1 and val_store is not None:  # LLM and encoder frozen: the stored prefixes hold
+                scores = score_stored(net, val_store, cards, batch_size=32, bf16=bf16)
+            else:
+                scores = validation_scores(net, val, cards, bf16)
             acc = routed_accuracy(scores, val)
             if budget is not None:
                 budget.record_eval(time.time() - began)
@@ -221,10 +235,6 @@ def train_router(
     bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True, disable=not accelerator.is_main_process)
     lengths = np.array([len(p) for p in train.prompts])
     pending: list[np.ndarray] = []
-    store = None
-    if stage == 1 and tc.prefix_store:
-        with accelerator.main_process_first():
-            store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16)
     first_step = step
     while step < total:
         step_began = time.time()
@@ -289,7 +299,8 @@ def train_router(
             save_checkpoint(ckpt_path, net, optimizer, {"step": step, "stage": stage, "best": best, "history": history})
     bar.close()
     if accelerator.is_main_process:
-        shutil.rmtree(out_dir / PREFIX_STORE, ignore_errors=True)  # only needed to resume: free its disk space
+        for folder in (PREFIX_STORE, VAL_PREFIX_STORE):  # only needed to resume: free their disk space
+            shutil.rmtree(out_dir / folder, ignore_errors=True)
         if best_scores is None:  # the best weights predate --resume: score them again
             load_trainable_state(net, load_file(str(out_dir / "weights.safetensors")))
             best_scores = validation_scores(net, val, cards, bf16)
