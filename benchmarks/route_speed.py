@@ -2,8 +2,9 @@
 
 Prints, in one run, the median ms per instruction over real MMLU-Pro instructions for
 (a) one forward pass over the instruction prompt alone, (b) shared-prefix scoring of 5, 12 and 25
-candidates, (c) naive per-candidate full scoring of the same candidates, then the ratios (b)/(a) and
-(c)/(b), and the peak resident memory.
+candidates (embedding the instruction and pooling the cards' cached connector outputs for it
+included), (c) naive per-candidate full scoring of the same candidates, then the ratios (b)/(a)
+and (c)/(b), and the peak resident memory.
 
     .venv/bin/python benchmarks/route_speed.py [--router routers/default] [--n 50] [--bf16 auto|on|off]
 """
@@ -23,7 +24,7 @@ from modelsat.data.importers import mmlu_pro
 from modelsat.data.locate import data_dir
 from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SMALL
-from modelsat.router.inference import autocast
+from modelsat.router.inference import autocast, card_clause_tokens
 from modelsat.router.train import use_bf16
 
 CANDIDATES = (5, 12, 25)
@@ -71,13 +72,16 @@ def main() -> None:
     decoder = net.llm.get_decoder()
 
     def capability_tokens(prompt: str, n: int) -> torch.Tensor:
-        """Per-card tokens are cached in a real router; instruction pooling recomputes them per instruction."""
+        """As a loaded router: the cards' connector outputs are computed once; instruction pooling pools
+        them for each instruction (its encoder embedding included), otherwise the tokens are fixed."""
         if not net.cfg.instruction_pooling:
             return static_caps[:n]
-        return net.capability_tokens([cards[m] for m in models[:n]], instructions=[prompt])
+        chosen = [cards[m] for m in models[:n]]
+        return net.capability_tokens(chosen, instructions=[prompt], clause_tokens=clause_tokens[:n])
 
+    clause_tokens = card_clause_tokens(net, [cards[m] for m in models], bf16)[0]
     with torch.no_grad(), autocast(net.device, bf16):
-        static_caps = None if net.cfg.instruction_pooling else net.capability_tokens([cards[m] for m in models])
+        static_caps = None if net.cfg.instruction_pooling else net.capability.pool(clause_tokens)
         items = [(p, *net.prefixes([p])) for p in prompts]
         plain = median_ms(lambda item: decoder(input_ids=item[1], attention_mask=item[2]), items, repeats=3)
         results = {"instruction_tokens_median": statistics.median(int(item[2].sum()) for item in items)}

@@ -1,5 +1,6 @@
 """Shared-prefix scoring gives the logits of a plain full forward over the same tokens."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -74,3 +75,30 @@ def test_instruction_pooling_scores_per_instruction_and_equals_full_forward(tiny
         torch.testing.assert_close(net.fast_score_tokens(ids, mask, caps), shared, atol=1e-4, rtol=0)
         alone = torch.cat([net.score_tokens(ids[i : i + 1], mask[i : i + 1], caps[i : i + 1]) for i in range(2)])
     torch.testing.assert_close(shared, alone, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("instruction_pooling", [True, False])
+def test_routing_service_reuses_the_cards_connector_outputs(tiny_specs, make_card, instruction_pooling, monkeypatch):
+    from modelsat.router.inference import score_in_batches
+    from modelsat.router.service import RoutingService
+
+    cfg = RouterConfig(
+        llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], instruction_pooling=instruction_pooling, perturbations=2
+    )
+    net = RouterNet.build(cfg).eval()
+    if instruction_pooling:
+        torch.nn.init.normal_(net.capability.instruction_queries.weight, std=0.5)
+    cards = cards_for(3, make_card)
+    fresh = score_in_batches(net, INSTRUCTIONS, cards, batch_size=1)
+    service = RoutingService(net, {c.model: c for c in cards}, bf16=False)
+    calls = []
+    connector = net.capability.connector.forward
+    monkeypatch.setattr(net.capability.connector, "forward", lambda x: calls.append(x.shape) or connector(x))
+    first = service.score_instructions(INSTRUCTIONS)
+    again = [service.score_instructions([text])[0] for text in INSTRUCTIONS]
+    assert len(calls) == 2, "one connector pass per clause order, then none for later instructions"
+    np.testing.assert_allclose(first, fresh, atol=1e-5)
+    np.testing.assert_allclose(np.stack(again), fresh, atol=1e-5)
+    subset = service.score_instructions(INSTRUCTIONS, models=["m2", "m0"])
+    np.testing.assert_allclose(subset, fresh[:, [2, 0]], atol=1e-5)
+    assert len(calls) == 4, "another candidate list gets its own connector outputs"

@@ -9,7 +9,9 @@ the card is read in the light of the instruction, like an examiner looking up th
 
 Example:
     cap = CapabilityModule(encoder, enc_tokenizer, d_llm=576, cfg=router_cfg, embed_rms=0.136)
-    tokens = cap(cap.encode_clauses([card.clauses()]))  # (1, P, 576)
+    embedded = cap.embed_texts(card.clauses()).unsqueeze(0)  # (1, C, 384)
+    clause_tokens = cap.connector(cap.clause_inputs([card], embedded))  # (1, C, 576)
+    tokens = cap.pool(clause_tokens)  # (1, P, 576)
 """
 
 import math
@@ -105,11 +107,10 @@ class CapabilityModule(nn.Module):
         fact_t = torch.tensor(fact, dtype=clause_embeddings.dtype, device=clause_embeddings.device)
         return torch.cat([clause_embeddings, numeric_features(acc_t, fact_t)], dim=-1)
 
-    def forward(self, connector_inputs: torch.Tensor, instructions: torch.Tensor | None = None) -> torch.Tensor:
-        """(N, C, D_in) clause inputs → (N, P, D_llm) capability tokens (P = C when not pooled), or
-        (B, N, P, D_llm) given (B, D_enc) instruction embeddings under `instruction_pooling`."""
-        assert connector_inputs.dim() == 3, f"expected (N, C, D_in), got {tuple(connector_inputs.shape)}"
-        clause_tokens = self.connector(connector_inputs)  # (N, C, D_in) -> (N, C, D_llm)
+    def pool(self, clause_tokens: torch.Tensor, instructions: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, C, D_llm) connector outputs → (N, P, D_llm) capability tokens (P = C when not pooled), or
+        (B, N, P, D_llm) given (B, D_enc) instruction embeddings under `instruction_pooling`. The connector
+        outputs do not depend on the instruction, so a router computes them once per card."""
         if self.cfg.capability_tokens == 0:
             return self.norm(clause_tokens) * self.scale
         d = clause_tokens.shape[-1]

@@ -1,5 +1,6 @@
-"""Batched inference: many instructions × many cards, capability tokens computed once per call,
-instructions sorted by length so batches carry little padding.
+"""Batched inference: many instructions × many cards, the cards' connector outputs computed once per
+call (or once per router, `card_clause_tokens`), instructions sorted by length so batches carry
+little padding.
 
 Example:
     scores = score_in_batches(net, prompts, cards, batch_size=32)  # (len(prompts), len(cards)) numpy
@@ -22,6 +23,19 @@ def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextM
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+def perturbation_seeds(net: RouterNet) -> list[int | None]:
+    """Clause-order seeds averaged over: the card's own order first, then `perturbations − 1` shuffles."""
+    return [None if k == 0 else k for k in range(net.cfg.perturbations)]
+
+
+@torch.no_grad()
+def card_clause_tokens(net: RouterNet, cards: Sequence[Card], bf16: bool = False) -> list[torch.Tensor]:
+    """The cards' connector outputs (N, C, D_llm), one per clause order of `perturbation_seeds`: what a
+    router with frozen weights computes once and reuses for every instruction."""
+    with autocast(net.device, bf16):
+        return [net.clause_tokens(cards, order_seed=seed) for seed in perturbation_seeds(net)]
+
+
 @torch.no_grad()
 def score_in_batches(
     net: RouterNet,
@@ -30,18 +44,20 @@ def score_in_batches(
     batch_size: int = 32,
     bf16: bool = False,
     progress=None,
+    clause_tokens: list[torch.Tensor] | None = None,
 ) -> np.ndarray:
-    """(Q, N) log-odds for every prompt × card. `progress(n_done)` is called after each batch."""
+    """(Q, N) log-odds for every prompt × card. `progress(n_done)` is called after each batch;
+    `clause_tokens` are the cards' ready `card_clause_tokens` (computed here when not given)."""
     out = np.zeros((len(prompts), len(cards)), dtype=np.float32)
     if not prompts:
         return out
     lengths = np.array([len(p) for p in prompts])
     order = np.argsort(lengths, kind="stable")
     per_instruction = net.cfg.instruction_pooling
+    per_order = clause_tokens if clause_tokens is not None else card_clause_tokens(net, cards, bf16)
 
     def capability_tokens(instructions: list[str] | None) -> list[torch.Tensor]:
-        seeds = [None if k == 0 else k for k in range(net.cfg.perturbations)]
-        return [net.capability_tokens(cards, order_seed=s, instructions=instructions) for s in seeds]
+        return [net.capability_tokens(cards, instructions=instructions, clause_tokens=t) for t in per_order]
 
     with autocast(net.device, bf16):
         shared_caps = None if per_instruction else capability_tokens(None)

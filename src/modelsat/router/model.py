@@ -74,6 +74,18 @@ class RouterNet(nn.Module):
                         self.clause_cache[text] = vec.float()
         return torch.stack([self.clause_cache[t] for t in flat]).reshape(len(cards), len(texts[0]), -1)
 
+    def clause_tokens(
+        self, cards: Sequence[Card], *, order_seed: int | None = None, cached: bool = True
+    ) -> torch.Tensor:
+        """(N, C, D_llm) connector outputs of each card's clauses, before pooling; `order_seed` permutes
+        clause order (no-op once pooled)."""
+        inputs = self.capability.clause_inputs(cards, self.clause_embeddings(cards, cached=cached))
+        if order_seed is not None:
+            perm = list(range(inputs.shape[1]))
+            random.Random(order_seed).shuffle(perm)
+            inputs = inputs[:, perm]
+        return self.capability.connector(inputs.to(self.device))
+
     def capability_tokens(
         self,
         cards: Sequence[Card],
@@ -82,23 +94,21 @@ class RouterNet(nn.Module):
         cached: bool = True,
         instructions: Sequence[str] | None = None,
         embedded: torch.Tensor | None = None,
+        clause_tokens: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(N, P, D_llm) capability tokens, or (B, N, P, D_llm) for `instructions` (or their (B, D_enc)
-        encoder embeddings, `embedded`) under instruction pooling; `order_seed` permutes clause order
-        (no-op when pooled)."""
-        inputs = self.capability.clause_inputs(cards, self.clause_embeddings(cards, cached=cached))
-        if order_seed is not None:
-            perm = list(range(inputs.shape[1]))
-            random.Random(order_seed).shuffle(perm)
-            inputs = inputs[:, perm]
+        encoder embeddings, `embedded`) under instruction pooling. `clause_tokens`, the cards' ready
+        `clause_tokens(...)`, skip the connector (inference with frozen weights)."""
+        if clause_tokens is None:
+            clause_tokens = self.clause_tokens(cards, order_seed=order_seed, cached=cached)
         if not self.cfg.instruction_pooling:
-            return self.capability(inputs.to(self.device))
+            return self.capability.pool(clause_tokens)
         if embedded is None:
             if instructions is None:
                 raise ValueError("this router pools card clauses per instruction: pass the instructions")
             with torch.set_grad_enabled(torch.is_grad_enabled() and self.capability.encoder.training):
                 embedded = self.capability.embed_texts(instructions)  # (B, D_enc)
-        return self.capability(inputs.to(self.device), embedded.float())
+        return self.capability.pool(clause_tokens, embedded.float())
 
     def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
         """(rows, T, D) input embeddings of a fixed token list."""

@@ -32,7 +32,7 @@ from transformers import DynamicCache, PretrainedConfig
 
 from modelsat.aptitude.cards import Card
 from modelsat.io import atomic_write_text
-from modelsat.router.inference import autocast
+from modelsat.router.inference import autocast, perturbation_seeds
 from modelsat.router.model import RouterNet
 from modelsat.router.scoring import encode_prefix
 
@@ -172,7 +172,7 @@ def score_stored(
     was_training = net.training
     net.eval()
     order = np.argsort(store.lengths, kind="stable")
-    seeds = [None if k == 0 else k for k in range(net.cfg.perturbations)]
+    seeds = perturbation_seeds(net)
     out = np.zeros((len(order), len(cards)), dtype=np.float32)
     with autocast(net.device, bf16):
         for start in range(0, len(order), batch_size):

@@ -1,5 +1,6 @@
-"""A loaded router ready to route: cards checked against its aptitude set, capability tokens cached,
-log-odds calibrated when the router directory has a calibration.json (`modelsat calibrate`).
+"""A loaded router ready to route: cards checked against its aptitude set, the cards' connector outputs
+computed once per candidate set, log-odds calibrated when the router directory has a
+calibration.json (`modelsat calibrate`).
 
 `RoutingService` is both an `InstructionScorer` (raw instruction texts, used by `route` and `serve`)
 and a `Router` (query tables, used by `evaluate`).
@@ -15,14 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from modelsat.aptitude.cards import Card, load_cards
 from modelsat.errors import RouterError
 from modelsat.router.artifact import load_router_dir
 from modelsat.router.calibration import CALIBRATION_FILE, Calibration
-from modelsat.router.inference import score_in_batches
+from modelsat.router.inference import card_clause_tokens, score_in_batches
 from modelsat.router.model import RouterNet
 from modelsat.router.train import use_bf16
+
+MAX_CACHED_CANDIDATE_SETS = 16  # distinct candidate lists whose connector outputs are kept
 
 
 class RoutingService:
@@ -45,6 +49,16 @@ class RoutingService:
         self.batch_size = batch_size
         self.calibration = calibration
         self.last_ms_per_query: float | None = None
+        self._clause_tokens: dict[tuple[str, ...], list[torch.Tensor]] = {}
+
+    def _clause_tokens_for(self, models: Sequence[str], cards: list[Card]) -> list[torch.Tensor]:
+        """The cards' connector outputs, computed once per set of candidates (the weights never change here)."""
+        key = tuple(models)
+        if key not in self._clause_tokens:
+            if len(self._clause_tokens) >= MAX_CACHED_CANDIDATE_SETS:
+                self._clause_tokens.pop(next(iter(self._clause_tokens)))
+            self._clause_tokens[key] = card_clause_tokens(self.net, cards, self.bf16)
+        return self._clause_tokens[key]
 
     def _cards(self, models: Sequence[str] | None) -> list[Card]:
         chosen = list(models) if models is not None else self.models
@@ -58,7 +72,10 @@ class RoutingService:
         higher = more likely to answer well."""
         cards = self._cards(models)
         started = time.perf_counter()
-        scores = score_in_batches(self.net, list(instructions), cards, self.batch_size, self.bf16)
+        clause_tokens = self._clause_tokens_for(list(models) if models is not None else self.models, cards)
+        scores = score_in_batches(
+            self.net, list(instructions), cards, self.batch_size, self.bf16, clause_tokens=clause_tokens
+        )
         self.last_ms_per_query = 1000 * (time.perf_counter() - started) / max(1, len(instructions))
         return scores if self.calibration is None else self.calibration.apply(scores).astype(np.float32)
 
@@ -89,8 +106,6 @@ def load_router(
     Raises:
         RouterError: missing router files, cards made against another aptitude set, a bad calibration file.
     """
-    import torch
-
     net, cfg, aptitude = load_router_dir(Path(router_dir), device=device)
     path = Path(cards_path) if cards_path is not None else Path(router_dir) / "cards.json"
     cards = load_cards(path)
