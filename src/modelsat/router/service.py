@@ -51,28 +51,28 @@ class RoutingService:
         self.last_ms_per_query: float | None = None
         self._clause_tokens: dict[tuple[str, ...], list[torch.Tensor]] = {}
 
-    def _clause_tokens_for(self, models: Sequence[str], cards: list[Card]) -> list[torch.Tensor]:
-        """The cards' connector outputs, computed once per set of candidates (the weights never change here)."""
-        key = tuple(models)
+    def _candidates(self, models: Sequence[str] | None) -> tuple[list[Card], list[torch.Tensor]]:
+        """The chosen models' cards and their connector outputs, computed once per candidate list (the
+        weights never change here)."""
+        key = tuple(models) if models is not None else tuple(self.models)
+        cards = self._cards(key)
         if key not in self._clause_tokens:
             if len(self._clause_tokens) >= MAX_CACHED_CANDIDATE_SETS:
                 self._clause_tokens.pop(next(iter(self._clause_tokens)))
             self._clause_tokens[key] = card_clause_tokens(self.net, cards, self.bf16)
-        return self._clause_tokens[key]
+        return cards, self._clause_tokens[key]
 
-    def _cards(self, models: Sequence[str] | None) -> list[Card]:
-        chosen = list(models) if models is not None else self.models
-        unknown = [m for m in chosen if m not in self.cards]
+    def _cards(self, models: Sequence[str]) -> list[Card]:
+        unknown = [m for m in models if m not in self.cards]
         if unknown:
             raise RouterError(f"no card for model(s) {', '.join(unknown)}; cards exist for: {', '.join(self.models)}")
-        return [self.cards[m] for m in chosen]
+        return [self.cards[m] for m in models]
 
     def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
         """(len(instructions), len(models)) log-odds of 'Yes' (calibrated when the router has a calibration);
         higher = more likely to answer well."""
-        cards = self._cards(models)
         started = time.perf_counter()
-        clause_tokens = self._clause_tokens_for(list(models) if models is not None else self.models, cards)
+        cards, clause_tokens = self._candidates(models)
         scores = score_in_batches(
             self.net, list(instructions), cards, self.batch_size, self.bf16, clause_tokens=clause_tokens
         )
