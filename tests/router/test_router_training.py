@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from modelsat.aptitude.selection import AptitudeSet
+from modelsat.router import train as train_module
+from modelsat.router.artifact import trainable_state
 from modelsat.router.calibration import CALIBRATION_FILE, Calibration
 from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
@@ -202,3 +204,31 @@ def test_a_time_budget_ends_training_early_with_a_complete_router(tiny_specs, tm
     assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)["step"] == 10
     for name in ("config.yaml", "aptitude.json", "cards.json", "weights.safetensors", "metrics.json"):
         assert (tmp_path / name).is_file(), name
+
+
+def test_training_validates_and_checkpoints_the_average(tiny_specs, tmp_path, monkeypatch):
+    seen: list[dict[str, torch.Tensor]] = []
+    original = train_module.validation_scores
+
+    def recording(net, *args, **kwargs):
+        seen.append({k: v.clone() for k, v in trainable_state(net).items()})
+        return original(net, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "validation_scores", recording)
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
+    train = TINY_TRAIN | {
+        "stage1_steps": 4,
+        "eval_every": 4,
+        "checkpoint_every": 4,
+        "ema_decay": 0.5,
+        "prefix_store": False,
+    }
+    cfg = ModelsatConfig.model_validate({"router": router, "train": train | {"lr_connector": 0.05}})
+    train_router(synthetic_outcomes(), ["mathy", "historian"], cfg, tmp_path)
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)
+    assert checkpoint["average"]["updates"] == 4
+    averaged, raw = checkpoint["average"]["weights"], checkpoint["weights"]
+    assert len(seen) == 2, "validations at steps 0 and 4"
+    for key, value in averaged.items():
+        assert torch.equal(seen[-1][key], value), f"step 4 validated {key} other than the average"
+    assert any(not torch.allclose(averaged[k], raw[k]) for k in raw), "the average lags the raw weights"

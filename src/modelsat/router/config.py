@@ -152,6 +152,13 @@ class TrainConfig(Strict):
         description="Time budget of one `train` run: after timing its first steps, fewer steps are planned (and "
         "re-planned after each validation) so that training, validation and calibration end within it (null: none).",
     )
+    ema_decay: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Validate and keep an exponential moving average of the trainable weights with this decay per "
+        "step (router/averaging.py; e.g. 0.99), instead of the current weights (null: no average).",
+    )
     eval_every: int = Field(100, ge=1, description="Validate every N steps (routed accuracy on validation).")
     val_queries: int = Field(600, ge=10, description="Validation queries used for model selection.")
     checkpoint_every: int = Field(50, ge=1)

@@ -24,6 +24,7 @@ import math
 import shutil
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from modelsat.io import atomic_write_bytes
 from modelsat.models.loading import bf16_supported
 from modelsat.router.adapters import add_llm_lora
 from modelsat.router.artifact import load_trainable_state, save_router, trainable_state, write_metrics
+from modelsat.router.averaging import WeightAverage
 from modelsat.router.budget import TimeBudget
 from modelsat.router.calibration import CALIBRATION_FILE, fit_calibration
 from modelsat.router.config import ModelsatConfig, TrainConfig
@@ -192,6 +194,9 @@ def train_router(
             optimizer.load_state_dict(checkpoint["optimizer"])
         generator.manual_seed(tc.seed + step + accelerator.process_index)
         log.info("resumed at step %d (best validation accuracy %.4f)", step, best)
+    average = None
+    if tc.ema_decay is not None:
+        average = WeightAverage(tc.ema_decay, checkpoint.get("average") if checkpoint is not None else None)
     model, optimizer = accelerator.prepare(net, optimizer)
     rng = np.random.default_rng([tc.seed, step, accelerator.process_index])
     model_weights = (
@@ -215,17 +220,19 @@ def train_router(
         nonlocal best, best_scores
         if accelerator.is_main_process:
             began = time.time()
-            if stage == 1 and val_store is not None:  # LLM and encoder frozen: the stored prefixes hold
-                scores = score_stored(net, val_store, cards, batch_size=32, bf16=bf16)
-            else:
-                scores = validation_scores(net, val, cards, bf16)
-            acc = routed_accuracy(scores, val)
+            with average.swapped_in(net) if average is not None else nullcontext():
+                if stage == 1 and val_store is not None:  # LLM and encoder frozen: the stored prefixes hold
+                    scores = score_stored(net, val_store, cards, batch_size=32, bf16=bf16)
+                else:
+                    scores = validation_scores(net, val, cards, bf16)
+                acc = routed_accuracy(scores, val)
+                if acc > best:
+                    best, best_scores = acc, scores
+                    at = meta | {"step": at_step}
+                    save_router(net, cfg, out_dir, aptitude=aptitude, cards=cards_by_model, meta=at)
             if budget is not None:
                 budget.record_eval(time.time() - began)
             history.append({"step": at_step, "val_accuracy": acc, "seconds": round(time.time() - started, 1)})
-            if acc > best:
-                best, best_scores = acc, scores
-                save_router(net, cfg, out_dir, aptitude=aptitude, cards=cards_by_model, meta=meta | {"step": at_step})
             write_metrics(out_dir, {"history": history, "best_val_accuracy": best, "bf16": bf16})
         accelerator.wait_for_everyone()
 
@@ -284,6 +291,8 @@ def train_router(
         accelerator.backward(loss)
         accelerator.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
         optimizer.step()
+        if average is not None:
+            average.update(net)
         step += 1
         if budget is not None:
             budget.record_step(time.time() - step_began)
@@ -296,7 +305,10 @@ def train_router(
         if step % tc.eval_every == 0 or step == total:
             evaluate_and_keep(step)
         if accelerator.is_main_process and (step % tc.checkpoint_every == 0 or step == total):
-            save_checkpoint(ckpt_path, net, optimizer, {"step": step, "stage": stage, "best": best, "history": history})
+            state = {"step": step, "stage": stage, "best": best, "history": history}
+            if average is not None:
+                state["average"] = average.state_dict()
+            save_checkpoint(ckpt_path, net, optimizer, state)
     bar.close()
     if accelerator.is_main_process:
         for folder in (PREFIX_STORE, VAL_PREFIX_STORE):  # only needed to resume: free their disk space
