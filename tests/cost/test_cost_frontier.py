@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from modelsat.evaluation.frontier import aiq, apgr_cpt, cheapest_at_quality, cost_frontier, ndch, sweep
+from modelsat.evaluation.frontier import (
+    aiq,
+    apgr_cpt,
+    cheapest_at_quality,
+    cost_frontier,
+    ndch,
+    sweep,
+    validation_aiq,
+)
 
 
 def test_ndch_drops_points_under_the_hull_and_after_the_best_quality() -> None:
@@ -74,3 +82,13 @@ def test_cheapest_at_quality() -> None:
     points = [{"cost": 3, "quality": 0.9}, {"cost": 2, "quality": 0.8}, {"cost": 1, "quality": 0.5}]
     assert cheapest_at_quality(points, 0.8) == points[1]
     assert cheapest_at_quality(points, 0.95) is None
+
+
+def test_validation_aiq_ranks_a_router_that_knows_when_cheap_suffices_first() -> None:
+    y = np.array([[1, 1], [0, 1], [1, 1], [0, 1]], dtype=float)  # columns: cheap, dear
+    cost = np.tile([1.0, 10.0], (4, 1))
+    knowing = np.array([[0.9, 0.9], [0.1, 0.9], [0.9, 0.9], [0.1, 0.9]])  # cheap only where it is right
+    blind = np.array([[0.1, 0.9], [0.9, 0.9], [0.1, 0.9], [0.9, 0.9]])  # cheap exactly where it is wrong
+    # knowing: (1, .5) at λ = ∞ and (5.5, 1) at λ = 0, flat after; AIQ over the range [1, 10]
+    assert validation_aiq(knowing, cost, y) > validation_aiq(blind, cost, y)
+    assert validation_aiq(knowing, cost, y) == pytest.approx(((0.5 + 1) / 2 * 4.5 + 4.5) / 9)

@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from modelsat.aptitude.selection import AptitudeSet
+from modelsat.errors import ConfigError
+from modelsat.evaluation.frontier import validation_aiq
 from modelsat.router import train as train_module
 from modelsat.router.artifact import trainable_state
 from modelsat.router.calibration import CALIBRATION_FILE, Calibration
@@ -14,7 +16,7 @@ from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
 from modelsat.router.model import RouterNet
 from modelsat.router.service import load_router
-from modelsat.router.train import lr_at, routed_accuracy, set_stage, train_router
+from modelsat.router.train import lr_at, routed_accuracy, set_stage, train_router, validation_costs
 from modelsat.router.training_data import ScoreMatrix
 
 
@@ -165,7 +167,7 @@ def test_card_subsets_train_from_the_prefix_store_and_free_it_afterwards(tiny_sp
         cfg.train.val_queries, cfg.train.seed
     )
     fresh = load_router(tmp_path, bf16="off", calibrated=False).score_instructions(val.prompts, zoo)
-    assert routed_accuracy(fresh, val) == pytest.approx(result.best_val_accuracy)
+    assert routed_accuracy(fresh, val) == pytest.approx(result.best_val_score)
 
 
 def test_a_trained_router_routes_with_its_calibration_unless_asked_not_to(tiny_specs, tmp_path):
@@ -232,3 +234,27 @@ def test_training_validates_and_checkpoints_the_average(tiny_specs, tmp_path, mo
     for key, value in averaged.items():
         assert torch.equal(seen[-1][key], value), f"step 4 validated {key} other than the average"
     assert any(not torch.allclose(averaged[k], raw[k]) for k in raw), "the average lags the raw weights"
+
+
+def test_select_by_aiq_keeps_the_weights_with_the_best_validation_aiq(tiny_specs, tmp_path):
+    outcomes = synthetic_outcomes()
+    outcomes["cost"] = np.where(outcomes["model"] == "mathy", 0.001, 0.01)
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
+    train = TINY_TRAIN | {"stage1_steps": 6, "select_by": "aiq", "lr_connector": 0.05}
+    cfg = ModelsatConfig.model_validate({"router": router, "train": train})
+    result = train_router(outcomes, ["mathy", "historian"], cfg, tmp_path)
+    assert all("val_aiq" in h and "val_accuracy" in h for h in result.history)
+    assert result.best_val_score == max(h["val_aiq"] for h in result.history)
+    aptitude = AptitudeSet.load(tmp_path / "aptitude.json")
+    val = ScoreMatrix.from_outcomes(outcomes, ["mathy", "historian"], "validation", exclude=aptitude.query_ids)
+    val = val.subset(cfg.train.val_queries, cfg.train.seed)
+    fresh = load_router(tmp_path, bf16="off", calibrated=False).score_instructions(val.prompts)
+    kept = validation_aiq(fresh, validation_costs(outcomes, val), val.scores)
+    assert kept == pytest.approx(result.best_val_score, abs=1e-6), "the saved weights are the best-AIQ ones"
+
+
+def test_select_by_aiq_needs_recorded_costs(tiny_specs, tmp_path):
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
+    cfg = ModelsatConfig.model_validate({"router": router, "train": TINY_TRAIN | {"select_by": "aiq"}})
+    with pytest.raises(ConfigError, match="select_by=aiq"):
+        train_router(synthetic_outcomes(), ["mathy", "historian"], cfg, tmp_path)

@@ -53,8 +53,8 @@ def train(
     result = train_router(table, chosen, cfg, out, resume=resume, device=device, new_models=left_out)
     if main_process:
         err.print(
-            f"router written to {result.router_dir} (best validation routed accuracy "
-            f"{result.best_val_accuracy:.4f}, {result.seconds / 60:.1f} min)"
+            f"router written to {result.router_dir} (best validation {cfg.train.select_by} "
+            f"{result.best_val_score:.4f}, {result.seconds / 60:.1f} min)"
         )
 
 

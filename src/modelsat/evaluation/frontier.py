@@ -91,6 +91,14 @@ def aiq(hull: np.ndarray, lo: float, hi: float) -> float:
     return hull_area(hull, lo, hi) / (hi - lo)
 
 
+def validation_aiq(scores: np.ndarray, cost: np.ndarray, y: np.ndarray) -> float:
+    """AIQ of one method's λ sweep over these queries' own cost range (mean cheapest to mean dearest model per
+    query): a figure that compares checkpoints scored on the same queries (model selection during training)."""
+    points = sweep(as_utility(scores), cost, y, lambda_grid(cost))
+    hull = ndch(np.array([[p["cost"], p["quality"]] for p in points]))
+    return aiq(hull, float(cost.min(axis=1).mean()), float(cost.max(axis=1).mean()))
+
+
 def pgr_curve(utility: np.ndarray, y: np.ndarray, strong: int, weak: int) -> tuple[np.ndarray, np.ndarray]:
     """(share of strong calls, PGR) for k = 0..n queries sent to the strong model, largest preference first.
 

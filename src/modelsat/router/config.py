@@ -160,6 +160,11 @@ class TrainConfig(Strict):
         "step (router/averaging.py; e.g. 0.99), instead of the current weights (null: no average).",
     )
     eval_every: int = Field(100, ge=1, description="Validate every N steps (routed accuracy on validation).")
+    select_by: Literal["accuracy", "aiq"] = Field(
+        "accuracy",
+        description="Which validation figure picks the kept weights: routed accuracy (quality only), or the AIQ of "
+        "the P(Yes) − λ·cost sweep over the outcomes' recorded per-query costs (for cost-aware routing).",
+    )
     val_queries: int = Field(600, ge=10, description="Validation queries used for model selection.")
     checkpoint_every: int = Field(50, ge=1)
     bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 autocast: auto = when the CPU/GPU has it.")

@@ -7,10 +7,11 @@ connector only; stage 2 adds LoRA adapters on the LLM (smaller learning rate tha
 In stage 1 nothing before the capability tokens trains, so each instruction's prefix KV cache and
 encoder embedding are computed once into a prefix store and every step reads them from there;
 each validation pass reads its queries' prefixes from a second, exact (fp32) store the same way.
-Validation (routed accuracy on the zoo) runs every `eval_every` steps and the best weights are
-written to the router directory; a checkpoint every `checkpoint_every` steps lets `--resume`
-continue after a kill. With `max_minutes`, the remaining steps are re-planned from measured step
-and validation times so that the run ends within its budget (router/budget.py). At the end the
+Validation (routed accuracy on the zoo, or with `select_by: aiq` the AIQ of the cost sweep) runs
+every `eval_every` steps and the best weights are written to the router directory; a checkpoint
+every `checkpoint_every` steps lets `--resume` continue after a kill. With `max_minutes`, the
+remaining steps are re-planned from measured step and validation times so that the run ends within
+its budget (router/budget.py). At the end the
 best weights' P(Yes) is calibrated on the validation queries (router/calibration.py). Under
 `accelerate launch` every process draws its own instructions and gradients are averaged (DDP); the
 main process validates and writes.
@@ -38,7 +39,9 @@ from tqdm.auto import tqdm
 
 from modelsat.aptitude.cards import build_cards
 from modelsat.aptitude.selection import AptitudeSet, select_aptitude_set
-from modelsat.errors import RouterError
+from modelsat.cost.matrix import recorded_costs
+from modelsat.errors import ConfigError, RouterError
+from modelsat.evaluation.frontier import validation_aiq
 from modelsat.io import atomic_write_bytes
 from modelsat.models.loading import bf16_supported
 from modelsat.router.adapters import add_llm_lora
@@ -64,10 +67,10 @@ PLAN_AFTER_STEPS = 10  # with a time budget, the first plan is made after timing
 
 @dataclass
 class TrainResult:
-    """Where the router went, its best validation accuracy and the validation curve."""
+    """Where the router went, its best validation figure (`select_by`) and the validation curve."""
 
     router_dir: Path
-    best_val_accuracy: float
+    best_val_score: float
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -123,6 +126,22 @@ def routed_accuracy(scores: np.ndarray, matrix: ScoreMatrix) -> float:
     return float(matrix.scores[np.arange(len(scores)), scores.argmax(axis=1)].mean())
 
 
+def validation_costs(outcomes: pd.DataFrame, val: ScoreMatrix) -> np.ndarray:
+    """(Q, M) recorded USD per validation query and model, for `select_by: aiq`.
+
+    Raises:
+        ConfigError: when the outcomes lack a cost for some validation (query, model) pair.
+    """
+    rows = outcomes[outcomes["model"].isin(val.models)]
+    cost = recorded_costs(rows, pd.DataFrame({"query_id": val.query_ids}), val.models)
+    if cost is None:
+        raise ConfigError(
+            "train.select_by=aiq needs the outcomes' `cost` for every validation (query, model) pair; "
+            "these outcomes lack some (use select_by=accuracy)"
+        )
+    return cost
+
+
 def save_calibration(out_dir: Path, scores: np.ndarray, val: ScoreMatrix) -> None:
     """Fit the best weights' calibration from their validation `scores` (a warning when it cannot be fitted)."""
     try:
@@ -176,6 +195,7 @@ def train_router(
         tc.val_queries, tc.seed
     )
     log.info("training on %d informative train queries, validating on %d", len(train.prompts), len(val.prompts))
+    val_cost = validation_costs(outcomes, val) if tc.select_by == "aiq" else None
 
     dev = accelerator.device
     net = RouterNet.build(cfg.router, device=dev)
@@ -193,7 +213,7 @@ def train_router(
         if checkpoint["stage"] == stage:
             optimizer.load_state_dict(checkpoint["optimizer"])
         generator.manual_seed(tc.seed + step + accelerator.process_index)
-        log.info("resumed at step %d (best validation accuracy %.4f)", step, best)
+        log.info("resumed at step %d (best validation %s %.4f)", step, tc.select_by, best)
     average = None
     if tc.ema_decay is not None:
         average = WeightAverage(tc.ema_decay, checkpoint.get("average") if checkpoint is not None else None)
@@ -225,15 +245,17 @@ def train_router(
                     scores = score_stored(net, val_store, cards, batch_size=32, bf16=bf16)
                 else:
                     scores = validation_scores(net, val, cards, bf16)
-                acc = routed_accuracy(scores, val)
-                if acc > best:
-                    best, best_scores = acc, scores
+                entry = {"step": at_step, "val_accuracy": routed_accuracy(scores, val)}
+                if val_cost is not None:
+                    entry["val_aiq"] = validation_aiq(scores, val_cost, val.scores)
+                if entry[f"val_{tc.select_by}"] > best:
+                    best, best_scores = entry[f"val_{tc.select_by}"], scores
                     at = meta | {"step": at_step}
                     save_router(net, cfg, out_dir, aptitude=aptitude, cards=cards_by_model, meta=at)
             if budget is not None:
                 budget.record_eval(time.time() - began)
-            history.append({"step": at_step, "val_accuracy": acc, "seconds": round(time.time() - started, 1)})
-            write_metrics(out_dir, {"history": history, "best_val_accuracy": best, "bf16": bf16})
+            history.append(entry | {"seconds": round(time.time() - started, 1)})
+            write_metrics(out_dir, {"history": history, f"best_val_{tc.select_by}": best, "bf16": bf16})
         accelerator.wait_for_everyone()
 
     if checkpoint is None:
@@ -319,6 +341,6 @@ def train_router(
         save_calibration(out_dir, best_scores, val)
     seconds = time.time() - started
     if accelerator.is_main_process:
-        metrics = {"history": history, "best_val_accuracy": best, "bf16": bf16, "train_seconds": seconds}
+        metrics = {"history": history, f"best_val_{tc.select_by}": best, "bf16": bf16, "train_seconds": seconds}
         write_metrics(out_dir, metrics | {"processes": accelerator.num_processes})
     return TrainResult(out_dir, best, history, seconds)
