@@ -16,7 +16,7 @@ from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
 from modelsat.router.model import RouterNet
 from modelsat.router.service import load_router
-from modelsat.router.train import lr_at, routed_accuracy, set_stage, train_router, validation_costs
+from modelsat.router.train import card_subset, lr_at, routed_accuracy, set_stage, train_router, validation_costs
 from modelsat.router.training_data import ScoreMatrix
 
 
@@ -79,6 +79,18 @@ def test_lr_schedule_warms_up_then_decays():
     assert lr_at(0, 100, cfg) == pytest.approx(0.1)
     assert lr_at(9, 100, cfg) == pytest.approx(1.0)
     assert lr_at(99, 100, cfg) < lr_at(50, 100, cfg) < 1.0
+
+
+def test_card_subsets_draw_stronger_models_more_often_when_weighted():
+    accuracy = np.array([0.5, 0.5, 0.2, 0.2, 0.2, 0.2])
+    rng = np.random.default_rng(0)
+    draws = [card_subset(8, 3, rng, accuracy**2) for _ in range(4000)]
+    assert all(len(set(d)) == 3 and list(d) == sorted(d) for d in draws)
+    share = np.bincount(np.concatenate(draws), minlength=8) / len(draws)
+    assert share[:2].min() > 1.5 * share[2:6].max()  # strong real models
+    assert share[2:6].max() < share[6:].min()  # two mixed cards draw at the mean weight, above the weak ones
+    uniform = np.bincount(np.concatenate([card_subset(8, 3, rng, None) for _ in range(4000)]), minlength=8) / 4000
+    assert np.allclose(uniform, 3 / 8, atol=0.04)
 
 
 def synthetic_outcomes(n_queries: int = 300) -> pd.DataFrame:

@@ -116,6 +116,13 @@ class TrainConfig(Strict):
         description="Score a random subset of this many zoo cards per step (null: all). A step costs B × cards "
         "suffix tokens, so a subset buys more instructions per minute; the losses compare the cards drawn.",
     )
+    card_sampling_power: float = Field(
+        0.0,
+        ge=0,
+        description="How `cards_per_step` draws its subset: with probability ∝ (model's train accuracy)^power; "
+        "0 = uniform. Above 0, stronger models are sampled more often (the paper's data refinement), so the "
+        "listwise loss compares the strong models that routing chooses between more often.",
+    )
     stage1_steps: int = Field(600, ge=0, description="Steps training the connector only (LLM and encoder frozen).")
     stage2_steps: int = Field(0, ge=0, description="Steps training connector + LoRA (+ encoder when set).")
     prefix_store: bool = Field(

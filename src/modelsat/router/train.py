@@ -113,6 +113,17 @@ def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Op
     return torch.optim.AdamW(groups, weight_decay=cfg.train.weight_decay)
 
 
+def card_subset(n_cards: int, k: int, rng: np.random.Generator, weights: np.ndarray | None) -> np.ndarray:
+    """Sorted indices of `k` of `n_cards` cards drawn without replacement, uniformly or ∝ `weights`.
+
+    `weights` cover the zoo's real models; cards beyond them (mixed models) draw at the zoo's mean weight.
+    """
+    if weights is None:
+        return np.sort(rng.choice(n_cards, k, replace=False))
+    w = np.concatenate([weights, np.full(n_cards - len(weights), weights.mean())])
+    return np.sort(rng.choice(n_cards, k, replace=False, p=w / w.sum()))
+
+
 def validation_scores(net: RouterNet, matrix: ScoreMatrix, cards: list, bf16: bool) -> np.ndarray:
     """(Q, N) log-odds of the matrix's queries × `cards`, in eval mode."""
     net.eval()
@@ -222,6 +233,7 @@ def train_router(
     model_weights = (
         torch.tensor(train.model_accuracy / train.model_accuracy.mean()) if tc.strong_model_weighting else None
     )
+    card_draw_weights = train.model_accuracy**tc.card_sampling_power if tc.card_sampling_power > 0 else None
     groups = TaskGroups.from_outcomes(outcomes, aptitude, train.query_ids) if tc.mixed_models else None
     meta = {"zoo": models, "new_models": list(new_models), "seed": tc.seed, "n_train_queries": len(train.prompts)}
 
@@ -287,7 +299,7 @@ def train_router(
             if model_weights is not None:
                 step_weights = torch.cat([model_weights, torch.ones(len(extra_cards), dtype=model_weights.dtype)])
         if tc.cards_per_step is not None and tc.cards_per_step < len(step_cards):
-            cols = np.sort(rng.choice(len(step_cards), tc.cards_per_step, replace=False))
+            cols = card_subset(len(step_cards), tc.cards_per_step, rng, card_draw_weights)
             step_cards, step_targets = [step_cards[c] for c in cols], step_targets[:, cols]
             step_weights = None if step_weights is None else step_weights[torch.as_tensor(cols)]
         targets = torch.tensor(step_targets, dtype=torch.float32, device=dev)
