@@ -182,6 +182,20 @@ def test_card_subsets_train_from_the_prefix_store_and_free_it_afterwards(tiny_sp
     assert routed_accuracy(fresh, val) == pytest.approx(result.best_val_score)
 
 
+def test_suffix_scoped_lora_trains_in_stage_2_from_the_prefix_store(tiny_specs, tmp_path, monkeypatch):
+    def no_fresh_prefixes(*_args, **_kwargs):
+        raise AssertionError("a fresh prefix forward: the stores were not used")
+
+    monkeypatch.setattr(RouterNet, "prefixes", no_fresh_prefixes)
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"], "lora": {"r": 2, "scope": "suffix"}}
+    train = TINY_TRAIN | {"stage1_steps": 2, "stage2_steps": 2, "prefix_store": True, "checkpoint_every": 2}
+    cfg = ModelsatConfig.model_validate({"router": router, "train": train})
+    result = train_router(synthetic_outcomes(), ["mathy", "historian"], cfg, tmp_path)
+    assert [h["step"] for h in result.history] == [0, 2, 4]
+    saved = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)
+    assert saved["stage"] == 2 and any(k.startswith("llm.") and "lora_" in k for k in saved["weights"])
+
+
 def test_a_trained_router_routes_with_its_calibration_unless_asked_not_to(tiny_specs, tmp_path):
     router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
     cfg = ModelsatConfig.model_validate({"router": router, "train": TINY_TRAIN | {"stage1_steps": 2}})

@@ -6,7 +6,7 @@ import torch
 
 from modelsat.router.config import RouterConfig
 from modelsat.router.model import RouterNet
-from modelsat.router.scoring import suffix_attention_mask
+from modelsat.router.scoring import full_forward_scores, suffix_attention_mask
 
 INSTRUCTIONS = ["What is the derivative of x^3?", "Name the capital of France, please, in one word."]
 
@@ -102,3 +102,49 @@ def test_routing_service_reuses_the_cards_connector_outputs(tiny_specs, make_car
     subset = service.score_instructions(INSTRUCTIONS, models=["m2", "m0"])
     np.testing.assert_allclose(subset, fresh[:, [2, 0]], atol=1e-5)
     assert len(calls) == 4, "another candidate list gets its own connector outputs"
+
+
+def suffix_lora_net(tiny_specs) -> RouterNet:
+    """Tiny router with suffix-scoped LoRA attached and its adapters moved off their zero start."""
+    from modelsat.router.adapters import add_llm_lora
+
+    cfg = RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], lora={"r": 2, "scope": "suffix"})
+    net = RouterNet.build(cfg)
+    add_llm_lora(net, cfg.lora)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in net.llm.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+    return net.eval()
+
+
+def test_suffix_scoped_lora_keeps_the_base_prefix_and_every_scoring_path_agrees(tiny_specs, make_card):
+    net = suffix_lora_net(tiny_specs)
+    with torch.no_grad():
+        caps = net.capability_tokens(cards_for(3, make_card))
+        ids, mask = net.prefixes(INSTRUCTIONS)
+        shared = net.score_tokens(ids, mask, caps)
+        naive = net.naive_score_tokens(ids, mask, caps)
+        fast = net.fast_score_tokens(ids, mask, caps)
+        with net.llm.disable_adapter():
+            base = net.score_tokens(ids, mask, caps)
+        suffix = net.suffixes(caps)
+        n = suffix.shape[0]
+        rows_mask = mask.repeat_interleave(n, dim=0)
+        every_token = full_forward_scores(  # adapters on the prefix too: what scope 'all' computes
+            net.llm,
+            [net.llm.get_input_embeddings()(ids).repeat_interleave(n, dim=0), suffix.repeat(2, 1, 1)],
+            [rows_mask, torch.ones(2 * n, suffix.shape[1], dtype=rows_mask.dtype)],
+            net.layout.yes_ids,
+            net.layout.no_ids,
+        ).reshape(2, n)
+    torch.testing.assert_close(shared, naive, atol=1e-4, rtol=0)
+    torch.testing.assert_close(fast, shared, atol=1e-4, rtol=0)
+    assert (shared - base).abs().max() > 1e-2, "the adapters change the suffixes' scores"
+    assert (shared - every_token).abs().max() > 1e-2, "the prefix is encoded without the adapters"
+
+
+def test_suffix_scoped_lora_refuses_the_card_first_order(tiny_specs):
+    with pytest.raises(ValueError, match="instruction-first"):
+        RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], order="card-first", lora={"scope": "suffix"})

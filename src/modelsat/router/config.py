@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from modelsat.aptitude.cards import CLAUSE_TEMPLATE
 from modelsat.errors import ConfigError
@@ -36,6 +36,11 @@ class LoraSettings(Strict):
         None,
         ge=1,
         description="Adapt only the top N decoder layers (null: all). Backward then stops N layers into the prefix.",
+    )
+    scope: Literal["all", "suffix"] = Field(
+        "all",
+        description="all: the adapters change every token; suffix: only the capability tokens and answer cue, while "
+        "the instruction prefix stays the base model's, so the prefix store and shared-prefix scoring still hold.",
     )
 
 
@@ -95,6 +100,12 @@ class RouterConfig(Strict):
         1, ge=1, description="Average scores over this many clause orders (only order-sensitive configs differ)."
     )
     lora: LoraSettings | None = Field(None, description="LoRA on the LLM in stage 2; null = LLM stays frozen.")
+
+    @model_validator(mode="after")
+    def _suffix_lora_needs_a_shared_prefix(self) -> "RouterConfig":
+        if self.lora is not None and self.lora.scope == "suffix" and self.order == "card-first":
+            raise ValueError("lora.scope=suffix needs order=instruction-first (card-first has no shared prefix)")
+        return self
 
 
 class TrainConfig(Strict):

@@ -9,7 +9,8 @@ Example:
 """
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -51,6 +52,27 @@ class RouterNet(nn.Module):
         embed_rms = float(embed.detach().float().pow(2).mean().sqrt())
         capability = CapabilityModule(encoder, enc_tok, embed.shape[1], cfg, embed_rms)
         return cls(llm, llm_tok, capability, cfg).to(device)
+
+    @property
+    def suffix_adapters(self) -> bool:
+        """Whether LLM adapters are attached that change only the suffixes (`lora.scope: suffix`)."""
+        lora = self.cfg.lora
+        return lora is not None and lora.scope == "suffix" and hasattr(self.llm, "peft_config")
+
+    @contextmanager
+    def base_prefix(self) -> Iterator[None]:
+        """Encode instruction prefixes inside this block: with suffix-scoped adapters, their LLM is the base
+        model (adapters off), which is what keeps stored and shared prefixes valid while the adapters train."""
+        if self.suffix_adapters:
+            with self.llm.disable_adapter():
+                yield
+        else:
+            yield
+
+    def encode_prefix(self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor) -> DynamicCache:
+        """KV cache of the (B, L) prefixes, as the router's prefix encoding defines it (`base_prefix`)."""
+        with self.base_prefix():
+            return encode_prefix(self.llm, prefix_ids, prefix_mask)
 
     @property
     def device(self) -> torch.device:
@@ -131,8 +153,9 @@ class RouterNet(nn.Module):
     ) -> torch.Tensor:
         """Shared-prefix log-odds (B, N) for capability tokens (N, P, D)."""
         suffix = self.suffixes(cap_tokens)
+        cache = self.encode_prefix(prefix_ids, prefix_mask)
         scores = shared_prefix_scores(
-            self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids
+            self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids, cache
         )
         return scores + self.capability.prior_scores(cap_tokens)
 
@@ -155,7 +178,7 @@ class RouterNet(nn.Module):
         if cache is None:
             assert prefix_ids is not None, "pass the prefix ids or a stored prefix cache"
             with torch.set_grad_enabled(prefix_grad and torch.is_grad_enabled()):
-                cache = encode_prefix(self.llm, prefix_ids, prefix_mask)
+                cache = self.encode_prefix(prefix_ids, prefix_mask)
         caps = self.capability_tokens(cards, order_seed=order_seed, instructions=instructions, embedded=embedded)
         scores = shared_prefix_scores(
             self.llm, prefix_ids, prefix_mask, self.suffixes(caps), self.layout.yes_ids, self.layout.no_ids, cache
@@ -165,7 +188,10 @@ class RouterNet(nn.Module):
     def fast_score_tokens(
         self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor
     ) -> torch.Tensor:
-        """Same (B, N) log-odds as `score_tokens`, from one decoder call (inference)."""
+        """Same (B, N) log-odds as `score_tokens`, from one decoder call (inference); with suffix-scoped
+        adapters prefix and suffixes need different weights, so two calls (`score_tokens`)."""
+        if self.suffix_adapters:
+            return self.score_tokens(prefix_ids, prefix_mask, cap_tokens)
         suffix = self.suffixes(cap_tokens)
         scores = one_pass_scores(self.llm, prefix_ids, prefix_mask, suffix, self.layout.yes_ids, self.layout.no_ids)
         return scores + self.capability.prior_scores(cap_tokens)
@@ -180,6 +206,14 @@ class RouterNet(nn.Module):
         rows_prefix = prefix_embeds.repeat_interleave(n_cand, dim=0)  # (B·N, L, D)
         rows_mask = prefix_mask.repeat_interleave(n_cand, dim=0)
         rows_suffix = suffix.expand(batch, -1, -1, -1).reshape(batch * n_cand, *suffix.shape[-2:])  # (B·N, S, D)
+        if self.suffix_adapters:  # the prefix by the base model, once per pair
+            rows_ids = prefix_ids.repeat_interleave(n_cand, dim=0)
+            cache = self.encode_prefix(rows_ids, rows_mask)
+            layout = self.layout
+            scores = shared_prefix_scores(
+                self.llm, rows_ids, rows_mask, rows_suffix.unsqueeze(1), layout.yes_ids, layout.no_ids, cache
+            )  # (B·N, 1)
+            return scores.reshape(batch, n_cand) + self.capability.prior_scores(cap_tokens)
         suffix_mask = torch.ones(rows_suffix.shape[:2], dtype=rows_mask.dtype, device=rows_mask.device)
         scores = full_forward_scores(
             self.llm, [rows_prefix, rows_suffix], [rows_mask, suffix_mask], self.layout.yes_ids, self.layout.no_ids

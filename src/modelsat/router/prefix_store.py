@@ -34,7 +34,6 @@ from modelsat.aptitude.cards import Card
 from modelsat.io import atomic_write_text
 from modelsat.router.inference import autocast, perturbation_seeds
 from modelsat.router.model import RouterNet
-from modelsat.router.scoring import encode_prefix
 
 log = logging.getLogger(__name__)
 META = "meta.json"
@@ -107,7 +106,7 @@ class PrefixStore:
             for start in tqdm(range(0, len(order), batch_size), desc=desc, dynamic_ncols=True):
                 rows = order[start : start + batch_size]
                 ids, mask = net.layout.left_pad([prefix_rows[i] for i in rows])
-                cache = encode_prefix(net.llm, ids.to(net.device), mask.to(net.device))
+                cache = net.encode_prefix(ids.to(net.device), mask.to(net.device))
                 stacked = torch.stack([torch.stack([layer.keys, layer.values]) for layer in cache.layers])
                 stacked = stacked.permute(2, 4, 0, 1, 3, 5)  # (B, L, layers, 2, heads, hd)
                 stacked = stacked.to(torch.bfloat16).view(torch.uint16) if rows_bf16 else stacked.float()

@@ -239,7 +239,9 @@ def train_router(
 
     best_scores: np.ndarray | None = None  # validation scores of the best weights, for the calibration
     store = val_store = None
-    if stage == 1 and tc.prefix_store:
+    lora = cfg.router.lora
+    prefix_frozen = lora is None or lora.scope == "suffix"  # stage 2 leaves the instruction prefixes as they are
+    if (stage == 1 or prefix_frozen) and tc.prefix_store:
         with accelerator.main_process_first():
             rows_bf16 = tc.prefix_store_dtype == "bf16"
             store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16, rows_bf16)
@@ -253,7 +255,7 @@ def train_router(
         if accelerator.is_main_process:
             began = time.time()
             with average.swapped_in(net) if average is not None else nullcontext():
-                if stage == 1 and val_store is not None:  # LLM and encoder frozen: the stored prefixes hold
+                if (stage == 1 or prefix_frozen) and val_store is not None:  # prefixes unchanged: stored ones hold
                     scores = score_stored(net, val_store, cards, batch_size=32, bf16=bf16)
                 else:
                     scores = validation_scores(net, val, cards, bf16)
@@ -304,13 +306,13 @@ def train_router(
             step_weights = None if step_weights is None else step_weights[torch.as_tensor(cols)]
         targets = torch.tensor(step_targets, dtype=torch.float32, device=dev)
         order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
-        if stage == 1 and store is not None:
+        if (stage == 1 or prefix_frozen) and store is not None:
             mask, cache, embedded = store.batch(rows, torch.bfloat16 if bf16 else torch.float32, dev)
             inputs = {"cache": cache, "embedded": embedded}
         else:
             instructions = [train.prompts[i] for i in rows]
             ids, mask = net.prefixes(instructions)
-            prefix_grad = stage == 2 and cfg.router.lora is not None
+            prefix_grad = stage == 2 and not prefix_frozen
             inputs = {"prefix_ids": ids, "instructions": instructions, "prefix_grad": prefix_grad}
         with autocast(dev, bf16):
             scores = model(mask, step_cards, order_seed=order_seed, **inputs)
