@@ -10,7 +10,7 @@ from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import ConfigError
 from modelsat.evaluation.frontier import validation_aiq
 from modelsat.router import train as train_module
-from modelsat.router.artifact import trainable_state
+from modelsat.router.artifact import load_trainable_state, trainable_state
 from modelsat.router.calibration import CALIBRATION_FILE, Calibration
 from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
 from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
@@ -48,6 +48,30 @@ def test_stage2_adds_lora_adapters_only(tiny_specs):
     trainable_llm = [n for n, p in net.llm.named_parameters() if p.requires_grad]
     assert trainable_llm and all("lora_" in n for n in trainable_llm)
     assert [g["lr"] for g in optimizer.param_groups] == [cfg.train.lr_connector, cfg.train.lr_llm]
+
+
+def test_stage2_train_encoder_tunes_the_encoder_and_the_router_carries_it(tiny_specs, make_card):
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"], "instruction_pooling": True}
+    cfg = ModelsatConfig.model_validate({"router": router, "train": {"stage2_train_encoder": True}})
+    net = RouterNet.build(cfg.router)
+    optimizer = set_stage(net, cfg, stage=2)
+    cards = [make_card("a", [0.2, 0.9, 0.5]), make_card("b", [0.8, 0.1, 0.5])]
+    instructions = ["Solve 2x = 4.", "Who wrote Hamlet?"]
+    ids, mask = net.prefixes(instructions)
+    scores = net(mask, cards, prefix_ids=ids, instructions=instructions)
+    instruction_listwise_loss(scores, torch.tensor([[1.0, 0.0], [0.0, 1.0]])).backward()
+    assert any(n.startswith("capability.encoder.") and p.grad.abs().sum() > 0 for n, p in net.named_parameters())
+    optimizer.step()
+    net.clause_cache.clear()
+    state = trainable_state(net)
+    assert any(k.startswith("capability.encoder.") for k in state)
+    reloaded = RouterNet.build(cfg.router)
+    load_trainable_state(reloaded, state)
+    with torch.no_grad():
+        caps = [m.eval().capability_tokens(cards, instructions=instructions) for m in (net, reloaded)]
+        fresh = RouterNet.build(cfg.router).eval().capability_tokens(cards, instructions=instructions)
+    torch.testing.assert_close(caps[0], caps[1])
+    assert (caps[0] - fresh).abs().max() > 0, "the step changed the capability tokens"
 
 
 def test_card_group_loss_puts_the_positive_first():
@@ -194,6 +218,19 @@ def test_suffix_scoped_lora_trains_in_stage_2_from_the_prefix_store(tiny_specs, 
     assert [h["step"] for h in result.history] == [0, 2, 4]
     saved = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)
     assert saved["stage"] == 2 and any(k.startswith("llm.") and "lora_" in k for k in saved["weights"])
+
+
+def test_stage2_train_encoder_runs_after_stage_1_from_the_prefix_store(tiny_specs, tmp_path):
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"], "instruction_pooling": True}
+    train = TINY_TRAIN | {"stage1_steps": 2, "stage2_steps": 2, "prefix_store": True, "stage2_train_encoder": True}
+    cfg = ModelsatConfig.model_validate({"router": router, "train": train})
+    result = train_router(synthetic_outcomes(), ["mathy", "historian"], cfg, tmp_path)
+    assert [h["step"] for h in result.history] == [0, 2, 4]
+    weights = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)["weights"]
+    base = RouterNet.build(cfg.router).capability.encoder.state_dict()
+    tuned = {k.removeprefix("capability.encoder."): v for k, v in weights.items() if "encoder." in k}
+    assert tuned.keys() == base.keys()
+    assert any(not torch.equal(tuned[k], base[k].float()) for k in base), "stage 2 moved the encoder"
 
 
 def test_a_trained_router_routes_with_its_calibration_unless_asked_not_to(tiny_specs, tmp_path):

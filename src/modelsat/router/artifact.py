@@ -45,8 +45,10 @@ def git_sha() -> str | None:
 
 
 def trainable_state(net: RouterNet) -> dict[str, torch.Tensor]:
-    """Weights a router adds to the base models: capability module (minus the frozen encoder) + LoRA."""
-    state = {f"capability.{k}": v for k, v in net.capability.state_dict().items() if not k.startswith("encoder.")}
+    """Weights a router adds to the base models: capability module (with the encoder only when stage 2 tuned
+    it) + LoRA."""
+    capability = net.capability.state_dict().items()
+    state = {f"capability.{k}": v for k, v in capability if net.encoder_tuned or not k.startswith("encoder.")}
     state |= {f"capability.{k}": v for k, v in net.capability.state_dict().items() if "lora_" in k}
     state |= {f"llm.{k}": v for k, v in net.llm.state_dict().items() if "lora_" in k}
     return {k: v.detach().float().contiguous().cpu() for k, v in state.items()}
@@ -56,6 +58,8 @@ def load_trainable_state(net: RouterNet, state: dict[str, torch.Tensor]) -> None
     """Inverse of `trainable_state`; every stored tensor must find its parameter."""
     cap = {k.removeprefix("capability."): v for k, v in state.items() if k.startswith("capability.")}
     llm = {k.removeprefix("llm."): v for k, v in state.items() if k.startswith("llm.")}
+    if any(k.startswith("encoder.") for k in cap):
+        net.encoder_tuned, net.clause_cache = True, {}
     missing_cap = net.capability.load_state_dict(cap, strict=False).unexpected_keys
     missing_llm = net.llm.load_state_dict(llm, strict=False).unexpected_keys if llm else []
     if missing_cap or missing_llm:

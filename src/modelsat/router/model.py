@@ -40,6 +40,7 @@ class RouterNet(nn.Module):
         self.cfg = cfg
         self.layout = PromptLayout.build(llm_tokenizer, cfg)
         self.clause_cache: dict[str, torch.Tensor] = {}
+        self.encoder_tuned = False  # stage 2 fine-tunes the encoder: its weights become part of the router
 
     @classmethod
     def build(cls, cfg: RouterConfig, device: str | torch.device = "cpu") -> "RouterNet":
@@ -179,7 +180,9 @@ class RouterNet(nn.Module):
             assert prefix_ids is not None, "pass the prefix ids or a stored prefix cache"
             with torch.set_grad_enabled(prefix_grad and torch.is_grad_enabled()):
                 cache = self.encode_prefix(prefix_ids, prefix_mask)
-        caps = self.capability_tokens(cards, order_seed=order_seed, instructions=instructions, embedded=embedded)
+        caps = self.capability_tokens(
+            cards, order_seed=order_seed, cached=not self.encoder_tuned, instructions=instructions, embedded=embedded
+        )
         scores = shared_prefix_scores(
             self.llm, prefix_ids, prefix_mask, self.suffixes(caps), self.layout.yes_ids, self.layout.no_ids, cache
         )

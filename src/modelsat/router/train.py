@@ -102,6 +102,9 @@ def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Op
     for p in net.parameters():
         p.requires_grad_(False)
     cap_params = [p for n, p in net.capability.named_parameters() if not n.startswith("encoder.")]
+    if stage == 2 and cfg.train.stage2_train_encoder:  # the paper: encoder and connector at the larger rate
+        net.encoder_tuned = True
+        cap_params += list(net.capability.encoder.parameters())
     groups = [{"params": cap_params, "lr": cfg.train.lr_connector, "base_lr": cfg.train.lr_connector}]
     if stage == 2 and cfg.router.lora is not None:
         add_llm_lora(net, cfg.router.lora)
@@ -240,7 +243,8 @@ def train_router(
     best_scores: np.ndarray | None = None  # validation scores of the best weights, for the calibration
     store = val_store = None
     lora = cfg.router.lora
-    prefix_frozen = lora is None or lora.scope == "suffix"  # stage 2 leaves the instruction prefixes as they are
+    # stage 2 leaves the stored prefixes and instruction embeddings as they are
+    prefix_frozen = (lora is None or lora.scope == "suffix") and not tc.stage2_train_encoder
     if (stage == 1 or prefix_frozen) and tc.prefix_store:
         with accelerator.main_process_first():
             rows_bf16 = tc.prefix_store_dtype == "bf16"
@@ -327,6 +331,8 @@ def train_router(
         accelerator.backward(loss)
         accelerator.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
         optimizer.step()
+        if net.encoder_tuned:  # cached clause embeddings are stale
+            net.clause_cache.clear()
         if average is not None:
             average.update(net)
         step += 1
