@@ -205,8 +205,6 @@ class RouterNet(nn.Module):
         """Same scores as `score_tokens`, by one full forward per (instruction, candidate) pair."""
         batch, n_cand = prefix_ids.shape[0], cap_tokens.shape[-3]
         suffix = self.suffixes(cap_tokens)  # ([B,] N, S, D)
-        prefix_embeds = self.llm.get_input_embeddings()(prefix_ids)  # (B, L, D)
-        rows_prefix = prefix_embeds.repeat_interleave(n_cand, dim=0)  # (B·N, L, D)
         rows_mask = prefix_mask.repeat_interleave(n_cand, dim=0)
         rows_suffix = suffix.expand(batch, -1, -1, -1).reshape(batch * n_cand, *suffix.shape[-2:])  # (B·N, S, D)
         if self.suffix_adapters:  # the prefix by the base model, once per pair
@@ -217,6 +215,7 @@ class RouterNet(nn.Module):
                 self.llm, rows_ids, rows_mask, rows_suffix.unsqueeze(1), layout.yes_ids, layout.no_ids, cache
             )  # (B·N, 1)
             return scores.reshape(batch, n_cand) + self.capability.prior_scores(cap_tokens)
+        rows_prefix = self.llm.get_input_embeddings()(prefix_ids).repeat_interleave(n_cand, dim=0)  # (B·N, L, D)
         suffix_mask = torch.ones(rows_suffix.shape[:2], dtype=rows_mask.dtype, device=rows_mask.device)
         scores = full_forward_scores(
             self.llm, [rows_prefix, rows_suffix], [rows_mask, suffix_mask], self.layout.yes_ids, self.layout.no_ids

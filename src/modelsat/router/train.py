@@ -316,7 +316,7 @@ def train_router(
         else:
             instructions = [train.prompts[i] for i in rows]
             ids, mask = net.prefixes(instructions)
-            prefix_grad = stage == 2 and not prefix_frozen
+            prefix_grad = stage == 2 and lora is not None and lora.scope == "all"  # adapters change the prefix
             inputs = {"prefix_ids": ids, "instructions": instructions, "prefix_grad": prefix_grad}
         with autocast(dev, bf16):
             scores = model(mask, step_cards, order_seed=order_seed, **inputs)
