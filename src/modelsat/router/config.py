@@ -168,7 +168,8 @@ class TrainConfig(Strict):
         None,
         gt=0,
         description="Time budget of one `train` run: after timing its first steps, fewer steps are planned (and "
-        "re-planned after each validation) so that training, validation and calibration end within it (null: none).",
+        "re-planned after each validation, up to the configured steps) so that training, validation and calibration "
+        "end within it (null: none).",
     )
     ema_decay: float | None = Field(
         None,

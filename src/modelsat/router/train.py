@@ -11,7 +11,7 @@ Validation (routed accuracy on the zoo, or with `select_by: aiq` the AIQ of the 
 every `eval_every` steps and the best weights are written to the router directory; a checkpoint
 every `checkpoint_every` steps lets `--resume` continue after a kill. With `max_minutes`, the
 remaining steps are re-planned from measured step and validation times so that the run ends within
-its budget (router/budget.py). At the end the
+its budget (router/budget.py); the learning-rate schedule follows the latest plan. At the end the
 best weights' P(Yes) is calibrated on the validation queries (router/calibration.py). Under
 `accelerate launch` every process draws its own instructions and gradients are averaged (DDP); the
 main process validates and writes.
@@ -215,7 +215,7 @@ def train_router(
     net = RouterNet.build(cfg.router, device=dev)
     bf16 = use_bf16(tc.bf16, dev)
     total = tc.stage1_steps + tc.stage2_steps
-    budget = TimeBudget(started + 60 * tc.max_minutes, tc.eval_every) if tc.max_minutes else None
+    budget = TimeBudget(started + 60 * tc.max_minutes, tc.eval_every, total) if tc.max_minutes else None
     step, best, history = 0, -1.0, []
     stage = 1 if tc.stage1_steps > 0 else 2
     if checkpoint is not None:
@@ -339,7 +339,7 @@ def train_router(
         if budget is not None:
             budget.record_step(time.time() - step_began)
             if step - first_step == PLAN_AFTER_STEPS or step % tc.eval_every == 0:
-                planned = budget.last_step(step, total, time.time()) if accelerator.is_main_process else total
+                planned = budget.last_step(step, time.time()) if accelerator.is_main_process else total
                 total = broadcast_object_list([planned])[0]
                 bar.total = total
         bar.update(1)
