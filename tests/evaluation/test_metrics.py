@@ -3,7 +3,7 @@ import pytest
 from eval_fixtures import HAND_QUERIES, HAND_Y, MODELS
 
 from modelsat.evaluation.candidates import candidates_curve
-from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics
+from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics, paired_difference
 
 
 def test_oracle_metrics_on_the_hand_fixture() -> None:
@@ -52,3 +52,17 @@ def test_candidates_curve_oracle_grows_and_random_is_the_subset_mean() -> None:
     assert oracle[-1] == pytest.approx(y.max(axis=1).mean())
     assert curve["accuracy"]["random"][-1] == pytest.approx(y.mean())
     assert curve["accuracy"]["random"][0] == pytest.approx(y.mean(), abs=1e-9)  # all 10 pairs: each column equally
+
+
+def test_paired_difference_interval_holds_the_mean_and_excludes_zero_only_for_a_real_gap() -> None:
+    rng = np.random.default_rng(0)
+    other = rng.integers(0, 2, 2000).astype(float)
+    better = np.where(rng.random(2000) < 0.1, 1.0, other)  # right on ~5 % more queries
+    gap = paired_difference(better, other, seed=0)
+    low, high = gap["ci95"]
+    assert gap["difference"] == pytest.approx((better - other).mean())
+    assert 0 < low < gap["difference"] < high < 0.1
+    noise = paired_difference(rng.permutation(other), other, seed=0)  # same accuracy, other queries right
+    assert noise["ci95"][0] < 0 < noise["ci95"][1]
+    assert paired_difference(other, other, seed=0) == {"difference": 0.0, "ci95": [0.0, 0.0]}
+    assert paired_difference(better, other, seed=0) == gap, "seeded: the same interval every time"

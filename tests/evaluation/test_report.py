@@ -67,21 +67,36 @@ def test_test_queries_are_complete_test_split_without_aptitude(synthetic_outcome
 
 def test_markdown_table_rows_and_plots(report: dict, tmp_path) -> None:
     text = to_markdown(report)
-    lines = [line for line in text.splitlines() if line.startswith("| ")]
-    names = [line.split("|")[1].strip() for line in lines[1:]]
+    table, comparison = text.split("\n\n")[1], text.split("\n\n")[3]
+    lines = table.splitlines()
+    names = [line.split("|")[1].strip() for line in lines[2:]]
     assert names[:3] == MODELS
     assert names[3:6] == ["**best-single**", "**random**", "**oracle**"]
     assert names[-1] == "**model-sat**"
     assert "in-domain" in lines[0] and "physics" in lines[0] and lines[0].rstrip(" |").endswith("mean")
+    compared = [line.split("|")[1].strip() for line in comparison.splitlines()[2:]]
+    assert compared == list(report["model_sat_vs"]) and "model-sat" not in compared
     write_report(report, tmp_path / "report.json")
     assert json.loads((tmp_path / "report.json").read_text())["n_queries"] == report["n_queries"]
     for path in write_plots(report, tmp_path / "plots"):
         assert path.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_model_sat_is_compared_with_every_other_method_on_the_same_queries(report: dict) -> None:
+    comparison = report["model_sat_vs"]
+    assert set(comparison) == set(report["methods"]) - {"model-sat"}
+    ours = report["methods"]["model-sat"]["accuracy"]
+    for name, diff in comparison.items():
+        assert diff["difference"] == pytest.approx(ours - report["methods"][name]["accuracy"])
+        low, high = diff["ci95"]
+        assert low <= diff["difference"] <= high
+    assert comparison["oracle"]["ci95"][1] <= 0, "nothing beats the oracle on any resample"
+
+
 def test_without_model_sat_the_report_says_so(synthetic_outcomes: pd.DataFrame) -> None:
     report = evaluate(synthetic_outcomes, EvalOptions(models=MODELS, baselines=["oracle"], limit=20))
     assert report["n_queries"] == 20
     assert "model-sat" not in report["methods"] and not report["model_sat_included"]
+    assert "model_sat_vs" not in report
     assert NO_MODEL_SAT in report["notes"] and NO_MODEL_SAT in to_markdown(report)
     assert report["timing"]["route_ms_p50"] is None

@@ -1,15 +1,17 @@
 """Routing metrics: routed accuracy (mean score of the chosen model's answers), per domain, task and
-MMLU-Pro category, and each model's share of the routed queries.
+MMLU-Pro category, each model's share of the routed queries, and paired comparisons of two methods.
 
 Example:
     choice = scores.argmax(axis=1)
     method_metrics(queries, y, choice, models)["accuracy"]
+    paired_difference(routed_scores(y, choice), routed_scores(y, other_choice), seed=0)["ci95"]
 """
 
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import bootstrap
 
 from modelsat.data.splits import domain_of
 
@@ -42,6 +44,18 @@ def method_metrics(queries: pd.DataFrame, y: np.ndarray, choice: np.ndarray, mod
         "by_category": group_means(routed, queries["category"].astype(str)) if "category" in queries else {},
         "share": {m: float(c / len(choice)) for m, c in zip(models, counts, strict=True)},
     }
+
+
+def paired_difference(routed: np.ndarray, other: np.ndarray, seed: int, resamples: int = 2000) -> dict:
+    """Mean of `routed − other` (two methods' scores on the same queries) with a 95 % paired-bootstrap
+    interval (percentile method, resampling queries); the interval is [d, d] when every query scores the same."""
+    diff = np.asarray(routed, dtype=np.float64) - np.asarray(other, dtype=np.float64)
+    mean = float(diff.mean())
+    if np.ptp(diff) == 0:
+        return {"difference": mean, "ci95": [mean, mean]}
+    result = bootstrap((diff,), np.mean, n_resamples=resamples, method="percentile", rng=seed)
+    interval = result.confidence_interval
+    return {"difference": mean, "ci95": [float(interval.low), float(interval.high)]}
 
 
 def choices(scores: np.ndarray) -> np.ndarray:

@@ -91,7 +91,28 @@ def to_markdown(report: dict) -> str:
         lines.append("| " + " | ".join([name, *cells, _pct(stats["accuracy"])]) + " |")
     caption = f"Zoo {report['zoo_name'] or ', '.join(report['zoo'])}: {report['n_queries']:,} test queries."
     text = "\n".join([caption, "", *lines, *[f"\n> {note}" for note in report["notes"]]]) + "\n"
+    if "model_sat_vs" in report:
+        text += "\n" + comparison_markdown(report["model_sat_vs"])
     return text + ("\n" + cost_markdown(report["cost"]) if "cost" in report else "")
+
+
+def _points(value: float) -> str:
+    """A difference of fractions in percentage points, signed, one decimal."""
+    return f"{100 * value:+.1f}"
+
+
+def comparison_markdown(comparison: dict) -> str:
+    """Model-SAT minus each method on the same queries, with 95 % paired-bootstrap intervals."""
+    lines = [
+        "Model-SAT minus each method, in points, with a 95 % paired-bootstrap interval over the queries:",
+        "",
+        "| method | difference | 95 % interval |",
+        "|---|---:|---|",
+    ]
+    for name, diff in comparison.items():
+        low, high = diff["ci95"]
+        lines.append(f"| {name} | {_points(diff['difference'])} | [{_points(low)}, {_points(high)}] |")
+    return "\n".join(lines) + "\n"
 
 
 def _usd(value: float | None) -> str:

@@ -22,7 +22,7 @@ from modelsat.cost.prices import PriceTable
 from modelsat.evaluation.candidates import candidates_curve
 from modelsat.evaluation.dataset import EvalSet, build_eval_set
 from modelsat.evaluation.frontier import cost_frontier
-from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics
+from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics, paired_difference, routed_scores
 from modelsat.evaluation.report import build_report
 from modelsat.types import Router, TrainableRouter
 
@@ -152,6 +152,13 @@ def evaluate(
         options=options,
         curve=candidates_curve(data.y, {n: r.scores for n, r in runs.items()}, options.curve_subsets, options.seed),
     )
+    if "model-sat" in picks:
+        ours = routed_scores(data.y, picks["model-sat"])
+        report["model_sat_vs"] = {
+            name: paired_difference(ours, routed_scores(data.y, pick), options.seed)
+            for name, pick in picks.items()
+            if name != "model-sat"
+        }
     if options.cost:
         best = routers["best-single"].best
         report["cost"] = cost_section(data, {n: r.scores for n, r in runs.items()}, best, options)
