@@ -47,9 +47,11 @@ def git_sha() -> str | None:
 def trainable_state(net: RouterNet) -> dict[str, torch.Tensor]:
     """Weights a router adds to the base models: capability module (with the encoder only when stage 2 tuned
     it) + LoRA."""
-    capability = net.capability.state_dict().items()
-    state = {f"capability.{k}": v for k, v in capability if net.encoder_tuned or not k.startswith("encoder.")}
-    state |= {f"capability.{k}": v for k, v in net.capability.state_dict().items() if "lora_" in k}
+    state = {
+        f"capability.{k}": v
+        for k, v in net.capability.state_dict().items()
+        if net.encoder_tuned or not k.startswith("encoder.") or "lora_" in k
+    }
     state |= {f"llm.{k}": v for k, v in net.llm.state_dict().items() if "lora_" in k}
     return {k: v.detach().float().contiguous().cpu() for k, v in state.items()}
 
