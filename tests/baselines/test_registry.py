@@ -17,6 +17,8 @@ EXPECTED = {
     "random-forest",
     "matrix-factorisation",
     "routerdc",
+    "card-lookup",
+    "uniroute",
 }
 UNTRAINED = {"random", "oracle"}
 

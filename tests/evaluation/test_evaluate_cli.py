@@ -23,7 +23,8 @@ def test_evaluate_writes_report_markdown_and_plots(synthetic_outcomes, tmp_path)
     assert report["new_models"]["models"] == ["C"]
     assert "| **oracle** |" in result.stdout and "Model-SAT not evaluated" in result.stdout
     assert (tmp_path / "r.md").read_text() in result.stdout
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["candidates.png", "methods.png", "share.png"]
+    plots = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert plots == ["candidates.png", "methods.png", "new-models.png", "share.png"]
 
 
 def test_unknown_baseline_is_a_usage_error(synthetic_outcomes, tmp_path) -> None:
@@ -65,3 +66,11 @@ def test_router_option_loads_model_sat_and_its_aptitude_set(synthetic_outcomes, 
     assert report["model_sat_included"] and report["aptitude_excluded"] == 2
     assert report["timing"]["method"] == "model-sat"
     assert "| **model-sat** |" in result.stdout
+
+
+def test_all_baselines_take_the_zero_shot_peers_only_with_an_aptitude_set() -> None:
+    from modelsat.cli.evaluate import _all_baselines
+
+    assert {"card-lookup", "uniroute", "knn"} <= set(_all_baselines(have_aptitude=True))
+    assert not {"card-lookup", "uniroute"} & set(_all_baselines(have_aptitude=False))
+    assert "knn" in _all_baselines(have_aptitude=False)

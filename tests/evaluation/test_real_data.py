@@ -37,3 +37,26 @@ def test_aptitude_questions_leave_the_test_set(mmlu_outcomes, small5: dict) -> N
     removed = small5["n_queries"] - report["n_queries"]
     assert 150 < removed < 250  # about 20 % of the 1,000 aptitude questions fall in the test split
     assert report["aptitude_excluded"] == 1000
+
+
+STRONG = ["Meta-Llama-3_1-70B-Instruct", "gemini-1.5-pro-002"]
+
+
+def test_a_card_lookup_uses_strong_new_models_from_their_aptitude_answers_alone(mmlu_outcomes) -> None:
+    """Two strong models join small-5 knowing only their 1,000 aptitude answers: the zero-shot peer routes
+    to them, gaining most of what per-category gains with their full train labels."""
+    aptitude = select_aptitude_set(mmlu_outcomes, list(SMALL))
+    options = EvalOptions(
+        models=[*SMALL_5, *STRONG],
+        baselines=["card-lookup", "per-category"],
+        aptitude_ids=aptitude.query_ids,
+        holdout=STRONG,
+        n_timing=0,
+        curve_subsets=1,
+    )
+    section = evaluate(mmlu_outcomes, options)["new_models"]
+    gain = section["gain"]["card-lookup"]
+    assert gain["ci95"][0] > 0.15, "two 60-70 % models added to a 40 % zoo"
+    assert gain["difference"] > 0.8 * section["gain"]["per-category"]["difference"]
+    assert sum(section["share"][m]["card-lookup"] for m in STRONG) > 0.9
+    assert section["accuracy"]["card-lookup"]["with"] > section["best_new"]["accuracy"] - 0.03

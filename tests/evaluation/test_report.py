@@ -56,6 +56,36 @@ def test_new_models_section(report: dict) -> None:
     assert c["accuracy_when_routed"] > 0.6  # the stand-in sends physics, C's strength, to C
 
 
+def test_new_models_gain_is_with_minus_without_on_the_same_queries(report: dict, synthetic_outcomes) -> None:
+    section = report["new_models"]
+    assert section["old_zoo"] == ["A", "B"]
+    for name, acc in section["accuracy"].items():
+        assert acc["with"] == pytest.approx(report["methods"][name]["accuracy"])
+        if name in section["gain"]:
+            gain = section["gain"][name]
+            assert gain["difference"] == pytest.approx(acc["with"] - acc["without"])
+            assert gain["ci95"][0] <= gain["difference"] <= gain["ci95"][1]
+    assert section["gain"]["model-sat"]["ci95"][0] > 0, "the stand-in sends physics to C, which is right there"
+    ratio = section["gain"]["model-sat"]["difference"] / section["gain"]["per-category"]["difference"]
+    assert section["realised"]["per-category"] == pytest.approx(ratio)
+    assert section["curve"]["n_new"] == [0, 1]
+    assert section["curve"]["accuracy"]["model-sat"] == pytest.approx(
+        [section["accuracy"]["model-sat"]["without"], section["accuracy"]["model-sat"]["with"]]
+    )
+    assert section["best_new"] == {"model": "C", "accuracy": pytest.approx(report["models"]["C"])}
+
+
+def test_new_models_share_beside_the_hindsight_per_category_router(report: dict, synthetic_outcomes) -> None:
+    shares = report["new_models"]["share"]["C"]
+    assert shares["model-sat"] == pytest.approx(report["methods"]["model-sat"]["share"]["C"])
+    queries = synthetic_outcomes.drop_duplicates("query_id")
+    test = queries[queries["query_id"].map(split_for).eq("test") & ~queries["query_id"].isin({"syn/0", "syn/1"})]
+    assert shares["hindsight-per-category"] == pytest.approx((test["category"] == "physics").mean())
+    text = to_markdown(report)
+    assert "New models (never trained on" in text and "| model-sat |" in text
+    assert "hindsight-per-category" in text
+
+
 def test_test_queries_are_complete_test_split_without_aptitude(synthetic_outcomes: pd.DataFrame) -> None:
     partial = synthetic_outcomes[~((synthetic_outcomes["model"] == "C") & (synthetic_outcomes["query_id"] == "syn/5"))]
     full = evaluate(synthetic_outcomes, EvalOptions(models=MODELS, baselines=["oracle"], aptitude_ids=frozenset()))

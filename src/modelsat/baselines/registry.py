@@ -86,6 +86,8 @@ BASELINES = Registry(
         "random-forest": "modelsat.baselines.random_forest:RandomForestRouter",
         "matrix-factorisation": "modelsat.baselines.matrix_factorisation:MatrixFactorisationRouter",
         "routerdc": "modelsat.baselines.routerdc:RouterDcRouter",
+        "card-lookup": "modelsat.baselines.zero_shot:CardLookupRouter",
+        "uniroute": "modelsat.baselines.zero_shot:UniRouteRouter",
     },
     entry_point_group="modelsat.routers",
 )

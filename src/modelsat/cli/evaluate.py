@@ -50,7 +50,6 @@ def evaluate_command(
 ) -> None:
     """Evaluate routing methods on the test queries answered by every zoo model."""
     from modelsat.aptitude.selection import AptitudeSet
-    from modelsat.baselines.registry import BASELINES
     from modelsat.cost.prices import load_prices
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import check_models, parse_models, resolve_zoo
@@ -69,7 +68,7 @@ def evaluate_command(
         aptitude_ids = AptitudeSet.load(aptitude).query_ids
     options = EvalOptions(
         models=zoo_models,
-        baselines=BASELINES.names() if baselines == "all" else parse_models(baselines),
+        baselines=_all_baselines(aptitude_ids is not None) if baselines == "all" else parse_models(baselines),
         zoo_name=zoo,
         aptitude_ids=aptitude_ids,
         limit=limit,
@@ -96,6 +95,13 @@ def evaluate_command(
     if plots:
         plotting.write_plots(report, plots)
     typer.echo(text)
+
+
+def _all_baselines(have_aptitude: bool) -> list[str]:
+    """Every registered baseline; those that read aptitude answers only when an aptitude set is known."""
+    from modelsat.baselines.registry import BASELINES
+
+    return [n for n in BASELINES.names() if have_aptitude or not getattr(BASELINES.get(n), "reads_aptitude", False)]
 
 
 def _pair(text: str, zoo_models: list[str]) -> tuple[str, str]:

@@ -1,7 +1,8 @@
 """The evaluation set: train rows for fitting baselines and the test queries every method is judged on.
 
 Test queries = the test split (sha256, DESIGN §3) of the queries that every zoo model answered,
-aptitude questions excluded; `limit` keeps a seeded random sample of them.
+aptitude questions excluded; `limit` keeps a seeded random sample of them. The zoo's answers to the
+excluded aptitude questions are kept apart: they are all that zero-shot baselines may read of a model.
 
 Example:
     data = build_eval_set(outcomes, models, exclude=aptitude.query_ids, limit=500, seed=0)
@@ -28,6 +29,7 @@ class EvalSet:
     test_rows: pd.DataFrame
     queries: pd.DataFrame
     y: np.ndarray  # (n_queries, n_models), no NaN
+    aptitude_rows: pd.DataFrame  # the zoo's answers to the excluded (aptitude) questions, for zero-shot baselines
 
 
 def build_eval_set(
@@ -55,4 +57,5 @@ def build_eval_set(
         raise DataError(f"no test query was answered by all {len(models)} model(s) of the zoo")
     test = test[test["query_id"].isin(set(complete))]
     queries, y = outcome_matrix(test, models)
-    return EvalSet(models=models, train=train, test_rows=test, queries=queries, y=y)
+    aptitude_rows = rows[rows["query_id"].isin(excluded)]
+    return EvalSet(models=models, train=train, test_rows=test, queries=queries, y=y, aptitude_rows=aptitude_rows)

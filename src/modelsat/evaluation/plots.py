@@ -2,7 +2,7 @@
 and the quality–cost frontier when the report has one.
 
 Example:
-    paths = write_plots(report, Path("plots"))  # methods.png, share.png, candidates.png[, frontier.png]
+    paths = write_plots(report, Path("plots"))  # methods.png, share.png, candidates.png[, new-models.png, frontier.png]
 """
 
 from pathlib import Path
@@ -109,6 +109,25 @@ def plot_frontier(report: dict, path: Path) -> Path:
     return _save(fig, plt, path)
 
 
+def plot_new_models(report: dict, path: Path) -> Path:
+    """Routed accuracy against the number of unseen models added to the zoo, one line per method."""
+    plt = _pyplot()
+    section = report["new_models"]
+    curve = section["curve"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, values in curve["accuracy"].items():
+        style = {"color": "tab:red", "linewidth": 2.5} if name == MODEL_SAT else {"linewidth": 1.2}
+        ax.plot(curve["n_new"], [100 * v for v in values], marker="o", label=name, **style)
+    best = section["best_new"]
+    ax.axhline(100 * best["accuracy"], color="k", linestyle=":", label=f"{best['model']} alone")
+    ax.set_xticks(curve["n_new"])
+    ax.set_xlabel("unseen models added to the zoo")
+    ax.set_ylabel("routed accuracy on test queries (%)")
+    ax.set_title(f"Adding unseen models: {', '.join(section['models'])}", fontsize=9)
+    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    return _save(fig, plt, path)
+
+
 def _save(fig, plt, path: Path) -> Path:
     """Write `fig` as PNG and free it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,11 +138,13 @@ def _save(fig, plt, path: Path) -> Path:
 
 
 def write_plots(report: dict, folder: Path) -> list[Path]:
-    """All plots into `folder` (frontier.png only when the report has a cost section)."""
+    """All plots into `folder` (frontier.png with a cost section, new-models.png with new models)."""
     folder = Path(folder)
     paths = [
         plot_methods(report, folder / "methods.png"),
         plot_share(report, folder / "share.png"),
         plot_candidates(report, folder / "candidates.png"),
     ]
+    if "new_models" in report:
+        paths.append(plot_new_models(report, folder / "new-models.png"))
     return paths + ([plot_frontier(report, folder / "frontier.png")] if "cost" in report else [])

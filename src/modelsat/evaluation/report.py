@@ -93,7 +93,40 @@ def to_markdown(report: dict) -> str:
     text = "\n".join([caption, "", *lines, *[f"\n> {note}" for note in report["notes"]]]) + "\n"
     if "model_sat_vs" in report:
         text += "\n" + comparison_markdown(report["model_sat_vs"])
+    if "new_models" in report:
+        text += "\n" + new_models_markdown(report["new_models"])
     return text + ("\n" + cost_markdown(report["cost"]) if "cost" in report else "")
+
+
+def new_models_markdown(section: dict) -> str:
+    """Routed accuracy with and without the new models, each method's gain (95 % interval), and their shares."""
+    best = section["best_new"]
+    lines = [
+        f"New models (never trained on; Model-SAT, card-lookup and uniroute know them by their aptitude answers "
+        f"only, the other methods were fitted with their train labels): {', '.join(section['models'])}. "
+        f"Best new model alone: {best['model']} {_pct(best['accuracy'])} %.",
+        "",
+        "| method | without | with | gain | 95 % interval |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, acc in section["accuracy"].items():
+        gain = section["gain"].get(name)
+        cells = (
+            ["–", "–"]
+            if gain is None
+            else [_points(gain["difference"]), "[{}, {}]".format(*map(_points, gain["ci95"]))]
+        )
+        lines.append(f"| {name} | {_pct(acc['without'])} | {_pct(acc['with'])} | " + " | ".join(cells) + " |")
+    if section["realised"]:
+        parts = [f"{100 * share:.0f} % of {ref}'s" for ref, share in section["realised"].items()]
+        lines += ["", "Model-SAT's gain is " + ", ".join(parts) + " gain."]
+    methods = [m for m in ("model-sat", "card-lookup", "uniroute", "knn", "per-category") if m in section["accuracy"]]
+    header = ["new model", *methods, "hindsight-per-category"]
+    lines += ["", "Share of test queries routed to each new model (%):", "", "| " + " | ".join(header) + " |"]
+    lines.append("|---|" + "---:|" * (len(header) - 1))
+    for model, shares in section["share"].items():
+        lines.append(f"| {model} | " + " | ".join(_share(shares.get(m)) for m in header[1:]) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _points(value: float) -> str:

@@ -23,6 +23,7 @@ from modelsat.evaluation.candidates import candidates_curve
 from modelsat.evaluation.dataset import EvalSet, build_eval_set
 from modelsat.evaluation.frontier import cost_frontier
 from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics, paired_difference, routed_scores
+from modelsat.evaluation.new_models import new_models_section
 from modelsat.evaluation.report import build_report
 from modelsat.types import Router, TrainableRouter
 
@@ -129,7 +130,7 @@ def evaluate(
     notify = progress or (lambda method, stage: None)
     data = build_eval_set(outcomes, options.models, options.aptitude_ids or (), options.limit, options.seed)
     routers: dict[str, Router] = {
-        name: BASELINES.create(name, seed=options.seed, outcomes=data.test_rows)
+        name: BASELINES.create(name, seed=options.seed, outcomes=data.test_rows, aptitude=data.aptitude_rows)
         for name in method_names(options.baselines)
     }
     if model_sat is not None:
@@ -163,8 +164,11 @@ def evaluate(
         best = routers["best-single"].best
         report["cost"] = cost_section(data, {n: r.scores for n, r in runs.items()}, best, options)
     if options.holdout:
-        report["new_models"] = {
-            "models": list(options.holdout),
-            "by_method": {n: new_model_metrics(data.y, p, data.models, options.holdout) for n, p in picks.items()},
+        scores = {n: r.scores for n, r in runs.items()}
+        report["new_models"] = new_models_section(
+            data.queries, data.y, data.models, scores, options.holdout, options.seed
+        )
+        report["new_models"]["by_method"] = {
+            n: new_model_metrics(data.y, p, data.models, options.holdout) for n, p in picks.items()
         }
     return report
