@@ -6,10 +6,13 @@ Example:
 """
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from modelsat.router.routing_text import RoutingTextReader
 
 
 @runtime_checkable
@@ -35,12 +38,14 @@ class TrainableRouter(Router, Protocol):
 
 @runtime_checkable
 class InstructionScorer(Protocol):
-    """What `serve` and `route` need from a loaded router: scores for raw instruction texts.
+    """What `serve` and `route` need from a loaded router: scores for raw instruction texts, and the rule that
+    reads a chat into the routing text it scores.
 
     `modelsat.router.service.load_router(router_dir, cards_path)` returns one; tests may use fakes.
     """
 
     models: list[str]
+    reader: "RoutingTextReader"
 
     def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
         """Return a float array (len(instructions), len(models or self.models)); higher = better."""

@@ -1,6 +1,7 @@
 """Serve test doubles: a keyword scorer, in-process failing backends, and uvicorn on loopback in a thread."""
 
 import asyncio
+import functools
 import socket
 import threading
 import time
@@ -15,6 +16,9 @@ import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from modelsat.models.loading import resolve
+from modelsat.router.config import RouterConfig
+from modelsat.router.routing_text import RoutingTextReader
 from modelsat.serve.backends import BackendRejected, BackendUnavailable
 from modelsat.serve.config import ServeConfig, load_serve_config
 
@@ -22,12 +26,22 @@ MATH, CODE, CHAT = "mathstral-7B", "DeepSeek-Coder-V2", "Qwen1.5-7B-Chat"
 KEYWORDS = {MATH: ("integral", "prove", "equation"), CODE: ("python", "function", "bug"), CHAT: ()}
 
 
+@functools.cache
+def default_reader() -> RoutingTextReader:
+    """The default router config's reading rule over the real SmolLM2 tokenizer."""
+    from transformers import AutoTokenizer
+
+    return RoutingTextReader.for_router(AutoTokenizer.from_pretrained(resolve("smollm2")), RouterConfig())
+
+
 class KeywordScorer:
-    """Deterministic fake router: one point per keyword of a model found in the instruction; ties favour CHAT."""
+    """Deterministic fake router: one point per keyword of a model found in the instruction; ties favour CHAT.
+    It reads requests with the real rule (`default_reader`)."""
 
     def __init__(self, keywords: Mapping[str, Sequence[str]] = KEYWORDS) -> None:
         self.keywords = dict(keywords)
         self.models = list(self.keywords)
+        self.reader = default_reader()
         self.calls: list[int] = []
 
     def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:

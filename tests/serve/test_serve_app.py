@@ -49,7 +49,7 @@ def test_routes_to_the_best_model_and_names_it(client_for) -> None:
     assert body["choices"][0]["message"]["content"] == "Prove this equation has no integral root"
 
 
-def test_routing_text_is_system_plus_last_user_message(client_for) -> None:
+def test_routing_text_is_the_last_user_message(client_for) -> None:
     messages = [
         {"role": "system", "content": "You review python code."},
         {"role": "user", "content": "prove the integral equation"},
@@ -58,6 +58,7 @@ def test_routing_text_is_system_plus_last_user_message(client_for) -> None:
     ]
     response = client_for().post("/v1/chat/completions", json={"model": "modelsat", "messages": messages})
     assert response.headers["x-modelsat-model"] == CODE
+    assert response.headers["x-modelsat-routing-tokens"] == "4"  # "now fix this bug"
     assert response.json()["choices"][0]["message"]["content"] == "You review python code. now fix this bug"
 
 

@@ -33,3 +33,16 @@ def test_real_router_routes_through_the_proxy() -> None:
     assert reply.status_code == 200
     assert reply.headers["x-modelsat-model"] == ranked.json()["model"]
     assert reply.json()["choices"][0]["message"]["content"] == question["content"]
+
+
+def test_real_router_reads_the_question_behind_a_long_system_prompt() -> None:
+    cfg = load_serve_config(ROOT / "configs" / "serve.example.yaml")
+    backends = {name: EchoBackend(name) for name in cfg.backends}
+    question = "Which of these is a rhetorical device used in Shakespeare's sonnets: metaphor, integral or enzyme?"
+    system = "You are a coding assistant for a python shop. Review the diff, name every bug, propose a fix. " * 80
+    with TestClient(create_app(cfg, load_scorer(cfg), backends)) as client:
+        alone = client.post("/v1/route", json={"prompt": question}).json()
+        chat = [{"role": "system", "content": system}, {"role": "user", "content": question}]
+        wrapped = client.post("/v1/route", json={"messages": chat}).json()
+    assert wrapped["routing_text"] == alone["routing_text"] == question
+    assert wrapped["ranking"] == alone["ranking"]

@@ -3,6 +3,7 @@
 Example:
     $ modelsat route --router routers/default "Prove that sqrt(2) is irrational"
     $ modelsat route --router routers/default --cards cards.json --file queries.jsonl --json
+    # queries.jsonl: {"prompt": "..."} or {"messages": [{"role": "system", "content": "..."}, ...]} per line
     $ modelsat route --router DIR --prices configs/prices/mixed.yaml --lambda 200 --max-cost 0.0005 "..."
 """
 
@@ -16,16 +17,20 @@ from rich.table import Table
 
 from modelsat.cli.options import DeviceOption, JsonOption, ModelsOption, RouterOption
 from modelsat.errors import ConfigError, DataError
+from modelsat.router.routing_text import Turn, content_text
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from modelsat.router.routing_text import RoutingTextReader
+
 out = Console()
 
 
-def read_instructions(file: Path) -> list[str]:
-    """Instructions from a JSONL file (objects with `prompt` or `instruction`, or plain strings)."""
-    texts = []
+def read_requests(file: Path) -> list[str | list[Turn]]:
+    """Requests from a JSONL file: plain strings, objects with `prompt` or `instruction`, or objects with OpenAI
+    chat `messages` (read as chat turns)."""
+    requests: list[str | list[Turn]] = []
     for number, line in enumerate(file.read_text().splitlines(), start=1):
         if not line.strip():
             continue
@@ -33,12 +38,34 @@ def read_instructions(file: Path) -> list[str]:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(f"{file}:{number}: not valid JSON ({exc.msg})") from exc
+        if isinstance(item, dict) and "messages" in item:
+            requests.append(_turns(item["messages"], f"{file}:{number}"))
+            continue
         text = item if isinstance(item, str) else (item.get("prompt") or item.get("instruction"))
         if not isinstance(text, str) or not text.strip():
-            raise DataError(f"{file}:{number}: expected a string or an object with a 'prompt' field")
-        texts.append(text)
-    if not texts:
+            raise DataError(f"{file}:{number}: expected a string or an object with a 'prompt' or 'messages' field")
+        requests.append(text)
+    if not requests:
         raise DataError(f"{file}: no instructions")
+    return requests
+
+
+def _turns(messages: object, where: str) -> list[Turn]:
+    """OpenAI chat messages as turns, checked."""
+    if not isinstance(messages, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str | list | None)
+        for m in messages
+    ):
+        raise DataError(f"{where}: 'messages' must be a list of {{'role': str, 'content': str or parts}} objects")
+    return [Turn(m["role"], content_text(m.get("content"))) for m in messages]
+
+
+def routing_texts(requests: list[str | list[Turn]], reader: "RoutingTextReader", where: str) -> list[str]:
+    """What the router reads of each request; a chat without user text is an error."""
+    texts = [r if isinstance(r, str) else reader.read(r).text for r in requests]
+    empty = [i for i, text in enumerate(texts) if not text]
+    if empty:
+        raise DataError(f"{where}: request {empty[0] + 1} has no user message with text to route")
     return texts
 
 
@@ -71,15 +98,17 @@ def route(
         raise typer.BadParameter("give an instruction or --file, not both")
     if prices is None and (lam or max_cost is not None):
         raise ConfigError("--lambda and --max-cost need --prices FILE (USD per 1M tokens per model)")
-    texts = read_instructions(file) if file else [instruction]
+    requests = read_requests(file) if file else [instruction]
     table = load_prices(prices) if prices else None
     service = load_router(router, cards, device=device)
+    texts = routing_texts(requests, service.reader, str(file))
     chosen = check_models(parse_models(models), service.models) if models else service.models
     if table is not None:
         table.check(chosen, str(prices))
     scores = service.score_instructions(texts, chosen)
     probs = 1 / (1 + np.exp(-scores))
-    costs = table.estimate(texts, chosen) if table is not None else np.zeros_like(probs)
+    inputs = [r if isinstance(r, str) else "\n".join(turn.text for turn in r) for r in requests]  # what a model reads
+    costs = table.estimate(inputs, chosen) if table is not None else np.zeros_like(probs)
     results = [
         _result(text, chosen, row, prob, cost, lam, max_cost, table is not None)
         for text, row, prob, cost in zip(texts, scores, probs, costs, strict=True)

@@ -96,6 +96,20 @@ class RouterConfig(Strict):
         description="Which end of a long instruction is cut: right keeps the head, left keeps the tail (e.g. the "
         "question after shared few-shot examples).",
     )
+    truncation_head_tokens: int = Field(
+        32,
+        ge=0,
+        description="The routing text (router/routing_text.py) cuts a text too long for its budget to its first N "
+        "tokens, a '…' marker and its end: the question usually comes last. truncation_side then only applies where "
+        "a text is read without that rule.",
+    )
+    context_tokens: int = Field(
+        0,
+        ge=0,
+        description="Tokens of the conversation before the question (the rest of a long last message, earlier turns "
+        "newest first, then the system prompt) read with the question, within max_instruction_tokens. 0: the "
+        "question alone; docs/serving.md measures the trade-off.",
+    )
     perturbations: int = Field(
         1, ge=1, description="Average scores over this many clause orders (only order-sensitive configs differ)."
     )

@@ -3,7 +3,8 @@ computed once per candidate set, log-odds calibrated when the router directory h
 calibration.json (`modelsat calibrate`).
 
 `RoutingService` is both an `InstructionScorer` (raw instruction texts, used by `route` and `serve`)
-and a `Router` (query tables, used by `evaluate`).
+and a `Router` (query tables, used by `evaluate`). Either way an instruction is scored on its routing text
+(`router/routing_text.py`), the rule `serve` also applies to chats.
 
 Example:
     service = load_router(Path("routers/default"), Path("cards.json"))
@@ -24,6 +25,7 @@ from modelsat.router.artifact import load_router_dir
 from modelsat.router.calibration import CALIBRATION_FILE, Calibration
 from modelsat.router.inference import card_clause_tokens, score_in_batches
 from modelsat.router.model import RouterNet
+from modelsat.router.routing_text import RoutingTextReader
 from modelsat.router.train import use_bf16
 
 MAX_CACHED_CANDIDATE_SETS = 16  # distinct candidate lists whose connector outputs are kept
@@ -48,6 +50,7 @@ class RoutingService:
         self.bf16 = bf16
         self.batch_size = batch_size
         self.calibration = calibration
+        self.reader = RoutingTextReader.for_router(net.llm_tokenizer, net.cfg)
         self.last_ms_per_query: float | None = None
         self._clause_tokens: dict[tuple[str, ...], list[torch.Tensor]] = {}
 
@@ -69,13 +72,12 @@ class RoutingService:
         return [self.cards[m] for m in models]
 
     def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
-        """(len(instructions), len(models)) log-odds of 'Yes' (calibrated when the router has a calibration);
-        higher = more likely to answer well."""
+        """(len(instructions), len(models)) log-odds of 'Yes' (calibrated when the router has a calibration) for
+        each instruction's routing text; higher = more likely to answer well."""
         started = time.perf_counter()
         cards, clause_tokens = self._candidates(models)
-        scores = score_in_batches(
-            self.net, list(instructions), cards, self.batch_size, self.bf16, clause_tokens=clause_tokens
-        )
+        texts = self.reader.texts(instructions)
+        scores = score_in_batches(self.net, texts, cards, self.batch_size, self.bf16, clause_tokens=clause_tokens)
         self.last_ms_per_query = 1000 * (time.perf_counter() - started) / max(1, len(instructions))
         return scores if self.calibration is None else self.calibration.apply(scores).astype(np.float32)
 

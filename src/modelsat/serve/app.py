@@ -11,6 +11,7 @@ Example:
     # OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="secret").chat.completions.create(model="modelsat", ...)
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
@@ -25,6 +26,7 @@ from starlette import types as asgi
 
 from modelsat.data.zoos import ZOOS
 from modelsat.errors import BackendError
+from modelsat.router.routing_text import RoutingText, Turn
 from modelsat.serve.api import APIError, install_error_handler, read_json, validate
 from modelsat.serve.auth import api_keys_from_env, authorized
 from modelsat.serve.backends import Backend, BackendRejected, BackendUnavailable, build_backends
@@ -32,7 +34,7 @@ from modelsat.serve.config import ROUTED_MODEL, ServeConfig, Tradeoff
 from modelsat.serve.cost import apply_tradeoff, request_tradeoff, without_tradeoff
 from modelsat.serve.metrics import Metrics
 from modelsat.serve.routing import RoutingBatcher, load_scorer
-from modelsat.serve.wire import ChatRequest, Message, message_text, routing_text
+from modelsat.serve.wire import ChatRequest, Message, chat_turns, message_text
 from modelsat.types import InstructionScorer
 
 log = logging.getLogger(__name__)
@@ -56,9 +58,9 @@ class RouteRequest(BaseModel):
             raise ValueError("give exactly one of 'messages' or 'prompt'")
         return self
 
-    def instruction(self) -> str:
-        """The text the router scores."""
-        return self.prompt if self.prompt is not None else routing_text(self.messages or [])
+    def turns(self) -> list[Turn]:
+        """The request as chat turns: a bare prompt is one user turn."""
+        return [Turn("user", self.prompt)] if self.prompt is not None else chat_turns(self.messages or [])
 
     def full_text(self) -> str:
         """Everything a backend would read (the cost estimate's input)."""
@@ -106,11 +108,13 @@ def create_app(
         scorer: the router; it must score every model of `cfg.backends`.
         backends: one backend per model of `cfg.backends`.
         api_keys: accepted bearer tokens; empty disables authentication.
-        log_prompts: log routed instructions (off by default: prompts may be private).
+        log_prompts: log routing texts (off by default: prompts may be private; their token counts are logged at
+            debug level either way).
     """
     if set(backends) != set(cfg.backends):
         raise ValueError(f"backends {sorted(backends)} do not match the config's {sorted(cfg.backends)}")
     models = list(cfg.backends)
+    reader = scorer.reader
     metrics = Metrics()
     batcher = RoutingBatcher(
         scorer, models, cfg.batch_wait_ms / 1000, cfg.max_batch, on_batch=metrics.batch_size.observe
@@ -164,20 +168,23 @@ def create_app(
         """The trade-off a routed name like `modelsat/cheap` selects, if any."""
         return cfg.tradeoffs.get(requested.removeprefix(ROUTED_MODEL + "/"))
 
-    async def rank(instruction: str, chosen: list[str]) -> tuple[list[tuple[str, float]], float]:
-        if not instruction.strip():
-            raise APIError(400, "nothing to route: the request has no user message or prompt text", param="messages")
-        if log_prompts:
-            log.info("routing instruction: %r", instruction)
+    async def rank(turns: list[Turn], chosen: list[str]) -> tuple[list[tuple[str, float]], float, RoutingText]:
+        """The candidates best first, the seconds routing took, and the routing text read from `turns`."""
         start = time.perf_counter()
+        read = await asyncio.to_thread(reader.read, turns)  # tokenising a long request must not block the loop
+        if not read.text:
+            raise APIError(400, "nothing to route: the request has no user message or prompt text", param="messages")
+        log.debug("routing text: %d tokens%s", read.tokens, ", cut from a longer request" if read.cut else "")
+        if log_prompts:
+            log.info("routing text (%d tokens): %r", read.tokens, read.text)
         try:
-            ranking = await batcher.rank(instruction, chosen)
+            ranking = await batcher.rank(read.text, chosen)
         except Exception as exc:  # noqa: BLE001 - any router failure becomes an OpenAI-style 500
             log.exception("routing failed")
             raise APIError(500, f"routing failed: {exc}", "server_error", "routing_failed") from None
         seconds = time.perf_counter() - start
         metrics.routing_seconds.observe(seconds)
-        return ranking, seconds
+        return ranking, seconds, read
 
     def count_cost(model: str, reply: dict[str, Any]) -> None:
         price = cfg.backends[model].price
@@ -248,8 +255,8 @@ def create_app(
                 raise APIError(404, f"unknown model {chat.model!r} (available: {available})", code="model_not_found")
             return await answer(without_tradeoff(body), chat.stream, [chat.model], {})
         tradeoff = request_tradeoff(named_tradeoff(chat.model), body)
-        ranking, seconds = await rank(routing_text(chat.messages), chosen)
-        headers = {"x-modelsat-routing-ms": f"{seconds * 1000:.2f}"}
+        ranking, seconds, read = await rank(chat_turns(chat.messages), chosen)
+        headers = {"x-modelsat-routing-ms": f"{seconds * 1000:.2f}", "x-modelsat-routing-tokens": str(read.tokens)}
         if tradeoff is not None:
             text = "\n".join(message_text(m) for m in chat.messages)
             costed = apply_tradeoff(ranking, text, tradeoff, cfg, chat.max_tokens)
@@ -270,8 +277,8 @@ def create_app(
         if chosen is None:
             raise APIError(400, f"model must be {ROUTED_MODEL!r} or '{ROUTED_MODEL}/<profile>'", param="model")
         tradeoff = request_tradeoff(named_tradeoff(query.model), body)
-        ranking, seconds = await rank(query.instruction(), chosen)
-        reply: dict[str, Any] = {"object": "modelsat.route"}
+        ranking, seconds, read = await rank(query.turns(), chosen)
+        reply: dict[str, Any] = {"object": "modelsat.route", "routing_text": read.text, "routing_tokens": read.tokens}
         if tradeoff is None:
             entries = [{"model": m, "score": s, "price": _price(cfg, m)} for m, s in ranking]
         else:

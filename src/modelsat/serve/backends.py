@@ -25,8 +25,8 @@ from modelsat.serve.wire import (
     chat_chunk,
     chat_completion,
     error_body,
+    message_text,
     new_id,
-    routing_text,
     sse_event,
 )
 
@@ -135,14 +135,16 @@ def _raise_for_status(status: int, content: bytes) -> None:
 
 
 class EchoBackend:
-    """Answers with the routed instruction itself: for tests, demos and load benchmarks."""
+    """Answers with the system text and the last user message: for tests, demos and load benchmarks."""
 
     def __init__(self, name: str = "echo") -> None:
         self.model = name
 
     def _reply(self, body: Mapping[str, Any]) -> tuple[str, int]:
         request = ChatRequest.model_validate({**body, "model": self.model})
-        text = routing_text(request.messages)
+        system = [message_text(m) for m in request.messages if m.role in ("system", "developer")]
+        users = [message_text(m) for m in request.messages if m.role == "user"]
+        text = "\n\n".join(t for t in [*system, *users[-1:]] if t.strip())  # system text + last user message
         words = text.split()
         if request.max_tokens is not None:
             words = words[: request.max_tokens]

@@ -2,7 +2,7 @@
 
 Example:
     request = ChatRequest.model_validate(body)
-    text = routing_text(request.messages)  # system text + last user message
+    turns = chat_turns(request.messages)  # [Turn(role, text), ...] for the router's RoutingTextReader
     sse_event(chat_chunk("chatcmpl-1", "echo", {"content": "hi"}))  # b'data: {...}\\n\\n'
 """
 
@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from modelsat.router.routing_text import Turn, content_text
 
 SSE_DONE = b"data: [DONE]\n\n"
 
@@ -39,19 +41,13 @@ class ChatRequest(BaseModel):
 
 
 def message_text(message: Message) -> str:
-    """The text of a message: the string itself, or its text parts joined."""
-    if isinstance(message.content, str):
-        return message.content
-    parts = message.content or []
-    return "\n".join(p["text"] for p in parts if p.get("type") == "text" and isinstance(p.get("text"), str))
+    """The text of a message: the string itself, or its text parts joined (image and other parts skipped)."""
+    return content_text(message.content)
 
 
-def routing_text(messages: Sequence[Message]) -> str:
-    """The instruction the router scores: system text (if any), then the last user message."""
-    system = [message_text(m) for m in messages if m.role in ("system", "developer")]
-    users = [m for m in messages if m.role == "user"]
-    last_user = message_text(users[-1]) if users else ""
-    return "\n\n".join(t for t in [*system, last_user] if t.strip())
+def chat_turns(messages: Sequence[Message]) -> list[Turn]:
+    """The messages as (role, text) turns, what the router's `RoutingTextReader` reads."""
+    return [Turn(m.role, message_text(m)) for m in messages]
 
 
 def new_id() -> str:
