@@ -43,6 +43,35 @@ def card_numbers(card: Card, n_clauses: int) -> tuple[list[float], list[float]]:
     return accuracies + [0.0] * n_facts, [0.0] * len(accuracies) + [1.0] * n_facts
 
 
+class AccuracyReadout(nn.Module):
+    """α·logit of a card's accuracy on the subjects nearest the instruction (`router.accuracy_readout`).
+
+    The weights are a softmax over the card's accuracy clauses of the cosine similarity between the
+    instruction's and each clause's encoder embedding, at a learned temperature; facts get no weight. The
+    result is monotone in the card's accuracies, so a card stronger than every training card still reads as
+    stronger: what a connector that has only seen 15–45 % cards cannot promise.
+    """
+
+    def __init__(self, temperature: float = 10.0, weight: float = 1.0) -> None:
+        super().__init__()
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
+        self.weight = nn.Parameter(torch.tensor(weight))
+
+    def forward(
+        self, instructions: torch.Tensor, clauses: torch.Tensor, accuracy: torch.Tensor, is_fact: torch.Tensor
+    ) -> torch.Tensor:
+        """(B, D_enc) instruction and (N, C, D_enc) clause embeddings, (N, C) accuracies and fact flags → (B, N)."""
+        sim = torch.einsum(
+            "bd,ncd->bnc",
+            nn.functional.normalize(instructions.float(), dim=-1),
+            nn.functional.normalize(clauses.float(), dim=-1),
+        )
+        sim = sim.masked_fill(is_fact.bool().unsqueeze(0), float("-inf"))
+        weights = (sim * self.log_temperature.exp()).softmax(-1)  # (B, N, C)
+        pooled = torch.einsum("bnc,nc->bn", weights, accuracy.float()).clamp(0.01, 0.99)
+        return self.weight * torch.logit(pooled)
+
+
 class CapabilityModule(nn.Module):
     """Encoder (frozen or trainable) + MLP connector + attention pooling."""
 
@@ -76,6 +105,7 @@ class CapabilityModule(nn.Module):
         self.norm = nn.LayerNorm(d_llm, elementwise_affine=False)
         # Capability tokens start at the scale of real token embeddings so the frozen LLM reads them.
         self.scale = nn.Parameter(torch.tensor(float(embed_rms)))
+        self.readout = AccuracyReadout() if cfg.accuracy_readout else None
         self.prior = nn.Linear(d_llm, 1) if cfg.prior_head else None
         if self.prior is not None:  # starts neutral: scores are the LLM's until training moves it
             nn.init.zeros_(self.prior.weight)

@@ -65,6 +65,12 @@ class RouterConfig(Strict):
         description="Add a learned per-card prior (linear in the capability tokens) to the LLM's log-odds, so overall "
         "model strength need not pass through the frozen LLM.",
     )
+    accuracy_readout: bool = Field(
+        False,
+        description="Add to the LLM's log-odds a readout of the card's accuracy on the subjects nearest the "
+        "instruction: α·logit(Σ w·accuracy), w a softmax of the instruction–clause encoder similarity with a learned "
+        "temperature. Monotone in the card's numbers, so it extrapolates to cards stronger than any seen in training.",
+    )
     connector_hidden: int = Field(1024, description="Hidden width of the one-layer MLP connector.")
     clause_template: str = Field(CLAUSE_TEMPLATE, description="Text of one card clause.")
     system_prompt: str | None = Field(
@@ -147,6 +153,16 @@ class TrainConfig(Strict):
         description="How `cards_per_step` draws its subset: with probability ∝ (model's train accuracy)^power; "
         "0 = uniform. Above 0, stronger models are sampled more often (the paper's data refinement), so the "
         "listwise loss compares the strong models that routing chooses between more often.",
+    )
+    selection_models: int = Field(
+        0,
+        ge=0,
+        description="Hold this many zoo models out of the loss (spread across the zoo's strength) and keep the "
+        "checkpoint that routes the validation queries best with them joining by card only: checkpoints are chosen "
+        "for reading cards, not for remembering the trained ones.",
+    )
+    max_train_queries: int | None = Field(
+        None, ge=2, description="Train on a fixed random subset of this many informative train queries (null: all)."
     )
     stage1_steps: int = Field(600, ge=0, description="Steps training the connector only (LLM and encoder frozen).")
     stage2_steps: int = Field(0, ge=0, description="Steps training connector + LoRA (+ encoder when set).")

@@ -56,15 +56,16 @@ def score_in_batches(
     per_instruction = net.cfg.instruction_pooling
     per_order = clause_tokens if clause_tokens is not None else card_clause_tokens(net, cards, bf16)
 
-    def capability_tokens(instructions: list[str] | None) -> list[torch.Tensor]:
-        return [net.capability_tokens(cards, instructions=instructions, clause_tokens=t) for t in per_order]
+    def capability_tokens(embedded: torch.Tensor | None) -> list[torch.Tensor]:
+        return [net.capability_tokens(cards, embedded=embedded, clause_tokens=t) for t in per_order]
 
     with autocast(net.device, bf16):
         shared_caps = None if per_instruction else capability_tokens(None)
         for start in range(0, len(prompts), batch_size):
             idx = order[start : start + batch_size]
             batch = [prompts[i] for i in idx]
-            caps_per_order = capability_tokens(batch) if per_instruction else shared_caps
+            embedded = net.capability.embed_texts(batch).float() if net.reads_instruction_embedding else None
+            caps_per_order = capability_tokens(embedded) if per_instruction else shared_caps
             total = torch.zeros(len(batch), len(cards), device=net.device)
             for caps in caps_per_order:
                 if net.cfg.order == "card-first":
@@ -72,7 +73,8 @@ def score_in_batches(
                 else:
                     ids, mask = net.prefixes(batch)
                     total += net.fast_score_tokens(ids, mask, caps).float()
-            out[idx] = (total / len(caps_per_order)).cpu().numpy()
+            total = total / len(caps_per_order) + net.readout_scores(cards, embedded)
+            out[idx] = total.float().cpu().numpy()
             if progress is not None:
                 progress(len(idx))
     return out

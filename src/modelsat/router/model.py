@@ -17,7 +17,7 @@ from torch import nn
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 from modelsat.aptitude.cards import Card
-from modelsat.router.capability import CapabilityModule
+from modelsat.router.capability import CapabilityModule, card_numbers
 from modelsat.router.config import RouterConfig
 from modelsat.router.prompting import PromptLayout
 from modelsat.router.scoring import encode_prefix, full_forward_scores, one_pass_scores, shared_prefix_scores
@@ -53,6 +53,11 @@ class RouterNet(nn.Module):
         embed_rms = float(embed.detach().float().pow(2).mean().sqrt())
         capability = CapabilityModule(encoder, enc_tok, embed.shape[1], cfg, embed_rms)
         return cls(llm, llm_tok, capability, cfg).to(device)
+
+    @property
+    def reads_instruction_embedding(self) -> bool:
+        """Whether scores use the instruction's encoder embedding (instruction pooling or the accuracy readout)."""
+        return self.cfg.instruction_pooling or self.cfg.accuracy_readout
 
     @property
     def suffix_adapters(self) -> bool:
@@ -133,6 +138,19 @@ class RouterNet(nn.Module):
                 embedded = self.capability.embed_texts(instructions)  # (B, D_enc)
         return self.capability.pool(clause_tokens, embedded.float())
 
+    def readout_scores(self, cards: Sequence[Card], embedded: torch.Tensor | None) -> torch.Tensor | float:
+        """(B, N) accuracy readout (`router.accuracy_readout`) for (B, D_enc) instruction embeddings; 0 when off."""
+        readout = self.capability.readout
+        if readout is None:
+            return 0.0
+        if embedded is None:
+            raise ValueError("the accuracy readout needs the instructions' encoder embeddings")
+        clauses = self.clause_embeddings(cards, cached=not self.encoder_tuned).to(self.device)
+        numbers = [card_numbers(card, clauses.shape[1]) for card in cards]
+        accuracy = torch.tensor([a for a, _ in numbers], device=self.device)
+        is_fact = torch.tensor([f for _, f in numbers], device=self.device)
+        return readout(embedded.to(self.device), clauses, accuracy, is_fact)
+
     def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
         """(rows, T, D) input embeddings of a fixed token list."""
         table = self.llm.get_input_embeddings()
@@ -180,13 +198,16 @@ class RouterNet(nn.Module):
             assert prefix_ids is not None, "pass the prefix ids or a stored prefix cache"
             with torch.set_grad_enabled(prefix_grad and torch.is_grad_enabled()):
                 cache = self.encode_prefix(prefix_ids, prefix_mask)
+        if embedded is None and instructions is not None and self.capability.readout is not None:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and self.capability.encoder.training):
+                embedded = self.capability.embed_texts(instructions)
         caps = self.capability_tokens(
             cards, order_seed=order_seed, cached=not self.encoder_tuned, instructions=instructions, embedded=embedded
         )
         scores = shared_prefix_scores(
             self.llm, prefix_ids, prefix_mask, self.suffixes(caps), self.layout.yes_ids, self.layout.no_ids, cache
         )
-        return scores.float() + self.capability.prior_scores(caps)
+        return scores.float() + self.capability.prior_scores(caps) + self.readout_scores(cards, embedded)
 
     def fast_score_tokens(
         self, prefix_ids: torch.Tensor, prefix_mask: torch.Tensor, cap_tokens: torch.Tensor

@@ -113,7 +113,7 @@ class PrefixStore:
                 for j, row in enumerate(rows):
                     n = int(lengths[row])
                     kv[offsets[row] : offsets[row] + n] = stacked[j, -n:].cpu().numpy()
-                if net.cfg.instruction_pooling:
+                if net.reads_instruction_embedding:
                     embeddings[rows] = net.capability.embed_texts([prompts[i] for i in rows]).float().cpu().numpy()
         net.train(was_training)
         kv.flush()
@@ -126,7 +126,7 @@ class PrefixStore:
     def open(cls, folder: Path, net: RouterNet) -> "PrefixStore":
         """Memory-map a finished store."""
         meta = json.loads((folder / META).read_text())
-        embeddings = torch.from_numpy(np.load(folder / EMBEDDINGS_FILE)) if net.cfg.instruction_pooling else None
+        embeddings = torch.from_numpy(np.load(folder / EMBEDDINGS_FILE)) if net.reads_instruction_embedding else None
         return cls(
             lengths=np.array(meta["lengths"], dtype=np.int64),
             offsets=np.array(meta["offsets"], dtype=np.int64),

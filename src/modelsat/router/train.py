@@ -127,6 +127,22 @@ def card_subset(n_cards: int, k: int, rng: np.random.Generator, weights: np.ndar
     return np.sort(rng.choice(n_cards, k, replace=False, p=w / w.sum()))
 
 
+def selection_models(outcomes: pd.DataFrame, models: Sequence[str], n: int, exclude: frozenset[str]) -> list[str]:
+    """`n` of `models` spread evenly over their train accuracy (`train.selection_models`), weakest to strongest.
+
+    Raises:
+        ConfigError: when fewer than two models would be left for the loss.
+    """
+    if n == 0:
+        return []
+    if len(models) - n < 2:
+        raise ConfigError(f"train.selection_models={n} leaves fewer than 2 of the {len(models)} zoo models to train on")
+    strength = ScoreMatrix.from_outcomes(outcomes, models, "train", exclude=exclude).model_accuracy
+    ranked = [models[i] for i in np.argsort(strength, kind="stable")]
+    picks = np.linspace(0, len(ranked) - 1, n + 2)[1:-1].round().astype(int)  # interior points: not the extremes
+    return [ranked[i] for i in picks]
+
+
 def validation_scores(net: RouterNet, matrix: ScoreMatrix, cards: list, bf16: bool) -> np.ndarray:
     """(Q, N) log-odds of the matrix's queries × `cards`, in eval mode."""
     net.eval()
@@ -203,12 +219,19 @@ def train_router(
             outcomes, models, tc.aptitude_tasks, tc.aptitude_per_task, tc.seed, sampling=tc.aptitude_sampling
         )
     cards_by_model = build_cards(outcomes, aptitude, models + [m for m in new_models if m not in models])
-    cards = [cards_by_model[m] for m in models]
-    train = ScoreMatrix.from_outcomes(outcomes, models, "train", exclude=aptitude.query_ids).informative()
+    selection = selection_models(outcomes, models, tc.selection_models, aptitude.query_ids)
+    loss_models = [m for m in models if m not in selection]
+    cards = [cards_by_model[m] for m in loss_models]
+    val_cards = [cards_by_model[m] for m in models]
+    train = ScoreMatrix.from_outcomes(outcomes, loss_models, "train", exclude=aptitude.query_ids).informative()
+    if tc.max_train_queries is not None:
+        train = train.subset(tc.max_train_queries, tc.seed)
     val = ScoreMatrix.from_outcomes(outcomes, models, "validation", exclude=aptitude.query_ids).subset(
         tc.val_queries, tc.seed
     )
     log.info("training on %d informative train queries, validating on %d", len(train.prompts), len(val.prompts))
+    if selection:
+        log.info("held out of the loss, joining validation by card: %s", ", ".join(selection))
     val_cost = validation_costs(outcomes, val) if tc.select_by == "aiq" else None
 
     dev = accelerator.device
@@ -238,7 +261,13 @@ def train_router(
     )
     card_draw_weights = train.model_accuracy**tc.card_sampling_power if tc.card_sampling_power > 0 else None
     groups = TaskGroups.from_outcomes(outcomes, aptitude, train.query_ids) if tc.mixed_models else None
-    meta = {"zoo": models, "new_models": list(new_models), "seed": tc.seed, "n_train_queries": len(train.prompts)}
+    meta = {
+        "zoo": models,
+        "new_models": list(new_models),
+        "selection_models": selection,
+        "seed": tc.seed,
+        "n_train_queries": len(train.prompts),
+    }
 
     best_scores: np.ndarray | None = None  # validation scores of the best weights, for the calibration
     store = val_store = None
@@ -260,9 +289,9 @@ def train_router(
             began = time.time()
             with average.swapped_in(net) if average is not None else nullcontext():
                 if (stage == 1 or prefix_frozen) and val_store is not None:  # prefixes unchanged: stored ones hold
-                    scores = score_stored(net, val_store, cards, batch_size=32, bf16=bf16)
+                    scores = score_stored(net, val_store, val_cards, batch_size=32, bf16=bf16)
                 else:
-                    scores = validation_scores(net, val, cards, bf16)
+                    scores = validation_scores(net, val, val_cards, bf16)
                 entry = {"step": at_step, "val_accuracy": routed_accuracy(scores, val)}
                 if val_cost is not None:
                     entry["val_aiq"] = validation_aiq(scores, val_cost, val.scores)
@@ -357,7 +386,7 @@ def train_router(
             shutil.rmtree(out_dir / folder, ignore_errors=True)
         if best_scores is None:  # the best weights predate --resume: score them again
             load_trainable_state(net, load_file(str(out_dir / "weights.safetensors")))
-            best_scores = validation_scores(net, val, cards, bf16)
+            best_scores = validation_scores(net, val, val_cards, bf16)
         save_calibration(out_dir, best_scores, val)
     seconds = time.time() - started
     if accelerator.is_main_process:
