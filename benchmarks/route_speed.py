@@ -4,12 +4,15 @@ Prints, in one run, the median ms per instruction over real MMLU-Pro instruction
 (a) one forward pass over the instruction prompt alone, (b) shared-prefix scoring of 5, 12 and 25
 candidates (embedding the instruction and pooling the cards' cached connector outputs for it
 included), (c) naive per-candidate full scoring of the same candidates, then the ratios (b)/(a)
-and (c)/(b), and the peak resident memory.
+and (c)/(b), and the peak resident memory. `--tokens N` puts each instruction after a pasted document to N
+tokens and reads all of it (the router's budget raised to N): the cost of long prefixes without the cut.
 
     .venv/bin/python benchmarks/route_speed.py [--router routers/default] [--n 50] [--bf16 auto|on|off]
+        [--tokens 2048 --naive-n 0]
 """
 
 import argparse
+import dataclasses
 import json
 import resource
 import statistics
@@ -17,6 +20,7 @@ import time
 from pathlib import Path
 
 import torch
+from transformers import PreTrainedTokenizerBase
 
 from modelsat.aptitude.cards import build_cards
 from modelsat.aptitude.selection import select_aptitude_set
@@ -28,6 +32,7 @@ from modelsat.router.inference import autocast, card_clause_tokens
 from modelsat.router.train import use_bf16
 
 CANDIDATES = (5, 12, 25)
+DOCUMENT = "The quarterly report summarises the regional sales figures, the hiring plan and the facilities budget.\n\n"
 
 
 def median_ms(fn, items, repeats: int = 1) -> float:
@@ -44,12 +49,21 @@ def median_ms(fn, items, repeats: int = 1) -> float:
     return statistics.median(times)
 
 
+def padded(tokenizer: PreTrainedTokenizerBase, instruction: str, tokens: int) -> str:
+    """`instruction` after a pasted document, `tokens` tokens in all."""
+    room = tokens - len(tokenizer.encode(instruction, add_special_tokens=False)) - 2
+    document = tokenizer.encode(DOCUMENT * (room // 10 + 1), add_special_tokens=False)[:room]
+    return tokenizer.decode(document).strip() + "\n\n" + instruction
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--router", type=Path, default=Path("routers/default"))
     parser.add_argument("--n", type=int, default=50, help="number of real instructions")
     parser.add_argument("--bf16", default="auto", choices=["auto", "on", "off"])
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
+    parser.add_argument("--tokens", type=int, default=0, help="pad each instruction to N tokens and read it whole")
+    parser.add_argument("--naive-n", type=int, default=20, help="instructions timed for (c) (0: skip it)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -68,6 +82,9 @@ def main() -> None:
     cards = build_cards(outcomes, aptitude, models)
     test = split_outcomes(outcomes, "test", exclude=aptitude.query_ids).drop_duplicates("query_id")
     prompts = test["prompt"].sample(args.n, random_state=0).tolist()
+    if args.tokens:
+        net.layout = dataclasses.replace(net.layout, max_instruction_tokens=args.tokens)
+        prompts = [padded(net.llm_tokenizer, prompt, args.tokens) for prompt in prompts]
     bf16 = use_bf16(args.bf16, net.device)
     decoder = net.llm.get_decoder()
 
@@ -96,11 +113,12 @@ def main() -> None:
                 return net.naive_score_tokens(item[1], item[2], capability_tokens(item[0], n))
 
             shared = median_ms(shared_scores, items, repeats=3)
-            naive = median_ms(naive_scores, items[:20])
             results[f"b_shared_{n}_ms"] = round(shared, 2)
-            results[f"c_naive_{n}_ms"] = round(naive, 2)
             results[f"ratio_b{n}_over_a"] = round(shared / plain, 3)
-            results[f"ratio_c{n}_over_b{n}"] = round(naive / shared, 2)
+            if args.naive_n:
+                naive = median_ms(naive_scores, items[: args.naive_n])
+                results[f"c_naive_{n}_ms"] = round(naive, 2)
+                results[f"ratio_c{n}_over_b{n}"] = round(naive / shared, 2)
     results["bf16"] = bf16
     results["threads"] = torch.get_num_threads()
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

@@ -19,13 +19,18 @@ def serve(
     config: Annotated[Path, typer.Option("--config", "-c", help="Serve config (router, cards, backends).")],
     host: Host = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-    log_prompts: Annotated[bool, typer.Option("--log-prompts", help="Log routed instructions (off: private).")] = False,
+    log_prompts: Annotated[bool, typer.Option("--log-prompts", help="Log routing texts (off: private).")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Debug log of modelsat: how many tokens the router read of each request.")
+    ] = False,
 ) -> None:
     """Serve an OpenAI-compatible API whose model `modelsat` is answered by the routed model."""
     from modelsat.serve.app import serve as run_proxy  # fastapi, uvicorn and torch load only here
     from modelsat.serve.config import load_serve_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if debug:
+        logging.getLogger("modelsat").setLevel(logging.DEBUG)
     run_proxy(load_serve_config(config), host, port, os.environ, log_prompts=log_prompts)
 
 

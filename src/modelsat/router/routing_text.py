@@ -1,7 +1,7 @@
 """The routing text: what the router reads of a request, within its token budget.
 
-A chat is read question first: the last user turn with text (a long one keeps its final paragraphs that fit,
-or its head and tail), then, up to `context_tokens`, the conversation before it in priority order: the rest of
+A chat is read question first: the last user turn with text (a long one only its last paragraph, cut to its
+head and tail if need be), then, up to `context_tokens`, the conversation before it in priority order: the rest of
 that message, earlier turns newest first, the system prompt. The pieces are joined in chat order, so the
 question comes last. A piece too long for its share keeps its first tokens, a "…" marker and its end (the
 question usually comes last). A plain instruction is read as a one-turn chat, so `route`, `evaluate`, `train`
@@ -117,18 +117,11 @@ class RoutingTextReader:
 
     def _question(self, message: str) -> tuple[str, str]:
         """The question of the last user message, and the text before it: the whole message when it fits, else its
-        final paragraphs that fit, else its last paragraph cut to the budget."""
+        last paragraph (cut to the budget when it alone is too long), after a pasted document for instance."""
         if not self._over(message, self.budget):
             return message, ""
-        starts = [match.end() for match in PARAGRAPH_BREAK.finditer(message)]
-        fitting = None
-        for start in reversed(starts):
-            if self._over(message[start:], self.budget):
-                break
-            fitting = start
-        if fitting is not None:
-            return message[fitting:], message[:fitting].strip()
-        last = starts[-1] if starts else 0
+        breaks = list(PARAGRAPH_BREAK.finditer(message))
+        last = breaks[-1].end() if breaks else 0
         return self._fit(message[last:], self.budget), message[:last].strip()
 
     @staticmethod
@@ -145,7 +138,7 @@ class RoutingTextReader:
         Only windows of `limit` tokens at either end are tokenised, so a long text costs no more than a short one."""
         if not self._over(text, limit):
             return text
-        head = min(self.head_tokens, limit // 4)
+        head = min(self.head_tokens, limit // 2)
         tail = limit - head - self._marker
         window = self._token_chars * (limit + 2)  # holds more than `limit` whole tokens
         start = self._decode(self._ids(text[:window])[:head]).rstrip()
