@@ -3,7 +3,8 @@
 Prints, in one run, the median ms per instruction over real MMLU-Pro instructions for
 (a) one forward pass over the instruction prompt alone, (b) shared-prefix scoring of 5, 12 and 25
 candidates (embedding the instruction and pooling the cards' cached connector outputs for it
-included), (c) naive per-candidate full scoring of the same candidates, then the ratios (b)/(a)
+included), (b2) the same for 25 candidates in two decoder calls (the prefix, then the suffixes reading its
+KV cache), (c) naive per-candidate full scoring of the same candidates, then the ratios (b)/(a), (b2)/(a)
 and (c)/(b), and the peak resident memory. `--tokens N` puts each instruction after a pasted document to N
 tokens and reads all of it (the router's budget raised to N): the cost of long prefixes without the cut.
 
@@ -119,6 +120,12 @@ def main() -> None:
                 naive = median_ms(naive_scores, items[: args.naive_n])
                 results[f"c_naive_{n}_ms"] = round(naive, 2)
                 results[f"ratio_c{n}_over_b{n}"] = round(naive / shared, 2)
+        n = max(CANDIDATES)
+        two_calls = median_ms(
+            lambda item: net.score_tokens(item[1], item[2], capability_tokens(item[0], n)), items, repeats=3
+        )
+        results[f"b2_two_calls_{n}_ms"] = round(two_calls, 2)
+        results[f"ratio_b2{n}_over_a"] = round(two_calls / plain, 3)
     results["bf16"] = bf16
     results["threads"] = torch.get_num_threads()
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
