@@ -116,10 +116,10 @@ def plot_new_models(report: dict, path: Path) -> Path:
     curve = section["curve"]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, values in curve["accuracy"].items():
-        style = {"color": "tab:red", "linewidth": 2.5} if name == MODEL_SAT else {"linewidth": 1.2}
+        style = {"color": "k", "linewidth": 2.8, "zorder": 3} if name == MODEL_SAT else {"linewidth": 1.2}
         ax.plot(curve["n_new"], [100 * v for v in values], marker="o", label=name, **style)
     best = section["best_new"]
-    ax.axhline(100 * best["accuracy"], color="k", linestyle=":", label=f"{best['model']} alone")
+    ax.axhline(100 * best["accuracy"], color="grey", linestyle=":", label=f"{best['model']} alone")
     ax.set_xticks(curve["n_new"])
     ax.set_xlabel("unseen models added to the zoo")
     ax.set_ylabel("routed accuracy on test queries (%)")

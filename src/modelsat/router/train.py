@@ -55,6 +55,7 @@ from modelsat.router.losses import card_group_loss, instruction_listwise_loss, p
 from modelsat.router.mixing import TaskGroups, mix_models
 from modelsat.router.model import RouterNet
 from modelsat.router.prefix_store import PrefixStore, score_stored
+from modelsat.router.routing_text import RoutingTextReader
 from modelsat.router.training_data import ScoreMatrix
 
 log = logging.getLogger(__name__)
@@ -236,6 +237,8 @@ def train_router(
 
     dev = accelerator.device
     net = RouterNet.build(cfg.router, device=dev)
+    reader = RoutingTextReader.for_router(net.llm_tokenizer, cfg.router)  # what routing will read of each prompt
+    train.prompts, val.prompts = reader.texts(train.prompts), reader.texts(val.prompts)
     bf16 = use_bf16(tc.bf16, dev)
     total = tc.stage1_steps + tc.stage2_steps
     budget = TimeBudget(started + 60 * tc.max_minutes, tc.eval_every, total) if tc.max_minutes else None

@@ -1,0 +1,45 @@
+"""The leave-models-out routers (routers/fold-ab, routers/fold-c) on real data: models they never trained on,
+added by their aptitude cards alone, are used where they are strong (docs/generalisation.md)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from modelsat.aptitude.selection import AptitudeSet
+from modelsat.data.splits import split_outcomes
+from modelsat.data.zoos import SMALL_5
+from modelsat.router.artifact import read_router_config
+from modelsat.router.service import load_router
+
+ROUTERS = Path(__file__).resolve().parents[2] / "routers"
+STRONG_NEW = ["Meta-Llama-3_1-70B-Instruct", "gemini-1.5-pro-002", "Qwen1.5-110B"]
+
+
+def query_sample(mmlu_outcomes, router_dir: Path, models: list[str], n: int) -> tuple[list[str], np.ndarray]:
+    """`n` test prompts outside the router's aptitude set and every model's score on them."""
+    aptitude = AptitudeSet.load(router_dir / "aptitude.json")
+    test = split_outcomes(mmlu_outcomes[mmlu_outcomes["model"].isin(models)], "test", exclude=aptitude.query_ids)
+    table = test.pivot_table(index="query_id", columns="model", values="score").dropna()[models]
+    sample = table.sample(n, random_state=0)
+    prompts = test.drop_duplicates("query_id").set_index("query_id")["prompt"]
+    return prompts.loc[sample.index].tolist(), sample.to_numpy()
+
+
+@pytest.mark.parametrize("name", ["fold-ab", "fold-c"])
+def test_fold_routers_never_trained_on_their_new_models(name: str) -> None:
+    meta = read_router_config(ROUTERS / name)[1]
+    assert meta["new_models"] and not set(meta["new_models"]) & set(meta["zoo"])
+    assert set(meta["selection_models"]) <= set(meta["zoo"])
+
+
+def test_strong_models_added_by_card_take_the_queries_from_a_small_zoo(mmlu_outcomes) -> None:
+    router_dir = ROUTERS / "fold-ab"
+    assert set(STRONG_NEW) <= set(read_router_config(router_dir)[1]["new_models"])
+    models = [*SMALL_5, *STRONG_NEW]
+    prompts, scores = query_sample(mmlu_outcomes, router_dir, models, 120)
+    routed = load_router(router_dir).score_instructions(prompts, models).argmax(axis=1)
+    assert np.isin(np.array(models)[routed], STRONG_NEW).mean() > 0.9
+    accuracy = scores[np.arange(len(routed)), routed].mean()
+    small_best = scores[:, : len(SMALL_5)].mean(axis=0).max()
+    assert accuracy > small_best + 0.15, f"routed {accuracy:.3f}, best small model {small_best:.3f}"
