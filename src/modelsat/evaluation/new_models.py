@@ -40,12 +40,16 @@ def hindsight_category_choice(queries: pd.DataFrame, y: np.ndarray) -> np.ndarra
     return choice
 
 
-def gain_curve(y: np.ndarray, scores: dict[str, np.ndarray], old: list[int], new: list[int]) -> dict:
-    """Routed accuracy with 0..len(new) of the new models added (mean over up to MAX_SUBSETS subsets per count)."""
+def gain_curve(y: np.ndarray, scores: dict[str, np.ndarray], old: list[int], new: list[int], seed: int) -> dict:
+    """Routed accuracy with 0..len(new) of the new models added: the mean over every subset of each size, or over
+    MAX_SUBSETS of them drawn with `seed` where there are more."""
+    rng = np.random.default_rng(seed)
     counts = list(range(len(new) + 1))
     curve: dict[str, list[float]] = {name: [] for name in scores}
     for count in counts:
-        subsets = list(combinations(new, count))[:MAX_SUBSETS]
+        subsets = list(combinations(new, count))
+        if len(subsets) > MAX_SUBSETS:
+            subsets = [subsets[i] for i in sorted(rng.choice(len(subsets), MAX_SUBSETS, replace=False))]
         for name, matrix in scores.items():
             accs = [routed_scores(y, restricted_choice(matrix, old + list(s))).mean() for s in subsets]
             curve[name].append(float(np.mean(accs)))
@@ -104,5 +108,5 @@ def new_models_section(
         "gain": gain,
         "realised": realised,
         "share": share,
-        "curve": gain_curve(y, methods, old_cols, new_cols),
+        "curve": gain_curve(y, methods, old_cols, new_cols, seed),
     }

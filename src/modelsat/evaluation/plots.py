@@ -5,6 +5,7 @@ Example:
     paths = write_plots(report, Path("plots"))  # methods.png, share.png, candidates.png[, new-models.png, frontier.png]
 """
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +124,7 @@ def plot_new_models(report: dict, path: Path) -> Path:
     ax.set_xticks(curve["n_new"])
     ax.set_xlabel("unseen models added to the zoo")
     ax.set_ylabel("routed accuracy on test queries (%)")
-    ax.set_title(f"Adding unseen models: {', '.join(section['models'])}", fontsize=9)
+    ax.set_title(textwrap.fill(f"Adding unseen models: {', '.join(section['models'])}", 80), fontsize=9)
     ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
     return _save(fig, plt, path)
 
