@@ -40,19 +40,20 @@ router-holdout: setup
 	  --set train.batch_instructions=16 --set train.stage1_steps=300 --set train.eval_every=100 \
 	  --set train.warmup_steps=30 --set train.checkpoint_every=50
 
-# Leave-models-out folds (docs/generalisation.md): every visible model but the held-out ones, with the accuracy
-# readout, 4 models held out of the loss to choose the checkpoint, 4,000 informative train queries.
+# Leave-models-out folds (docs/generalisation.md): every visible model but the held-out ones, an aptitude test
+# with MMLU-Pro's own problem categories, the accuracy readout keyed by task prototypes, 4 models held out of
+# the loss to choose the checkpoint, 2,000 informative train queries.
 FOLD_AB := Phi-3-mini-4k-instruct,Meta-Llama-3_1-70B-Instruct,gemini-1.5-pro-002,Qwen1.5-110B
 FOLD_C := Phi-3-mini-4k-instruct,Llama-2-13b-hf,mathstral-7B,Mistral-7B-Instruct-v0.2,Meta-Llama-3_1-70B,Meta-Llama-3-8B,DeepSeek-Coder-V2,Mistral-7B-v0.2-hf
-FOLD_RECIPE := --config cpu-small --set router.accuracy_readout=true --set train.selection_models=4 \
-  --set train.max_minutes=null
+FOLD_RECIPE := --config cpu-small --set router.accuracy_readout=true --set router.readout_keys=prototypes \
+  --set train.aptitude_other_tasks=true --set train.lr_readout=2e-2 --set train.selection_models=4 \
+  --set train.max_minutes=null --set train.max_train_queries=2000 --set train.stage1_steps=300 \
+  --set train.val_queries=600
 
 router-folds: setup
 	test -f out/mmlu.parquet || $(BIN)/modelsat import mmlu-pro $(DATA)/mmlu-pro -o out/mmlu.parquet
-	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo all --holdout $(FOLD_AB) -o routers/fold-ab $(FOLD_RECIPE) \
-	  --set train.max_train_queries=4000 --set train.stage1_steps=500
-	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo all --holdout $(FOLD_C) -o routers/fold-c $(FOLD_RECIPE) \
-	  --set train.max_train_queries=2000 --set train.stage1_steps=300 --set train.val_queries=600
+	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo all --holdout $(FOLD_AB) -o routers/fold-ab $(FOLD_RECIPE)
+	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo all --holdout $(FOLD_C) -o routers/fold-c $(FOLD_RECIPE)
 
 router-routerbench: setup
 	test -f out/routerbench.parquet || $(BIN)/modelsat import routerbench $(DATA)/routerbench-subset -o out/routerbench.parquet

@@ -97,3 +97,17 @@ def test_malformed_aptitude_file(tmp_path: Path, text: str, message: str) -> Non
         AptitudeSet.load(path)
     with pytest.raises(DataError, match="no aptitude set file"):
         AptitudeSet.load(tmp_path / "missing.json")
+
+
+def test_other_tasks_add_mmlu_pros_own_categories_and_keep_the_subjects(
+    aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame
+) -> None:
+    wider = select_aptitude_set(mmlu_outcomes, list(SMALL), other_tasks=True)
+    subjects = [t for t in wider.tasks if t.name.startswith("mmlu/")]
+    others = [t for t in wider.tasks if not t.name.startswith("mmlu/")]
+    assert subjects == list(aptitude.tasks)  # the same seed draws the same subjects and questions
+    assert {t.name for t in others} >= {"mmlu-pro/physics", "mmlu-pro/math", "mmlu-pro/chemistry"}
+    assert all(len(t.query_ids) == 20 and "problems" in t.description.lower() for t in others)
+    sources = mmlu_outcomes[mmlu_outcomes["query_id"].isin({q for t in others for q in t.query_ids})]["source"]
+    assert set(sources) <= {"stemez", "theoremQA", "scibench"}  # not MMLU questions under another name
+    assert wider.fingerprint != aptitude.fingerprint

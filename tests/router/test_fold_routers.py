@@ -4,6 +4,7 @@ added by their aptitude cards alone, are used where they are strong (docs/genera
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from modelsat.aptitude.selection import AptitudeSet
@@ -16,14 +17,14 @@ ROUTERS = Path(__file__).resolve().parents[2] / "routers"
 STRONG_NEW = ["Meta-Llama-3_1-70B-Instruct", "gemini-1.5-pro-002", "Qwen1.5-110B"]
 
 
-def query_sample(mmlu_outcomes, router_dir: Path, models: list[str], n: int) -> tuple[list[str], np.ndarray]:
-    """`n` test prompts outside the router's aptitude set and every model's score on them."""
+def query_sample(mmlu_outcomes, router_dir: Path, models: list[str], n: int) -> tuple[pd.Series, np.ndarray]:
+    """`n` test prompts outside the router's aptitude set (as a Series by query id) and every model's score."""
     aptitude = AptitudeSet.load(router_dir / "aptitude.json")
     test = split_outcomes(mmlu_outcomes[mmlu_outcomes["model"].isin(models)], "test", exclude=aptitude.query_ids)
     table = test.pivot_table(index="query_id", columns="model", values="score").dropna()[models]
     sample = table.sample(n, random_state=0)
     prompts = test.drop_duplicates("query_id").set_index("query_id")["prompt"]
-    return prompts.loc[sample.index].tolist(), sample.to_numpy()
+    return prompts.loc[sample.index], sample.to_numpy()
 
 
 @pytest.mark.parametrize("name", ["fold-ab", "fold-c"])
@@ -38,8 +39,22 @@ def test_strong_models_added_by_card_take_the_queries_from_a_small_zoo(mmlu_outc
     assert set(STRONG_NEW) <= set(read_router_config(router_dir)[1]["new_models"])
     models = [*SMALL_5, *STRONG_NEW]
     prompts, scores = query_sample(mmlu_outcomes, router_dir, models, 120)
-    routed = load_router(router_dir).score_instructions(prompts, models).argmax(axis=1)
+    routed = load_router(router_dir).score_instructions(prompts.tolist(), models).argmax(axis=1)
     assert np.isin(np.array(models)[routed], STRONG_NEW).mean() > 0.9
     accuracy = scores[np.arange(len(routed)), routed].mean()
     small_best = scores[:, : len(SMALL_5)].mean(axis=0).max()
     assert accuracy > small_best + 0.15, f"routed {accuracy:.3f}, best small model {small_best:.3f}"
+
+
+def test_a_peer_added_by_card_takes_the_kinds_of_question_its_card_is_strong_on(mmlu_outcomes) -> None:
+    router_dir = ROUTERS / "fold-ab"
+    new = "Phi-3-mini-4k-instruct"  # beats mathstral-7B on MMLU questions, loses on MMLU-Pro's own problems
+    assert new in read_router_config(router_dir)[1]["new_models"]
+    models = list(SMALL_5)
+    prompts, _ = query_sample(mmlu_outcomes, router_dir, models, 200)
+    tasks = mmlu_outcomes.drop_duplicates("query_id").set_index("query_id")["task"].loc[prompts.index]
+    mmlu_question = tasks.str.startswith("mmlu/").to_numpy()
+    routed = np.array(models)[load_router(router_dir).score_instructions(prompts.tolist(), models).argmax(axis=1)]
+    to_new = routed == new
+    assert 0.2 < to_new.mean() < 0.8, f"{new} gets {to_new.mean():.0%} of the queries"
+    assert to_new[mmlu_question].mean() > to_new[~mmlu_question].mean() + 0.3

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from modelsat.aptitude.subjects import SUBJECT_KEYWORDS
+from modelsat.aptitude.subjects import SUBJECT_KEYWORDS, task_description
 from modelsat.errors import ConfigError, DataError
 from modelsat.io import atomic_write_text
 
@@ -140,9 +140,13 @@ def select_aptitude_set(
     method: Method = "auto",
     embedder: "Embedder | None" = None,
     sampling: Sampling = "representative",
+    other_tasks: bool = False,
 ) -> AptitudeSet:
     """Choose `n_tasks` core tasks × `n_per_task` questions on the zoo `models`, kept by `sampling`.
 
+    `other_tasks`: besides the MMLU subjects, every other task of the outcomes (MMLU-Pro's own
+    problem categories, ARC, ...) with `n_per_task` eligible questions becomes a core task too, so
+    the cards also measure the kinds of request that are not MMLU questions.
     `method`: "mmlu" uses MMLU subjects; "clusters" clusters the zoo's train queries
     (`aptitude/clustering.py`, `embedder` defaults to cached MiniLM); "auto" takes "mmlu" when
     the outcomes hold any `mmlu/` task, else "clusters". Only questions that every model in
@@ -172,5 +176,19 @@ def select_aptitude_set(
             f"{len(models)} model(s); need {n_tasks}"
         )
     chosen.sort(key=lambda item: (-item[0], item[1].name))
-    tasks = tuple(sorted((t for _, t in chosen[:n_tasks]), key=lambda t: t.name))
-    return AptitudeSet(tasks=tasks, zoo=tuple(models), seed=seed)
+    tasks = [t for _, t in chosen[:n_tasks]]
+    if other_tasks:
+        tasks += _other_core_tasks(outcomes[outcomes["query_id"].isin(eligible)], models, n_per_task, sampling, rng)
+    return AptitudeSet(tasks=tuple(sorted(tasks, key=lambda t: t.name)), zoo=tuple(models), seed=seed)
+
+
+def _other_core_tasks(
+    outcomes: pd.DataFrame, models: list[str], n_per_task: int, sampling: Sampling, rng: np.random.Generator
+) -> list[CoreTask]:
+    """A core task for each non-MMLU task with at least `n_per_task` questions (`select_aptitude_set`)."""
+    stats = question_weights(outcomes[~outcomes["task"].str.startswith("mmlu/")], models)
+    return [
+        CoreTask(str(task), task_description(str(task)), tuple(pick_questions(group, n_per_task, sampling, rng).index))
+        for task, group in stats.groupby("task", sort=True)
+        if len(group) >= n_per_task
+    ]

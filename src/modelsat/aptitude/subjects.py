@@ -1,7 +1,9 @@
-"""Five-keyword descriptions of the 57 MMLU subjects, used as task names in capability cards.
+"""Five-keyword descriptions of the 57 MMLU subjects, used as task names in capability cards, and of
+MMLU-Pro's own problem categories (its STEM-website, TheoremQA and SciBench questions).
 
 Example:
     SUBJECT_KEYWORDS["mmlu/medical_genetics"]  # 'Genetics, Mutations, Inheritance, Chromosomes, Disease'
+    task_description("mmlu-pro/physics")  # 'Physics problems, Calculation, Mechanics, ...'
 """
 
 SUBJECT_KEYWORDS: dict[str, str] = {
@@ -63,3 +65,23 @@ SUBJECT_KEYWORDS: dict[str, str] = {
     "mmlu/virology": "Viruses, Infection, Epidemiology, Immunity, Vaccines",
     "mmlu/world_religions": "Christianity, Islam, Hinduism, Buddhism, Religious traditions",
 }
+
+OTHER_TASK_KEYWORDS: dict[str, str] = {
+    "mmlu-pro/biology": "Biology problems, Genetics calculations, Physiology, Cell biology, Ecology",
+    "mmlu-pro/business": "Business problems, Interest calculation, Accounting, Finance, Pricing",
+    "mmlu-pro/chemistry": "Chemistry problems, Stoichiometry calculation, Thermochemistry, Kinetics, Equilibrium",
+    "mmlu-pro/computer science": "Computer science problems, Algorithms, Computation, Number systems, Theory",
+    "mmlu-pro/economics": "Economics problems, Supply and demand, Elasticity, Macroeconomics, Calculation",
+    "mmlu-pro/engineering": "Engineering problems, Heat transfer, Fluid mechanics, Circuits, Calculation",
+    "mmlu-pro/math": "Math problems, Theorems, Calculus, Differential equations, Calculation",
+    "mmlu-pro/physics": "Physics problems, Calculation, Mechanics, Electromagnetism, Thermodynamics",
+    "mmlu-pro/psychology": "Psychology problems, Experiments, Statistics, Behaviour, Research methods",
+}
+
+
+def task_description(task: str) -> str:
+    """A task's card description: its keywords, else its name in words ("arc-challenge" -> "Arc challenge")."""
+    known = SUBJECT_KEYWORDS.get(task) or OTHER_TASK_KEYWORDS.get(task)
+    if known:
+        return known
+    return task.split("/")[-1].replace("_", " ").replace("-", " ").capitalize()

@@ -53,6 +53,10 @@ def select(
             help="representative (a uniform sample of the questions the zoo splits on) or discriminative (p≈½).",
         ),
     ] = "representative",
+    other_tasks: Annotated[
+        bool,
+        typer.Option("--other-tasks", help="Also a core task per non-MMLU task (MMLU-Pro's own problem categories)."),
+    ] = False,
 ) -> None:
     """Select the core tasks and their questions on the training zoo (docs/aptitude.md)."""
     from modelsat.aptitude.selection import select_aptitude_set
@@ -62,7 +66,14 @@ def select(
     table = read_outcomes(outcomes)
     chosen = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
     aptitude = select_aptitude_set(
-        table, chosen, n_tasks=tasks, n_per_task=per_task, seed=seed, method=method, sampling=sampling
+        table,
+        chosen,
+        n_tasks=tasks,
+        n_per_task=per_task,
+        seed=seed,
+        method=method,
+        sampling=sampling,
+        other_tasks=other_tasks,
     )
     aptitude.save(out)
     err.print(f"{len(aptitude.tasks)} core tasks × {per_task} questions on {len(chosen)} model(s) -> {out}")

