@@ -17,7 +17,7 @@ from modelsat.router.prototypes import (
     task_prototypes,
 )
 from modelsat.router.service import load_router
-from modelsat.router.train import train_router
+from modelsat.router.train import set_stage, train_router
 
 APTITUDE = AptitudeSet(
     tasks=(CoreTask("math", "Algebra", ("q1", "q2")), CoreTask("law", "Contracts", ("q3",))), zoo=("m",), seed=0
@@ -86,8 +86,6 @@ def test_training_with_prototype_keys_ships_them_and_routing_reads_them(tiny_spe
 
 
 def test_the_readout_has_a_learning_rate_of_its_own(tiny_specs) -> None:
-    from modelsat.router.train import set_stage
-
     router = RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], accuracy_readout=True)
     cfg = ModelsatConfig.model_validate({"router": router.model_dump(), "train": {"lr_readout": 0.05}})
     optimizer = set_stage(RouterNet.build(cfg.router), cfg, stage=1)

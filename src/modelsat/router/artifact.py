@@ -129,7 +129,7 @@ def load_router_dir(router_dir: Path, device: str = "cpu") -> tuple[RouterNet, M
 
         add_llm_lora(net, cfg.router.lora)
     load_trainable_state(net, state)
-    if cfg.router.accuracy_readout and cfg.router.readout_keys == "prototypes":
+    if cfg.router.reads_prototypes:
         net.prototypes = load_prototypes(Path(router_dir) / PROTOTYPES_FILE)
     net.eval()
     return net, cfg, AptitudeSet.load(Path(router_dir) / "aptitude.json")

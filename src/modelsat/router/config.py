@@ -126,6 +126,11 @@ class RouterConfig(Strict):
     )
     lora: LoraSettings | None = Field(None, description="LoRA on the LLM in stage 2; null = LLM stays frozen.")
 
+    @property
+    def reads_prototypes(self) -> bool:
+        """Whether the router needs task prototypes (`prototypes.safetensors`): a readout keyed by them."""
+        return self.accuracy_readout and self.readout_keys == "prototypes"
+
     @model_validator(mode="after")
     def _suffix_lora_needs_a_shared_prefix(self) -> "RouterConfig":
         if self.lora is not None and self.lora.scope == "suffix" and self.order == "card-first":

@@ -258,7 +258,7 @@ def train_router(
     net = RouterNet.build(cfg.router, device=dev)
     reader = RoutingTextReader.for_router(net.llm_tokenizer, cfg.router)  # what routing will read of each prompt
     train.prompts, val.prompts = reader.texts(train.prompts), reader.texts(val.prompts)
-    if cfg.router.accuracy_readout and cfg.router.readout_keys == "prototypes":
+    if cfg.router.reads_prototypes:
         net.prototypes = aptitude_prototypes(net, aptitude, outcomes, reader)
     bf16 = use_bf16(tc.bf16, dev)
     total = tc.stage1_steps + tc.stage2_steps
