@@ -2,11 +2,12 @@
 
 Prints, in one run, the median ms per instruction over real MMLU-Pro instructions for
 (a) one forward pass over the instruction prompt alone, (b) shared-prefix scoring of 5, 12 and 25
-candidates (embedding the instruction and pooling the cards' cached connector outputs for it
-included), (b2) the same for 25 candidates in two decoder calls (the prefix, then the suffixes reading its
-KV cache), (c) naive per-candidate full scoring of the same candidates, then the ratios (b)/(a), (b2)/(a)
-and (c)/(b), and the peak resident memory. `--tokens N` puts each instruction after a pasted document to N
-tokens and reads all of it (the router's budget raised to N): the cost of long prefixes without the cut.
+candidates (embedding the instruction, pooling the cards' cached connector outputs for it and the
+accuracy readout included), (b2) the same for 25 candidates in two decoder calls (the prefix, then the
+suffixes reading its KV cache), (c) naive per-candidate full scoring of the same candidates, then the
+ratios (b)/(a), (b2)/(a) and (c)/(b), and the peak resident memory. `--tokens N` puts each instruction
+after a pasted document to N tokens and reads all of it (the router's budget raised to N): the cost of
+long prefixes without the cut.
 
     .venv/bin/python benchmarks/route_speed.py [--router routers/default] [--n 50] [--bf16 auto|on|off]
         [--tokens 2048 --naive-n 0]
@@ -89,13 +90,21 @@ def main() -> None:
     bf16 = use_bf16(args.bf16, net.device)
     decoder = net.llm.get_decoder()
 
-    def capability_tokens(prompt: str, n: int) -> torch.Tensor:
-        """As a loaded router: the cards' connector outputs are computed once; instruction pooling pools
-        them for each instruction (its encoder embedding included), otherwise the tokens are fixed."""
-        if not net.cfg.instruction_pooling:
-            return static_caps[:n]
+    def routing_parts(prompt: str, n: int) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """As a loaded router: the cards' connector outputs are computed once; per instruction, its encoder
+        embedding pools them (instruction pooling, else the tokens are fixed) and feeds the accuracy readout
+        (0 when the router has none). Returns the capability tokens and the readout's scores."""
         chosen = [cards[m] for m in models[:n]]
-        return net.capability_tokens(chosen, instructions=[prompt], clause_tokens=clause_tokens[:n])
+        embedded = net.capability.embed_texts([prompt]).float() if net.reads_instruction_embedding else None
+        if net.cfg.instruction_pooling:
+            caps = net.capability_tokens(chosen, embedded=embedded, clause_tokens=clause_tokens[:n])
+        else:
+            caps = static_caps[:n]
+        return caps, net.readout_scores(chosen, embedded)
+
+    def routed(score_tokens, item: tuple, n: int) -> torch.Tensor:
+        caps, readout = routing_parts(item[0], n)
+        return score_tokens(item[1], item[2], caps) + readout
 
     clause_tokens = card_clause_tokens(net, [cards[m] for m in models], bf16)[0]
     with torch.no_grad(), autocast(net.device, bf16):
@@ -108,10 +117,10 @@ def main() -> None:
         for n in CANDIDATES:
 
             def shared_scores(item: tuple, n: int = n) -> torch.Tensor:
-                return net.fast_score_tokens(item[1], item[2], capability_tokens(item[0], n))
+                return routed(net.fast_score_tokens, item, n)
 
             def naive_scores(item: tuple, n: int = n) -> torch.Tensor:
-                return net.naive_score_tokens(item[1], item[2], capability_tokens(item[0], n))
+                return routed(net.naive_score_tokens, item, n)
 
             shared = median_ms(shared_scores, items, repeats=3)
             results[f"b_shared_{n}_ms"] = round(shared, 2)
@@ -121,9 +130,7 @@ def main() -> None:
                 results[f"c_naive_{n}_ms"] = round(naive, 2)
                 results[f"ratio_c{n}_over_b{n}"] = round(naive / shared, 2)
         n = max(CANDIDATES)
-        two_calls = median_ms(
-            lambda item: net.score_tokens(item[1], item[2], capability_tokens(item[0], n)), items, repeats=3
-        )
+        two_calls = median_ms(lambda item: routed(net.score_tokens, item, n), items, repeats=3)
         results[f"b2_two_calls_{n}_ms"] = round(two_calls, 2)
         results[f"ratio_b2{n}_over_a"] = round(two_calls / plain, 3)
     results["bf16"] = bf16

@@ -1,7 +1,16 @@
 """Which part of a trained router decides: routed accuracy from the LLM's log-odds alone, from the
-card-readout head alone (`router.prior_head`), and from their sum (the router's score), on test queries.
+card-readout head (`router.prior_head`) alone, from the accuracy readout (`router.accuracy_readout`)
+alone, and from their sum (the router's score), on test queries.
+
+With `--holdout`, every row is given with and without the models the router never trained on (they
+join by card), so it shows which part reads a new model's card. Readout variants re-weigh the same
+cards without retraining: a sharper or softer task temperature, and task accuracies shrunk toward the
+card's mean over the other tasks of the same MMLU-Pro category (`--shrink N`: N pseudo-questions, so
+a 20-question task entry keeps 20/(20+N) of its own weight).
 
     .venv/bin/python benchmarks/score_parts.py --router routers/default --zoo small-5 [--n 600]
+    .venv/bin/python benchmarks/score_parts.py --router routers/fold-c --zoo all --n 0 \
+        --holdout Phi-3-mini-4k-instruct,DeepSeek-Coder-V2,... --temperatures 10,20,40 --shrink 20,40
 """
 
 import argparse
@@ -12,49 +21,120 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from modelsat.aptitude.cards import Card
 from modelsat.aptitude.selection import AptitudeSet
 from modelsat.data.schema import read_outcomes
-from modelsat.data.zoos import resolve_zoo
+from modelsat.data.zoos import parse_models, resolve_zoo
 from modelsat.evaluation.dataset import build_eval_set
-from modelsat.router.inference import autocast
+from modelsat.router.inference import autocast, card_clause_tokens
+from modelsat.router.model import RouterNet
 from modelsat.router.service import load_router
+
+
+def score_parts(net: RouterNet, texts: list[str], cards: list[Card], batch: int, bf16: bool) -> dict[str, np.ndarray]:
+    """(Q, N) LLM log-odds, prior-head and accuracy-readout parts, and (Q, D_enc) instruction embeddings."""
+    parts: dict[str, list[np.ndarray]] = {"llm": [], "head": [], "readout": [], "embedded": []}
+    clause_tokens = card_clause_tokens(net, cards, bf16)[0]  # the card's own clause order
+    with torch.no_grad(), autocast(net.device, bf16):
+        for start in tqdm(range(0, len(texts), batch), desc="score"):
+            chunk = texts[start : start + batch]
+            embedded = net.capability.embed_texts(chunk).float() if net.reads_instruction_embedding else None
+            caps = net.capability_tokens(cards, embedded=embedded, clause_tokens=clause_tokens)
+            ids, mask = net.prefixes(chunk)
+            total = net.fast_score_tokens(ids, mask, caps).float()
+            head = torch.as_tensor(net.capability.prior_scores(caps), dtype=torch.float32).expand_as(total)
+            readout = torch.as_tensor(net.readout_scores(cards, embedded), dtype=torch.float32).expand_as(total)
+            parts["llm"].append((total - head).cpu().numpy())
+            parts["head"].append(head.cpu().numpy())
+            parts["readout"].append(readout.cpu().numpy())
+            if embedded is not None:
+                parts["embedded"].append(embedded.cpu().numpy())
+    return {name: np.concatenate(chunks) for name, chunks in parts.items() if chunks}
+
+
+def shrunk_accuracies(cards: list[Card], category_of: dict[str, str], pseudo: float, per_task: int) -> np.ndarray:
+    """(N, T) task accuracies, each shrunk toward its card's mean over the tasks of its category."""
+    tasks = [s.task for s in cards[0].scores]
+    acc = np.array([[s.accuracy for s in card.scores] for card in cards])
+    categories = np.array([category_of.get(t, t) for t in tasks])
+    same = (categories[:, None] == categories[None, :]).astype(float)
+    category_mean = acc @ same / same.sum(axis=0)
+    return (per_task * acc + pseudo * category_mean) / (per_task + pseudo)
+
+
+def readout_variant(
+    net: RouterNet, cards: list[Card], embedded: np.ndarray, accuracy: np.ndarray, temperature: float
+) -> np.ndarray:
+    """(Q, N) the router's accuracy readout with another temperature and task accuracies (its own weight α)."""
+    keys = net.readout_keys(cards).float().cpu().numpy()[:, : accuracy.shape[1]]  # (N, T, D): task keys
+    keys = keys / np.linalg.norm(keys, axis=-1, keepdims=True)
+    inst = embedded / np.linalg.norm(embedded, axis=-1, keepdims=True)
+    sim = np.einsum("qd,ntd->qnt", inst, keys) * temperature
+    weights = np.exp(sim - sim.max(axis=-1, keepdims=True))
+    weights /= weights.sum(axis=-1, keepdims=True)
+    pooled = np.clip(np.einsum("qnt,nt->qn", weights, accuracy), 0.01, 0.99)
+    return net.capability.readout.weight.item() * np.log(pooled / (1 - pooled))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--router", type=Path, default=Path("routers/default"))
     parser.add_argument("--outcomes", type=Path, default=Path("out/mmlu.parquet"))
-    parser.add_argument("--zoo", default="small-5")
-    parser.add_argument("--n", type=int, default=600, help="random test queries")
+    parser.add_argument("--zoo", default=None, help="named zoo (default small-5 unless --models)")
+    parser.add_argument("--models", default=None, help="comma-separated zoo instead of --zoo")
+    parser.add_argument("--holdout", default="", help="zoo models the router never trained on")
+    parser.add_argument("--n", type=int, default=600, help="random test queries (0 = every test query)")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--temperatures", default="", help="readout temperatures to try, e.g. 10,20,40")
+    parser.add_argument("--shrink", default="", help="pseudo-question counts for category shrinkage, e.g. 20,40")
     args = parser.parse_args()
-    service = load_router(args.router)
+    service = load_router(args.router, calibrated=False)
     net = service.net
     outcomes = read_outcomes(args.outcomes)
-    models = resolve_zoo(outcomes["model"].unique(), zoo=args.zoo)
-    aptitude_ids = AptitudeSet.load(args.router / "aptitude.json").query_ids
-    data = build_eval_set(outcomes, models, aptitude_ids, args.n, seed=0)
+    models = resolve_zoo(
+        outcomes["model"].unique(), zoo=args.zoo or (None if args.models else "small-5"), models=args.models
+    )
+    new = parse_models(args.holdout) if args.holdout else []
+    aptitude = AptitudeSet.load(args.router / "aptitude.json")
+    data = build_eval_set(outcomes, models, aptitude.query_ids, args.n or None, seed=0)
     cards = [service.cards[m] for m in models]
-    prompts = data.queries["prompt"].astype(str).tolist()
-    llm_part, head_part = [], []
-    with torch.no_grad(), autocast(net.device, service.bf16):
-        for start in tqdm(range(0, len(prompts), args.batch), desc="score"):
-            batch = prompts[start : start + args.batch]
-            caps = net.capability_tokens(cards, instructions=batch if net.cfg.instruction_pooling else None)
-            ids, mask = net.prefixes(batch)
-            total = net.fast_score_tokens(ids, mask, caps).float()
-            head = torch.as_tensor(net.capability.prior_scores(caps), dtype=torch.float32).expand_as(total)
-            llm_part.append((total - head).cpu().numpy())
-            head_part.append(head.cpu().numpy())
-    llm, head = np.concatenate(llm_part), np.concatenate(head_part)
-    rows = np.arange(len(prompts))
+    texts = service.reader.texts(data.queries["prompt"].astype(str).tolist())
+    parts = score_parts(net, texts, cards, args.batch, service.bf16)
+    rows = np.arange(len(texts))
+    kept = np.array([m not in new for m in models])
 
-    def routed(scores: np.ndarray) -> float:
-        return round(100 * float(data.y[rows, scores.argmax(axis=1)].mean()), 2)
+    def routed(scores: np.ndarray, mask: np.ndarray | None = None) -> float:
+        masked = scores if mask is None else np.where(mask[None, :], scores, -np.inf)
+        return round(100 * float(data.y[rows, masked.argmax(axis=1)].mean()), 2)
 
-    result = {"queries": len(prompts), "zoo": args.zoo, "llm_only": routed(llm), "head_only": routed(head)}
-    result |= {"router": routed(llm + head), "best_single_on_these": round(100 * float(data.y.mean(0).max()), 2)}
-    print(json.dumps(result, indent=1))
+    def row(scores: np.ndarray) -> dict[str, float]:
+        with_new = routed(scores)
+        if not new:
+            return {"routed": with_new}
+        without = routed(scores, kept)
+        return {"with_new": with_new, "without_new": without, "gain": round(with_new - without, 2)}
+
+    llm, head, readout = parts["llm"], parts["head"], parts["readout"]
+    table = {"router": row(llm + head + readout), "llm_only": row(llm)}
+    if net.capability.prior is not None:
+        table["head_only"] = row(head)
+    if net.capability.readout is not None:
+        table["readout_only"] = row(readout)
+        category_of = dict(zip(outcomes["task"].astype(str), outcomes["category"].astype(str), strict=True))
+        per_task = len(aptitude.tasks[0].query_ids)
+        own_temperature = net.capability.readout.log_temperature.exp().item()
+        temperatures = [float(t) for t in args.temperatures.split(",") if t] or [own_temperature]
+        for pseudo in [0.0] + [float(s) for s in args.shrink.split(",") if s]:
+            accuracy = shrunk_accuracies(cards, category_of, pseudo, per_task)
+            for temperature in temperatures:
+                variant = readout_variant(net, cards, parts["embedded"], accuracy, temperature)
+                label = f"temperature {temperature:g}, shrink {pseudo:g}"
+                table[f"readout_only ({label})"] = row(variant)
+                table[f"router ({label})"] = row(llm + head + variant)
+    best_single = round(100 * float(data.y.mean(0).max()), 2)
+    print(json.dumps({"queries": len(texts), "models": models, "new": new, "best_single_on_these": best_single}))
+    for name, figures in table.items():
+        print(f"{name:48s} " + "  ".join(f"{k} {v:6.2f}" for k, v in figures.items()))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""The leave-models-out routers (routers/fold-ab, routers/fold-c) on real data: models they never trained on,
-added by their aptitude cards alone, are used where they are strong (docs/generalisation.md)."""
+"""The leave-models-out routers (routers/default, the shipped one, for folds (a) and (b); routers/fold-c) on real
+data: models they never trained on, added by their aptitude cards alone, are used where they are strong
+(docs/generalisation.md)."""
 
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def query_sample(mmlu_outcomes, router_dir: Path, models: list[str], n: int) -> 
     return prompts.loc[sample.index], sample.to_numpy()
 
 
-@pytest.mark.parametrize("name", ["fold-ab", "fold-c"])
+@pytest.mark.parametrize("name", ["default", "fold-c"])
 def test_fold_routers_never_trained_on_their_new_models(name: str) -> None:
     meta = read_router_config(ROUTERS / name)[1]
     assert meta["new_models"] and not set(meta["new_models"]) & set(meta["zoo"])
@@ -35,7 +36,7 @@ def test_fold_routers_never_trained_on_their_new_models(name: str) -> None:
 
 
 def test_strong_models_added_by_card_take_the_queries_from_a_small_zoo(mmlu_outcomes) -> None:
-    router_dir = ROUTERS / "fold-ab"
+    router_dir = ROUTERS / "default"
     assert set(STRONG_NEW) <= set(read_router_config(router_dir)[1]["new_models"])
     models = [*SMALL_5, *STRONG_NEW]
     prompts, scores = query_sample(mmlu_outcomes, router_dir, models, 120)
@@ -47,7 +48,7 @@ def test_strong_models_added_by_card_take_the_queries_from_a_small_zoo(mmlu_outc
 
 
 def test_a_peer_added_by_card_takes_the_kinds_of_question_its_card_is_strong_on(mmlu_outcomes) -> None:
-    router_dir = ROUTERS / "fold-ab"
+    router_dir = ROUTERS / "default"
     new = "Phi-3-mini-4k-instruct"  # beats mathstral-7B on MMLU questions, loses on MMLU-Pro's own problems
     assert new in read_router_config(router_dir)[1]["new_models"]
     models = list(SMALL_5)
