@@ -19,6 +19,7 @@ import json
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -37,18 +38,22 @@ CANDIDATES = (5, 12, 25)
 DOCUMENT = "The quarterly report summarises the regional sales figures, the hiring plan and the facilities budget.\n\n"
 
 
-def median_ms(fn, items, repeats: int = 1) -> float:
-    """Median wall time of `fn(item)` in ms (one warm-up call first)."""
-    fn(items[0])
-    times = []
+def median_ms(fns: dict[str, Callable], items: list, repeats: int = 1) -> dict[str, float]:
+    """Median over `items` of each function's best-of-`repeats` wall time in ms. The functions are timed in
+    turn on each item, so a change in the machine's speed during the run hits all of them alike and their
+    ratios stay fair (one warm-up call of each first)."""
+    for fn in fns.values():
+        fn(items[0])
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for item in items:
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn(item)
-            best = min(best, time.perf_counter() - start)
-        times.append(1000 * best)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn(item)
+                best = min(best, time.perf_counter() - start)
+            times[name].append(1000 * best)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def padded(tokenizer: PreTrainedTokenizerBase, instruction: str, tokens: int) -> str:
@@ -110,29 +115,30 @@ def main() -> None:
     with torch.no_grad(), autocast(net.device, bf16):
         static_caps = None if net.cfg.instruction_pooling else net.capability.pool(clause_tokens)
         items = [(p, *net.prefixes([p])) for p in prompts]
-        plain = median_ms(lambda item: decoder(input_ids=item[1], attention_mask=item[2]), items, repeats=3)
+        n_max = max(CANDIDATES)
+        timed = {"plain": lambda item: decoder(input_ids=item[1], attention_mask=item[2])}
+        for n in CANDIDATES:
+            timed[f"shared_{n}"] = lambda item, n=n: routed(net.fast_score_tokens, item, n)
+        timed["two_calls"] = lambda item: routed(net.score_tokens, item, n_max)
+        ms = median_ms(timed, items, repeats=3)
+        plain = ms["plain"]
         results = {"instruction_tokens_median": statistics.median(int(item[2].sum()) for item in items)}
         results["instruction_pooling"] = net.cfg.instruction_pooling
         results["a_plain_forward_ms"] = round(plain, 2)
         for n in CANDIDATES:
-
-            def shared_scores(item: tuple, n: int = n) -> torch.Tensor:
-                return routed(net.fast_score_tokens, item, n)
-
-            def naive_scores(item: tuple, n: int = n) -> torch.Tensor:
-                return routed(net.naive_score_tokens, item, n)
-
-            shared = median_ms(shared_scores, items, repeats=3)
+            shared = ms[f"shared_{n}"]
             results[f"b_shared_{n}_ms"] = round(shared, 2)
             results[f"ratio_b{n}_over_a"] = round(shared / plain, 3)
             if args.naive_n:
-                naive = median_ms(naive_scores, items[: args.naive_n])
-                results[f"c_naive_{n}_ms"] = round(naive, 2)
-                results[f"ratio_c{n}_over_b{n}"] = round(naive / shared, 2)
-        n = max(CANDIDATES)
-        two_calls = median_ms(lambda item: routed(net.score_tokens, item, n), items, repeats=3)
-        results[f"b2_two_calls_{n}_ms"] = round(two_calls, 2)
-        results[f"ratio_b2{n}_over_a"] = round(two_calls / plain, 3)
+                naive = {
+                    "shared": lambda item, n=n: routed(net.fast_score_tokens, item, n),
+                    "naive": lambda item, n=n: routed(net.naive_score_tokens, item, n),
+                }
+                paired = median_ms(naive, items[: args.naive_n])
+                results[f"c_naive_{n}_ms"] = round(paired["naive"], 2)
+                results[f"ratio_c{n}_over_b{n}"] = round(paired["naive"] / paired["shared"], 2)
+        results[f"b2_two_calls_{n_max}_ms"] = round(ms["two_calls"], 2)
+        results[f"ratio_b2{n_max}_over_a"] = round(ms["two_calls"] / plain, 3)
     results["bf16"] = bf16
     results["threads"] = torch.get_num_threads()
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
