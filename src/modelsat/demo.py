@@ -82,7 +82,7 @@ def main() -> None:
         "--holdout",
         NEW_MODEL,
         "--baselines",
-        "per-category,tfidf-knn",
+        "per-category,tfidf-knn,card-lookup",
         "--limit",
         str(args.limit),
         "-o",
