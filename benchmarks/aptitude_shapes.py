@@ -81,7 +81,9 @@ def main() -> None:
         with torch.no_grad():
             instructions = embed(data.queries["query_id"].astype(str).tolist())
             scores = {
-                "readout": readout(instructions, keys.expand(len(models), -1, -1), accuracy, 0 * accuracy).numpy(),
+                "readout": readout(
+                    instructions, keys.expand(len(models), -1, -1), accuracy, torch.zeros_like(accuracy)
+                ).numpy(),
                 "card-lookup": CardLookupRouter(aptitude=data.aptitude_rows)
                 .fit(data.train, models)
                 .score(data.queries, models),

@@ -14,7 +14,9 @@ a 20-question task entry keeps 20/(20+N) of its own weight).
 """
 
 import argparse
+import copy
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -65,15 +67,13 @@ def shrunk_accuracies(cards: list[Card], category_of: dict[str, str], pseudo: fl
 def readout_variant(
     net: RouterNet, cards: list[Card], embedded: np.ndarray, accuracy: np.ndarray, temperature: float
 ) -> np.ndarray:
-    """(Q, N) the router's accuracy readout with another temperature and task accuracies (its own weight α)."""
-    keys = net.readout_keys(cards).float().cpu().numpy()[:, : accuracy.shape[1]]  # (N, T, D): task keys
-    keys = keys / np.linalg.norm(keys, axis=-1, keepdims=True)
-    inst = embedded / np.linalg.norm(embedded, axis=-1, keepdims=True)
-    sim = np.einsum("qd,ntd->qnt", inst, keys) * temperature
-    weights = np.exp(sim - sim.max(axis=-1, keepdims=True))
-    weights /= weights.sum(axis=-1, keepdims=True)
-    pooled = np.clip(np.einsum("qnt,nt->qn", weights, accuracy), 0.01, 0.99)
-    return net.capability.readout.weight.item() * np.log(pooled / (1 - pooled))
+    """(Q, N) the router's own accuracy readout (its weight α) at another temperature, on other task accuracies."""
+    readout = copy.deepcopy(net.capability.readout).cpu()
+    readout.log_temperature.data.fill_(math.log(temperature))
+    keys = net.readout_keys(cards)[:, : accuracy.shape[1]].float().cpu()  # (N, T, D): the task keys
+    acc = torch.as_tensor(accuracy, dtype=torch.float32)
+    with torch.no_grad():
+        return readout(torch.as_tensor(embedded), keys, acc, torch.zeros_like(acc)).numpy()
 
 
 def main() -> None:
