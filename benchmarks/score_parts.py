@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import Card
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.data.schema import read_outcomes
 from modelsat.data.zoos import parse_models, resolve_zoo
 from modelsat.evaluation.dataset import build_eval_set

@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.live.answer_log import Answer, AnswerLog
 from modelsat.aptitude.live.questions import LETTERS, Question, aptitude_questions, circle, parse_letter
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import DataError
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from modelsat.aptitude.selection import AptitudeSet
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.errors import DataError
 
 LETTERS = "ABCDEFGHIJ"

@@ -20,10 +20,10 @@ from typing import Any, Protocol
 import pandas as pd
 from tqdm import tqdm
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import CLAUSE_TEMPLATE, Card, build_cards
 from modelsat.aptitude.live.answer_log import Answer, AnswerLog
 from modelsat.aptitude.live.questions import Asked, aptitude_questions, circle
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import ConfigError
 
 
