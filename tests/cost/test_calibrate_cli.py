@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from modelsat.router.calibration import CALIBRATION_FILE, Calibration
-from modelsat.router.service import load_router
+from modelsat.router.routing.calibration import CALIBRATION_FILE, Calibration
+from modelsat.router.routing.service import load_router
 
 ROUTER = Path(__file__).resolve().parents[2] / "routers" / "routerbench"
 

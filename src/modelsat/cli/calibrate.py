@@ -1,4 +1,4 @@
-"""`modelsat calibrate`: fit a router's P(Yes) calibration on validation outcomes (router/calibration.py).
+"""`modelsat calibrate`: fit a router's P(Yes) calibration on validation outcomes (router/routing/calibration.py).
 
 Example:
     $ modelsat calibrate --router routers/routerbench --outcomes out/routerbench.parquet
@@ -31,10 +31,10 @@ def calibrate(
     from modelsat.aptitude.selection import AptitudeSet
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import check_models, parse_models
-    from modelsat.router.artifact import read_router_config
-    from modelsat.router.calibration import CALIBRATION_FILE, fit_calibration
-    from modelsat.router.service import load_router
-    from modelsat.router.training_data import ScoreMatrix
+    from modelsat.router.routing.calibration import CALIBRATION_FILE, fit_calibration
+    from modelsat.router.routing.folder import read_router_config
+    from modelsat.router.routing.service import load_router
+    from modelsat.router.training.training_data import ScoreMatrix
 
     _, meta = read_router_config(router)
     table = read_outcomes(outcomes)

@@ -17,12 +17,12 @@ from rich.table import Table
 
 from modelsat.cli.options import DeviceOption, JsonOption, ModelsOption, RouterOption
 from modelsat.errors import ConfigError, DataError
-from modelsat.router.routing_text import Turn, content_text
+from modelsat.router.routing.routing_text import Turn, content_text
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from modelsat.router.routing_text import RoutingTextReader
+    from modelsat.router.routing.routing_text import RoutingTextReader
 
 out = Console()
 
@@ -92,7 +92,7 @@ def route(
 
     from modelsat.cost.prices import load_prices
     from modelsat.data.zoos import check_models, parse_models
-    from modelsat.router.service import load_router
+    from modelsat.router.routing.service import load_router
 
     if (instruction is None) == (file is None):
         raise typer.BadParameter("give an instruction or --file, not both")

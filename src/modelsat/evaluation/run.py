@@ -66,7 +66,7 @@ class MethodRun:
 def load_model_sat(router_dir: Path, cards: Path | None = None) -> tuple[Router, frozenset[str]]:
     """The trained Model-SAT router (with `cards`, default its own cards.json) and its aptitude question ids."""
     from modelsat.aptitude.selection import AptitudeSet
-    from modelsat.router.service import load_router
+    from modelsat.router.routing.service import load_router
 
     return load_router(router_dir, cards), AptitudeSet.load(router_dir / "aptitude.json").query_ids
 

@@ -26,7 +26,7 @@ from starlette import types as asgi
 
 from modelsat.data.zoos import ZOOS
 from modelsat.errors import BackendError
-from modelsat.router.routing_text import RoutingText, Turn
+from modelsat.router.routing.routing_text import RoutingText, Turn
 from modelsat.serve.api import APIError, install_error_handler, read_json, validate
 from modelsat.serve.auth import api_keys_from_env, authorized
 from modelsat.serve.backends import Backend, BackendRejected, BackendUnavailable, build_backends

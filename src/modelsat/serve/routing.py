@@ -142,7 +142,7 @@ def load_scorer(cfg: ServeConfig) -> InstructionScorer:
     except DataError as exc:
         raise ConfigError(str(exc)) from exc
     check_against_models(cfg, cards)
-    from modelsat.router.service import load_router  # torch loads only here, at start-up
+    from modelsat.router.routing.service import load_router  # torch loads only here, at start-up
 
     try:
         scorer = load_router(Path(cfg.router), Path(cfg.cards))

@@ -6,7 +6,7 @@ from transformers import AutoTokenizer
 from modelsat.errors import RouterError
 from modelsat.models.loading import resolve
 from modelsat.router.config import RouterConfig
-from modelsat.router.prompting import PromptLayout, token_ids
+from modelsat.router.routing.llm.prompting import PromptLayout, token_ids
 
 TEXT = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
 

@@ -8,10 +8,10 @@ import pytest
 from transformers import AutoTokenizer
 
 from modelsat.models.loading import resolve
-from modelsat.router.artifact import read_router_config
-from modelsat.router.routing_text import MARKER, RoutingTextReader, Turn, content_text
+from modelsat.router.routing.folder import read_router_config
+from modelsat.router.routing.routing_text import MARKER, RoutingTextReader, Turn, content_text
 
-ROUTERS = Path(__file__).resolve().parents[2] / "routers"
+ROUTERS = Path(__file__).resolve().parents[3] / "routers"
 QUESTION = "What is the derivative of x^2 with respect to x?"
 SYSTEM = "You are a careful assistant for an insurance company. Answer politely and cite the policy. " * 60
 DOCUMENT = "\n\n".join(

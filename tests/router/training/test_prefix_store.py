@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from modelsat.router.config import RouterConfig
-from modelsat.router.inference import autocast, score_in_batches
-from modelsat.router.model import RouterNet
-from modelsat.router.prefix_store import KV_FILE, PrefixStore, score_stored
+from modelsat.router.routing.llm.inference import autocast, score_in_batches
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.training.prefix_store import KV_FILE, PrefixStore, score_stored
 
 PROMPTS = [
     "What is the derivative of x^3?",
@@ -107,6 +107,6 @@ def test_store_is_reused_for_the_same_prompts_and_rebuilt_for_others(tiny_specs,
 
 def test_store_is_skipped_when_the_disk_cannot_hold_it(tiny_specs, tmp_path, monkeypatch):
     net = RouterNet.build(RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"])).eval()
-    monkeypatch.setattr("modelsat.router.prefix_store.shutil.disk_usage", lambda _: SimpleNamespace(free=1000))
+    monkeypatch.setattr("modelsat.router.training.prefix_store.shutil.disk_usage", lambda _: SimpleNamespace(free=1000))
     assert PrefixStore.open_or_build(net, PROMPTS, tmp_path, bf16=False) is None
     assert not (tmp_path / KV_FILE).exists()

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from modelsat.router.config import RouterConfig
-from modelsat.router.model import RouterNet
-from modelsat.router.scoring import full_forward_scores, suffix_attention_mask
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.routing.llm.scoring import full_forward_scores, suffix_attention_mask
 
 INSTRUCTIONS = ["What is the derivative of x^3?", "Name the capital of France, please, in one word."]
 
@@ -79,8 +79,8 @@ def test_instruction_pooling_scores_per_instruction_and_equals_full_forward(tiny
 
 @pytest.mark.parametrize("instruction_pooling", [True, False])
 def test_routing_service_reuses_the_cards_connector_outputs(tiny_specs, make_card, instruction_pooling, monkeypatch):
-    from modelsat.router.inference import score_in_batches
-    from modelsat.router.service import RoutingService
+    from modelsat.router.routing.llm.inference import score_in_batches
+    from modelsat.router.routing.service import RoutingService
 
     cfg = RouterConfig(
         llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], instruction_pooling=instruction_pooling, perturbations=2
@@ -106,7 +106,7 @@ def test_routing_service_reuses_the_cards_connector_outputs(tiny_specs, make_car
 
 def suffix_lora_net(tiny_specs) -> RouterNet:
     """Tiny router with suffix-scoped LoRA attached and its adapters moved off their zero start."""
-    from modelsat.router.adapters import add_llm_lora
+    from modelsat.router.routing.llm.adapters import add_llm_lora
 
     cfg = RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], lora={"r": 2, "scope": "suffix"})
     net = RouterNet.build(cfg)

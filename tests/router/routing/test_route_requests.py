@@ -10,7 +10,7 @@ from modelsat.cli.main import app
 from modelsat.data.zoos import SMALL_5
 from modelsat.errors import DataError
 
-ROUTER = Path(__file__).resolve().parents[2] / "routers" / "default"
+ROUTER = Path(__file__).resolve().parents[3] / "routers" / "default"
 QUESTION = "Which enzyme unwinds the DNA double helix during replication?"
 SYSTEM = "You are the assistant of a law firm. Quote the statute and the case law for every answer. " * 60
 

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from modelsat.aptitude.cards import Card
-from modelsat.router.model import RouterNet
+from modelsat.models.loading import bf16_supported
+from modelsat.router.routing.llm.model import RouterNet
 
 
 def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
@@ -21,6 +22,15 @@ def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextM
     if not enabled:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def use_bf16(setting: str, device: torch.device) -> bool:
+    """Resolve the bf16 setting for `device`."""
+    if setting == "auto":
+        return (
+            bf16_supported() if device.type == "cpu" else torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        )
+    return setting == "on"
 
 
 def perturbation_seeds(net: RouterNet) -> list[int | None]:

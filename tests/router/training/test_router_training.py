@@ -5,19 +5,27 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from router_doubles import TINY_TRAIN, synthetic_outcomes
 
 from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import ConfigError
 from modelsat.evaluation.frontier import validation_aiq
-from modelsat.router import train as train_module
-from modelsat.router.artifact import load_trainable_state, trainable_state
-from modelsat.router.calibration import CALIBRATION_FILE, Calibration
 from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
-from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
-from modelsat.router.model import RouterNet
-from modelsat.router.service import load_router
-from modelsat.router.train import card_subset, lr_at, routed_accuracy, set_stage, train_router, validation_costs
-from modelsat.router.training_data import ScoreMatrix
+from modelsat.router.routing.calibration import CALIBRATION_FILE, Calibration
+from modelsat.router.routing.llm.loading import load_trainable_state, trainable_state
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.routing.service import load_router
+from modelsat.router.training import train as train_module
+from modelsat.router.training.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
+from modelsat.router.training.train import (
+    card_subset,
+    lr_at,
+    routed_accuracy,
+    set_stage,
+    train_router,
+    validation_costs,
+)
+from modelsat.router.training.training_data import ScoreMatrix
 
 
 @pytest.mark.parametrize("instruction_pooling", [False, True])
@@ -115,40 +123,6 @@ def test_card_subsets_draw_stronger_models_more_often_when_weighted():
     assert share[2:6].max() < share[6:].min()  # two mixed cards draw at the mean weight, above the weak ones
     uniform = np.bincount(np.concatenate([card_subset(8, 3, rng, None) for _ in range(4000)]), minlength=8) / 4000
     assert np.allclose(uniform, 3 / 8, atol=0.04)
-
-
-def synthetic_outcomes(n_queries: int = 300) -> pd.DataFrame:
-    """Two 'models': one right on math prompts, the other on history prompts; MMLU-style tasks."""
-    rng = np.random.default_rng(0)
-    rows = []
-    subjects = ["mmlu/high_school_mathematics", "mmlu/high_school_us_history"]
-    for q in range(n_queries):
-        subject = subjects[q % 2]
-        prompt = f"{'Compute the integral' if q % 2 == 0 else 'Which president signed the treaty'} #{q}?"
-        for m, model in enumerate(["mathy", "historian"]):
-            right = float((q % 2 == m) if rng.random() > 0.1 else rng.random() > 0.5)
-            rows.append(
-                {
-                    "model": model,
-                    "query_id": f"q{q}",
-                    "prompt": prompt,
-                    "task": subject,
-                    "source": "ori_" + subject.replace("/", "-"),
-                    "score": right,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-TINY_TRAIN = {  # seconds-long runs on the tiny models and synthetic outcomes
-    "eval_every": 2,
-    "val_queries": 16,
-    "batch_instructions": 4,
-    "aptitude_tasks": 2,
-    "aptitude_per_task": 5,
-    "warmup_steps": 1,
-    "bf16": "off",
-}
 
 
 def test_training_writes_router_and_resumes_after_a_kill(tiny_specs, tmp_path):

@@ -32,8 +32,8 @@ from transformers import DynamicCache, PretrainedConfig
 
 from modelsat.aptitude.cards import Card
 from modelsat.io import atomic_write_text
-from modelsat.router.inference import autocast, perturbation_seeds
-from modelsat.router.model import RouterNet
+from modelsat.router.routing.llm.inference import autocast, perturbation_seeds
+from modelsat.router.routing.llm.model import RouterNet
 
 log = logging.getLogger(__name__)
 META = "meta.json"

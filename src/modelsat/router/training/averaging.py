@@ -17,8 +17,8 @@ from contextlib import contextmanager
 
 import torch
 
-from modelsat.router.artifact import load_trainable_state, trainable_state
-from modelsat.router.model import RouterNet
+from modelsat.router.routing.llm.loading import load_trainable_state, trainable_state
+from modelsat.router.routing.llm.model import RouterNet
 
 
 class WeightAverage:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from modelsat.router.budget import TimeBudget
+from modelsat.router.training.budget import TimeBudget
 
 
 def test_without_timings_the_plan_stands():

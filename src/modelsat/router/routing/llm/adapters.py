@@ -7,7 +7,7 @@ Example:
 from peft import LoraConfig, get_peft_model
 
 from modelsat.router.config import LoraSettings
-from modelsat.router.model import RouterNet
+from modelsat.router.routing.llm.model import RouterNet
 
 
 def add_llm_lora(net: RouterNet, settings: LoraSettings) -> None:

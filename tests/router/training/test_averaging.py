@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from modelsat.router.artifact import trainable_state
-from modelsat.router.averaging import WeightAverage
 from modelsat.router.config import ModelsatConfig, RouterConfig
-from modelsat.router.model import RouterNet
+from modelsat.router.routing.llm.loading import trainable_state
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.training.averaging import WeightAverage
 
 
 def clone_state(net: RouterNet) -> dict[str, torch.Tensor]:

@@ -11,10 +11,10 @@ import pytest
 from modelsat.aptitude.selection import AptitudeSet
 from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SMALL_5
-from modelsat.router.artifact import read_router_config
-from modelsat.router.service import load_router
+from modelsat.router.routing.folder import read_router_config
+from modelsat.router.routing.service import load_router
 
-ROUTERS = Path(__file__).resolve().parents[2] / "routers"
+ROUTERS = Path(__file__).resolve().parents[3] / "routers"
 STRONG_NEW = ["Meta-Llama-3_1-70B-Instruct", "gemini-1.5-pro-002", "Qwen1.5-110B"]
 
 

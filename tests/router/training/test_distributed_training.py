@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from test_router_training import TINY_TRAIN, synthetic_outcomes
+from router_doubles import TINY_TRAIN, synthetic_outcomes
 
 from modelsat.data.schema import validate_outcomes, write_outcomes
 

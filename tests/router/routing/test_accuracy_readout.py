@@ -5,19 +5,19 @@ import math
 import pandas as pd
 import pytest
 import torch
-from test_router_training import TINY_TRAIN, synthetic_outcomes
+from router_doubles import TINY_TRAIN, synthetic_outcomes
 
 from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import ConfigError
-from modelsat.router.artifact import read_router_config
-from modelsat.router.capability import AccuracyReadout
 from modelsat.router.config import ModelsatConfig, RouterConfig
-from modelsat.router.inference import score_in_batches
-from modelsat.router.losses import instruction_listwise_loss
-from modelsat.router.model import RouterNet
-from modelsat.router.service import load_router
-from modelsat.router.train import routed_accuracy, selection_models, set_stage, train_router
-from modelsat.router.training_data import ScoreMatrix
+from modelsat.router.routing.capability import AccuracyReadout
+from modelsat.router.routing.folder import read_router_config
+from modelsat.router.routing.llm.inference import score_in_batches
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.routing.service import load_router
+from modelsat.router.training.losses import instruction_listwise_loss
+from modelsat.router.training.train import routed_accuracy, selection_models, set_stage, train_router
+from modelsat.router.training.training_data import ScoreMatrix
 
 
 def test_readout_reads_the_clause_nearest_the_instruction_and_ignores_facts() -> None:

@@ -3,21 +3,21 @@ read by the accuracy readout in a card's task order."""
 
 import pytest
 import torch
-from test_router_training import TINY_TRAIN, synthetic_outcomes
+from router_doubles import TINY_TRAIN, synthetic_outcomes
 
 from modelsat.aptitude.selection import AptitudeSet, CoreTask
 from modelsat.errors import DataError, RouterError
 from modelsat.router.config import ModelsatConfig, RouterConfig
-from modelsat.router.model import RouterNet
-from modelsat.router.prototypes import (
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.routing.prototypes import (
     PROTOTYPES_FILE,
     load_prototypes,
     prototype_keys,
     save_prototypes,
     task_prototypes,
 )
-from modelsat.router.service import load_router
-from modelsat.router.train import set_stage, train_router
+from modelsat.router.routing.service import load_router
+from modelsat.router.training.train import set_stage, train_router
 
 APTITUDE = AptitudeSet(
     tasks=(CoreTask("math", "Algebra", ("q1", "q2")), CoreTask("law", "Contracts", ("q3",))), zoo=("m",), seed=0

@@ -3,12 +3,12 @@
 from pathlib import Path
 
 import numpy as np
-from test_router_training import TINY_TRAIN, synthetic_outcomes
+from router_doubles import TINY_TRAIN, synthetic_outcomes
 
 from modelsat.aptitude.selection import AptitudeSet
 from modelsat.router.config import ModelsatConfig
-from modelsat.router.mixing import TaskGroups, mix_models
-from modelsat.router.train import train_router
+from modelsat.router.training.mixing import TaskGroups, mix_models
+from modelsat.router.training.train import train_router
 
 
 def test_a_mixed_model_is_one_model_per_group_in_card_and_answers(make_card):
@@ -32,7 +32,7 @@ def test_a_mixed_model_is_one_model_per_group_in_card_and_answers(make_card):
 
 
 def test_groups_are_mmlu_pro_categories(mmlu_outcomes):
-    aptitude = AptitudeSet.load(Path(__file__).resolve().parents[2] / "routers" / "default" / "aptitude.json")
+    aptitude = AptitudeSet.load(Path(__file__).resolve().parents[3] / "routers" / "default" / "aptitude.json")
     train_ids = mmlu_outcomes["query_id"].drop_duplicates().tolist()
     groups = TaskGroups.from_outcomes(mmlu_outcomes, aptitude, train_ids)
     assert groups.n_groups == 14

@@ -11,8 +11,8 @@ Validation (routed accuracy on the zoo, or with `select_by: aiq` the AIQ of the 
 every `eval_every` steps and the best weights are written to the router directory; a checkpoint
 every `checkpoint_every` steps lets `--resume` continue after a kill. With `max_minutes`, the
 remaining steps are re-planned from measured step and validation times so that the run ends within
-its budget (router/budget.py); the learning-rate schedule follows the latest plan. At the end the
-best weights' P(Yes) is calibrated on the validation queries (router/calibration.py). Under
+its budget (router/training/budget.py); the learning-rate schedule follows the latest plan. At the end the
+best weights' P(Yes) is calibrated on the validation queries (router/routing/calibration.py). Under
 `accelerate launch` every process draws its own instructions and gradients are averaged (DDP); the
 main process validates and writes.
 
@@ -43,21 +43,21 @@ from modelsat.cost.matrix import recorded_costs
 from modelsat.errors import ConfigError, RouterError
 from modelsat.evaluation.frontier import validation_aiq
 from modelsat.io import atomic_write_bytes
-from modelsat.models.loading import bf16_supported
-from modelsat.router.adapters import add_llm_lora
-from modelsat.router.artifact import load_trainable_state, save_router, trainable_state, write_metrics
-from modelsat.router.averaging import WeightAverage
-from modelsat.router.budget import TimeBudget
-from modelsat.router.calibration import CALIBRATION_FILE, fit_calibration
 from modelsat.router.config import ModelsatConfig, TrainConfig
-from modelsat.router.inference import autocast, score_in_batches
-from modelsat.router.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
-from modelsat.router.mixing import TaskGroups, mix_models
-from modelsat.router.model import RouterNet
-from modelsat.router.prefix_store import PrefixStore, score_stored
-from modelsat.router.prototypes import task_prototypes
-from modelsat.router.routing_text import RoutingTextReader
-from modelsat.router.training_data import ScoreMatrix
+from modelsat.router.routing.calibration import CALIBRATION_FILE, fit_calibration
+from modelsat.router.routing.llm.adapters import add_llm_lora
+from modelsat.router.routing.llm.inference import autocast, score_in_batches, use_bf16
+from modelsat.router.routing.llm.loading import load_trainable_state, trainable_state
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.routing.prototypes import task_prototypes
+from modelsat.router.routing.routing_text import RoutingTextReader
+from modelsat.router.training.artifact import save_router, write_metrics
+from modelsat.router.training.averaging import WeightAverage
+from modelsat.router.training.budget import TimeBudget
+from modelsat.router.training.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
+from modelsat.router.training.mixing import TaskGroups, mix_models
+from modelsat.router.training.prefix_store import PrefixStore, score_stored
+from modelsat.router.training.training_data import ScoreMatrix
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoints/last.pt"
@@ -83,15 +83,6 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
         return (step + 1) / cfg.warmup_steps
     progress = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
-def use_bf16(setting: str, device: torch.device) -> bool:
-    """Resolve the bf16 setting for `device`."""
-    if setting == "auto":
-        return (
-            bf16_supported() if device.type == "cpu" else torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        )
-    return setting == "on"
 
 
 def make_accelerator(device: str) -> Accelerator:
@@ -124,7 +115,7 @@ def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Op
 def aptitude_prototypes(
     net: RouterNet, aptitude: AptitudeSet, outcomes: pd.DataFrame, reader: RoutingTextReader
 ) -> dict[str, torch.Tensor]:
-    """Task prototypes of `aptitude` from its questions as routing reads them (router/prototypes.py)."""
+    """Task prototypes of `aptitude` from its questions as routing reads them (router/routing/prototypes.py)."""
     questions = outcomes[outcomes["query_id"].isin(aptitude.query_ids)].drop_duplicates("query_id")
     prompts = dict(zip(questions["query_id"], reader.texts(questions["prompt"].tolist()), strict=True))
     return task_prototypes(net.capability.embed_texts, aptitude, prompts)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from modelsat.errors import RouterError
-from modelsat.router.calibration import CALIBRATION_FILE, Calibration, fit_calibration, log_loss
+from modelsat.router.routing.calibration import CALIBRATION_FILE, Calibration, fit_calibration, log_loss
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -14,9 +14,9 @@ from modelsat.aptitude.selection import AptitudeSet
 from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SMALL_5
 from modelsat.errors import RouterError
-from modelsat.router.service import load_router
+from modelsat.router.routing.service import load_router
 
-ROUTER = Path(__file__).resolve().parents[2] / "routers" / "default"
+ROUTER = Path(__file__).resolve().parents[3] / "routers" / "default"
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ calibration.json (`modelsat calibrate`).
 
 `RoutingService` is both an `InstructionScorer` (raw instruction texts, used by `route` and `serve`)
 and a `Router` (query tables, used by `evaluate`). Either way an instruction is scored on its routing text
-(`router/routing_text.py`), the rule `serve` also applies to chats.
+(`router/routing/routing_text.py`), the rule `serve` also applies to chats.
 
 Example:
     service = load_router(Path("routers/default"), Path("cards.json"))
@@ -21,12 +21,11 @@ import torch
 
 from modelsat.aptitude.cards import Card, load_cards
 from modelsat.errors import RouterError
-from modelsat.router.artifact import load_router_dir
-from modelsat.router.calibration import CALIBRATION_FILE, Calibration
-from modelsat.router.inference import card_clause_tokens, score_in_batches
-from modelsat.router.model import RouterNet
-from modelsat.router.routing_text import RoutingTextReader
-from modelsat.router.train import use_bf16
+from modelsat.router.routing.calibration import CALIBRATION_FILE, Calibration
+from modelsat.router.routing.llm.inference import card_clause_tokens, score_in_batches, use_bf16
+from modelsat.router.routing.llm.loading import load_router_dir
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.routing.routing_text import RoutingTextReader
 
 MAX_CACHED_CANDIDATE_SETS = 16  # distinct candidate lists whose connector outputs are kept
 

@@ -18,11 +18,16 @@ from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 
 from modelsat.aptitude.cards import Card
 from modelsat.errors import RouterError
-from modelsat.router.capability import CapabilityModule, card_numbers
 from modelsat.router.config import RouterConfig
-from modelsat.router.prompting import PromptLayout
-from modelsat.router.prototypes import prototype_keys
-from modelsat.router.scoring import encode_prefix, full_forward_scores, one_pass_scores, shared_prefix_scores
+from modelsat.router.routing.capability import CapabilityModule, card_numbers
+from modelsat.router.routing.llm.prompting import PromptLayout
+from modelsat.router.routing.llm.scoring import (
+    encode_prefix,
+    full_forward_scores,
+    one_pass_scores,
+    shared_prefix_scores,
+)
+from modelsat.router.routing.prototypes import prototype_keys
 
 
 class RouterNet(nn.Module):
