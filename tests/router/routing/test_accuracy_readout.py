@@ -92,7 +92,7 @@ def test_models_held_out_of_the_loss_join_validation_by_card(tiny_specs, tmp_pat
     val = ScoreMatrix.from_outcomes(outcomes, zoo, "validation", exclude=aptitude.query_ids).subset(
         cfg.train.val_queries, cfg.train.seed
     )
-    router = load_router(tmp_path, bf16="off", calibrated=False)
+    router = load_router(tmp_path, bf16="off", calibrated=False, mode="full")
     assert sorted(router.models) == sorted(zoo)
     fresh = router.score_instructions(val.prompts, zoo)  # validation scored every card, the held-out one too
     assert routed_accuracy(fresh, val) == pytest.approx(result.best_val_score)

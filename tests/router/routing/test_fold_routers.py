@@ -35,19 +35,21 @@ def test_fold_routers_never_trained_on_their_new_models(name: str) -> None:
     assert set(meta["selection_models"]) <= set(meta["zoo"])
 
 
-def test_strong_models_added_by_card_take_the_queries_from_a_small_zoo(mmlu_outcomes) -> None:
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_strong_models_added_by_card_take_the_queries_from_a_small_zoo(mmlu_outcomes, mode: str) -> None:
     router_dir = ROUTERS / "default"
     assert set(STRONG_NEW) <= set(read_router_config(router_dir)[1]["new_models"])
     models = [*SMALL_5, *STRONG_NEW]
     prompts, scores = query_sample(mmlu_outcomes, router_dir, models, 120)
-    routed = load_router(router_dir).score_instructions(prompts.tolist(), models).argmax(axis=1)
+    routed = load_router(router_dir, mode=mode).score_instructions(prompts.tolist(), models).argmax(axis=1)
     assert np.isin(np.array(models)[routed], STRONG_NEW).mean() > 0.9
     accuracy = scores[np.arange(len(routed)), routed].mean()
     small_best = scores[:, : len(SMALL_5)].mean(axis=0).max()
     assert accuracy > small_best + 0.15, f"routed {accuracy:.3f}, best small model {small_best:.3f}"
 
 
-def test_a_peer_added_by_card_takes_the_kinds_of_question_its_card_is_strong_on(mmlu_outcomes) -> None:
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_a_peer_added_by_card_takes_the_kinds_of_question_its_card_is_strong_on(mmlu_outcomes, mode: str) -> None:
     router_dir = ROUTERS / "default"
     new = "Phi-3-mini-4k-instruct"  # beats mathstral-7B on MMLU questions, loses on MMLU-Pro's own problems
     assert new in read_router_config(router_dir)[1]["new_models"]
@@ -55,7 +57,8 @@ def test_a_peer_added_by_card_takes_the_kinds_of_question_its_card_is_strong_on(
     prompts, _ = query_sample(mmlu_outcomes, router_dir, models, 200)
     tasks = mmlu_outcomes.drop_duplicates("query_id").set_index("query_id")["task"].loc[prompts.index]
     mmlu_question = tasks.str.startswith("mmlu/").to_numpy()
-    routed = np.array(models)[load_router(router_dir).score_instructions(prompts.tolist(), models).argmax(axis=1)]
+    scores = load_router(router_dir, mode=mode).score_instructions(prompts.tolist(), models)
+    routed = np.array(models)[scores.argmax(axis=1)]
     to_new = routed == new
     assert 0.2 < to_new.mean() < 0.8, f"{new} gets {to_new.mean():.0%} of the queries"
     assert to_new[mmlu_question].mean() > to_new[~mmlu_question].mean() + 0.3

@@ -77,12 +77,12 @@ def test_training_with_prototype_keys_ships_them_and_routing_reads_them(tiny_spe
     prototypes = load_prototypes(tmp_path / PROTOTYPES_FILE)
     assert sorted(prototypes) == sorted(t.name for t in aptitude.tasks)
     assert all(v.norm().item() == pytest.approx(1.0, abs=1e-4) for v in prototypes.values())
-    loaded = load_router(tmp_path, bf16="off", calibrated=False)
+    loaded = load_router(tmp_path, bf16="off", calibrated=False, mode="full")
     scores = loaded.score_instructions(["Solve 2x = 4.", "Who won at Hastings?"], ["mathy", "historian"])
     assert scores.shape == (2, 2)
     (tmp_path / PROTOTYPES_FILE).unlink()
     with pytest.raises(RouterError, match="prototypes"):
-        load_router(tmp_path, bf16="off", calibrated=False)
+        load_router(tmp_path, bf16="off", calibrated=False, mode="full")
 
 
 def test_the_readout_has_a_learning_rate_of_its_own(tiny_specs) -> None:

@@ -19,9 +19,9 @@ from modelsat.router.routing.service import load_router
 ROUTER = Path(__file__).resolve().parents[3] / "routers" / "default"
 
 
-@pytest.fixture(scope="module")
-def service():
-    return load_router(ROUTER)
+@pytest.fixture(scope="module", params=["fast", "full"])
+def service(request):
+    return load_router(ROUTER, mode=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,9 @@ def test_routes_real_test_instructions_better_than_chance(service, test_queries)
     assert len(set(log_odds.argmax(axis=1))) >= 2, "the router should not send everything to one model"
 
 
-def test_ranking_is_deterministic_and_batch_independent(test_queries):
-    fp32 = load_router(ROUTER, bf16="off")  # exact arithmetic: padding in a batch must not change scores
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_ranking_is_deterministic_and_batch_independent(test_queries, mode):
+    fp32 = load_router(ROUTER, bf16="off", mode=mode)  # exact arithmetic: padding in a batch must not change scores
     prompts, _ = test_queries
     batched = fp32.score_instructions(prompts[:8], list(SMALL_5))
     alone = np.stack([fp32.score_instructions([p], list(SMALL_5))[0] for p in prompts[:3]])
@@ -54,12 +55,13 @@ def test_ranking_is_deterministic_and_batch_independent(test_queries):
     assert all(0.0 < p < 1.0 for _, p in ranking)
 
 
-def test_a_model_outside_training_gets_scored_from_its_card(mmlu_outcomes, tmp_path):
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_a_model_outside_training_gets_scored_from_its_card(mmlu_outcomes, tmp_path, mode):
     aptitude = AptitudeSet.load(ROUTER / "aptitude.json")
     new = "Meta-Llama-3_1-70B-Instruct"
     cards = build_cards(mmlu_outcomes, aptitude, [new, "Llama-2-7b-hf"])
     save_cards(cards, tmp_path / "cards.json")
-    service = load_router(ROUTER, tmp_path / "cards.json")
+    service = load_router(ROUTER, tmp_path / "cards.json", mode=mode)
     scores = service.score_instructions(["What is the capital of Australia?", "Integrate x^2 from 0 to 3."])
     assert (scores[:, 0] > scores[:, 1]).all(), "a 70B instruct model should outrank Llama-2-7B"
 

@@ -176,7 +176,7 @@ def test_card_subsets_train_from_the_prefix_store_and_free_it_afterwards(tiny_sp
     val = ScoreMatrix.from_outcomes(outcomes, zoo, "validation", exclude=aptitude.query_ids).subset(
         cfg.train.val_queries, cfg.train.seed
     )
-    fresh = load_router(tmp_path, bf16="off", calibrated=False).score_instructions(val.prompts, zoo)
+    fresh = load_router(tmp_path, bf16="off", calibrated=False, mode="full").score_instructions(val.prompts, zoo)
     assert routed_accuracy(fresh, val) == pytest.approx(result.best_val_score)
 
 
@@ -214,8 +214,8 @@ def test_a_trained_router_routes_with_its_calibration_unless_asked_not_to(tiny_s
     calibration = Calibration(scale=0.5, bias=-1.0, n_queries=1, log_loss_raw=1.0, log_loss_calibrated=1.0)
     calibration.save(tmp_path / CALIBRATION_FILE)
     prompts = ["Compute the integral of x #1?", "Which president signed the treaty #2?"]
-    raw = load_router(tmp_path, bf16="off", calibrated=False).score_instructions(prompts)
-    calibrated = load_router(tmp_path, bf16="off").score_instructions(prompts)
+    raw = load_router(tmp_path, bf16="off", calibrated=False, mode="full").score_instructions(prompts)
+    calibrated = load_router(tmp_path, bf16="off", mode="full").score_instructions(prompts)
     np.testing.assert_allclose(calibrated, 0.5 * raw - 1.0, atol=1e-5)
 
 
@@ -285,7 +285,7 @@ def test_select_by_aiq_keeps_the_weights_with_the_best_validation_aiq(tiny_specs
     aptitude = AptitudeSet.load(tmp_path / "aptitude.json")
     val = ScoreMatrix.from_outcomes(outcomes, ["mathy", "historian"], "validation", exclude=aptitude.query_ids)
     val = val.subset(cfg.train.val_queries, cfg.train.seed)
-    fresh = load_router(tmp_path, bf16="off", calibrated=False).score_instructions(val.prompts)
+    fresh = load_router(tmp_path, bf16="off", calibrated=False, mode="full").score_instructions(val.prompts)
     kept = validation_aiq(fresh, validation_costs(outcomes, val), val.scores)
     assert kept == pytest.approx(result.best_val_score, abs=1e-6), "the saved weights are the best-AIQ ones"
 

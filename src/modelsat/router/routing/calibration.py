@@ -17,12 +17,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from modelsat.errors import RouterError
 from modelsat.io import atomic_write_text
 
 CALIBRATION_FILE = "calibration.json"
+FAST_CALIBRATION_FILE = "calibration-fast.json"  # the fast routing mode's scores have a scale of their own
+
+
+def calibration_file(mode: str) -> str:
+    """The calibration file of a routing mode ("full" or "fast")."""
+    return FAST_CALIBRATION_FILE if mode == "fast" else CALIBRATION_FILE
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ def fit_calibration(log_odds: np.ndarray, outcomes: np.ndarray) -> Calibration:
         RouterError: the shapes differ, there are NaNs, the outcomes are all equal, or the scores rank
             the outcomes backwards (a fitted scale ≤ 0 would reverse every ranking).
     """
+    from sklearn.linear_model import LogisticRegression  # only fitting needs scikit-learn, routing does not
+
     s, y = np.asarray(log_odds, dtype=np.float64), np.asarray(outcomes, dtype=np.float64)
     if s.shape != y.shape or s.ndim != 2:
         raise RouterError(f"scores {s.shape} and outcomes {y.shape} must be the same (queries, models) matrix")

@@ -43,6 +43,14 @@ def card_numbers(card: Card, n_clauses: int) -> tuple[list[float], list[float]]:
     return accuracies + [0.0] * n_facts, [0.0] * len(accuracies) + [1.0] * n_facts
 
 
+def readout_inputs(cards: Sequence[Card], n_clauses: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, C) per-clause accuracies and fact flags of `cards`: what the accuracy readout weighs."""
+    numbers = [card_numbers(card, n_clauses) for card in cards]
+    accuracy = torch.tensor([a for a, _ in numbers], device=device)
+    is_fact = torch.tensor([f for _, f in numbers], device=device)
+    return accuracy, is_fact
+
+
 class AccuracyReadout(nn.Module):
     """α·logit of a card's accuracy on the subjects nearest the instruction (`router.accuracy_readout`).
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from modelsat.aptitude.cards import Card
 from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import DataError, RouterError
 from modelsat.io import atomic_write_bytes
@@ -60,3 +61,13 @@ def prototype_keys(prototypes: Mapping[str, torch.Tensor], tasks: Sequence[str])
     if unknown:
         raise RouterError(f"card task {unknown[0]!r} has no prototype in this router: profile with its aptitude set")
     return torch.stack([prototypes[t] for t in tasks])
+
+
+def card_prototype_keys(prototypes: Mapping[str, torch.Tensor], cards: Sequence[Card], n_clauses: int) -> torch.Tensor:
+    """(N, n_clauses, D) readout keys of `cards`: each task clause's prototype, zero rows for the facts (which the
+    readout masks)."""
+    keys = []
+    for card in cards:
+        tasks = prototype_keys(prototypes, [s.task for s in card.scores])
+        keys.append(torch.cat([tasks, tasks.new_zeros(n_clauses - len(tasks), tasks.shape[1])]))
+    return torch.stack(keys)

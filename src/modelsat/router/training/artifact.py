@@ -18,7 +18,7 @@ from modelsat.aptitude.cards import Card, save_cards
 from modelsat.aptitude.selection import AptitudeSet
 from modelsat.io import atomic_write_bytes, atomic_write_text
 from modelsat.router.config import PROMPT_FORMAT_VERSION, ModelsatConfig
-from modelsat.router.routing.calibration import CALIBRATION_FILE
+from modelsat.router.routing.calibration import CALIBRATION_FILE, FAST_CALIBRATION_FILE
 from modelsat.router.routing.folder import WEIGHTS_FILE
 from modelsat.router.routing.llm.loading import trainable_state
 from modelsat.router.routing.llm.model import RouterNet
@@ -64,7 +64,8 @@ def save_router(
     save_file(trainable_state(net), str(tmp))
     atomic_write_bytes(out_dir / WEIGHTS_FILE, tmp.read_bytes())
     tmp.unlink()
-    (out_dir / CALIBRATION_FILE).unlink(missing_ok=True)  # fitted to the weights just replaced
+    for name in (CALIBRATION_FILE, FAST_CALIBRATION_FILE):  # fitted to the weights just replaced
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def write_metrics(router_dir: Path, metrics: dict[str, Any]) -> None:

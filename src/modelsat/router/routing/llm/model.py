@@ -19,7 +19,7 @@ from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 from modelsat.aptitude.cards import Card
 from modelsat.errors import RouterError
 from modelsat.router.config import RouterConfig
-from modelsat.router.routing.capability import CapabilityModule, card_numbers
+from modelsat.router.routing.capability import CapabilityModule, readout_inputs
 from modelsat.router.routing.llm.prompting import PromptLayout
 from modelsat.router.routing.llm.scoring import (
     encode_prefix,
@@ -27,7 +27,7 @@ from modelsat.router.routing.llm.scoring import (
     one_pass_scores,
     shared_prefix_scores,
 )
-from modelsat.router.routing.prototypes import prototype_keys
+from modelsat.router.routing.prototypes import card_prototype_keys
 
 
 class RouterNet(nn.Module):
@@ -154,9 +154,7 @@ class RouterNet(nn.Module):
         if embedded is None:
             raise ValueError("the accuracy readout needs the instructions' encoder embeddings")
         clauses = self.readout_keys(cards).to(self.device)
-        numbers = [card_numbers(card, clauses.shape[1]) for card in cards]
-        accuracy = torch.tensor([a for a, _ in numbers], device=self.device)
-        is_fact = torch.tensor([f for _, f in numbers], device=self.device)
+        accuracy, is_fact = readout_inputs(cards, clauses.shape[1], self.device)
         return readout(embedded.to(self.device), clauses, accuracy, is_fact)
 
     def readout_keys(self, cards: Sequence[Card]) -> torch.Tensor:
@@ -166,12 +164,7 @@ class RouterNet(nn.Module):
             return self.clause_embeddings(cards, cached=not self.encoder_tuned)
         if self.prototypes is None:
             raise RouterError("this router's readout reads task prototypes, but none are loaded")
-        n_clauses = len(cards[0].clauses(self.cfg.clause_template))
-        keys = []
-        for card in cards:
-            tasks = prototype_keys(self.prototypes, [s.task for s in card.scores])
-            keys.append(torch.cat([tasks, tasks.new_zeros(n_clauses - len(tasks), tasks.shape[1])]))
-        return torch.stack(keys)
+        return card_prototype_keys(self.prototypes, cards, len(cards[0].clauses(self.cfg.clause_template)))
 
     def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
         """(rows, T, D) input embeddings of a fixed token list."""
