@@ -22,10 +22,10 @@ from modelsat.baselines.zero_shot import CardLookupRouter
 from modelsat.data.schema import read_outcomes
 from modelsat.data.zoos import parse_models, resolve_zoo
 from modelsat.evaluation.dataset import build_eval_set
-from modelsat.router.artifact import read_router_config
-from modelsat.router.capability import card_numbers
-from modelsat.router.service import load_router
-from modelsat.router.train import aptitude_prototypes
+from modelsat.router.routing.capability import card_numbers
+from modelsat.router.routing.folder import read_router_config
+from modelsat.router.routing.service import load_router
+from modelsat.router.training.train import aptitude_prototypes
 
 
 class EmbeddingCache:

@@ -22,9 +22,9 @@ from modelsat.data.schema import read_outcomes
 from modelsat.data.splits import split_outcomes
 from modelsat.evaluation.dataset import build_eval_set
 from modelsat.evaluation.frontier import cost_frontier
-from modelsat.router.calibration import fit_calibration
-from modelsat.router.service import load_router
-from modelsat.router.training_data import ScoreMatrix
+from modelsat.router.routing.calibration import fit_calibration
+from modelsat.router.routing.service import load_router
+from modelsat.router.training.training_data import ScoreMatrix
 
 SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 BIASES = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)

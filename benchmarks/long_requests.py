@@ -26,9 +26,9 @@ from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SMALL_5
 from modelsat.router.config import RouterConfig
-from modelsat.router.inference import score_in_batches
-from modelsat.router.routing_text import RoutingTextReader, Turn
-from modelsat.router.service import RoutingService, load_router
+from modelsat.router.routing.llm.inference import score_in_batches
+from modelsat.router.routing.routing_text import RoutingTextReader, Turn
+from modelsat.router.routing.service import RoutingService, load_router
 
 SYSTEM = (
     "You are Atlas, the assistant of Northwind Learning. Follow these rules in every answer. Be accurate and say "

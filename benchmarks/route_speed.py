@@ -31,8 +31,7 @@ from modelsat.data.importers import mmlu_pro
 from modelsat.data.locate import data_dir
 from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SMALL
-from modelsat.router.inference import autocast, card_clause_tokens
-from modelsat.router.train import use_bf16
+from modelsat.router.routing.llm.inference import autocast, card_clause_tokens, use_bf16
 
 CANDIDATES = (5, 12, 25)
 DOCUMENT = "The quarterly report summarises the regional sales figures, the hiring plan and the facilities budget.\n\n"
@@ -76,12 +75,12 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     outcomes = mmlu_pro.load(data_dir() / "mmlu-pro").outcomes
     if (args.router / "weights.safetensors").is_file():
-        from modelsat.router.artifact import load_router_dir
+        from modelsat.router.routing.llm.loading import load_router_dir
 
         net, _, aptitude = load_router_dir(args.router)
     else:
         from modelsat.router.config import RouterConfig
-        from modelsat.router.model import RouterNet
+        from modelsat.router.routing.llm.model import RouterNet
 
         net = RouterNet.build(RouterConfig()).eval()
         aptitude = select_aptitude_set(outcomes, list(SMALL))

@@ -32,9 +32,9 @@ from modelsat.data.schema import read_outcomes
 from modelsat.data.zoos import parse_models, resolve_zoo
 from modelsat.evaluation.dataset import build_eval_set
 from modelsat.evaluation.metrics import task_weights
-from modelsat.router.inference import autocast, card_clause_tokens
-from modelsat.router.model import RouterNet
-from modelsat.router.service import load_router
+from modelsat.router.routing.llm.inference import autocast, card_clause_tokens
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.routing.service import load_router
 
 
 def score_parts(net: RouterNet, texts: list[str], cards: list[Card], batch: int, bf16: bool) -> dict[str, np.ndarray]:

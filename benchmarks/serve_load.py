@@ -1,13 +1,15 @@
 """Load test of `modelsat serve`: N concurrent chat requests through the proxy to fast echo backends.
 
 Echo backends and the proxy run in their own processes on loopback; the client sends every request at
-once with httpx.AsyncClient and reports errors, latency, routing overhead and throughput. Overhead is
+once with httpx.AsyncClient (or, with `--clients N`, from N clients that each send their next request when
+the previous one is answered) and reports errors, latency, routing overhead and throughput. Overhead is
 what the proxy adds: client latency minus the backend time the proxy measured (`x-modelsat-backend-ms`).
+`startup_s` is the time from launching the proxy's process to its first answered health check.
 
 Example:
     $ .venv/bin/python benchmarks/serve_load.py --requests 200                    # fake (hash) scorer
     $ .venv/bin/python benchmarks/serve_load.py --scorer real --router routers/default \\
-          --cards routers/default/cards.json
+          --cards routers/default/cards.json --mode fast --clients 8
 """
 
 import argparse
@@ -95,12 +97,22 @@ async def one(client: httpx.AsyncClient, url: str, i: int) -> tuple[bool, float,
     return True, latency, routing, float(response.headers["x-modelsat-backend-ms"]) / 1000
 
 
-async def load(url: str, n: int) -> tuple[list[tuple[bool, float, float, float]], float]:
-    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+async def load(url: str, n: int, clients: int | None = None) -> tuple[list[tuple[bool, float, float, float]], float]:
+    """`n` requests, all at once, or from `clients` clients sending one after another; (results, wall seconds)."""
+    width = clients or n
+    limits = httpx.Limits(max_connections=width, max_keepalive_connections=width)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         await asyncio.gather(*(one(client, url, i) for i in range(10)))  # warm-up, not counted
         start = time.perf_counter()
-        results = await asyncio.gather(*(one(client, url, i) for i in range(n)))
+        if clients is None:
+            results = await asyncio.gather(*(one(client, url, i) for i in range(n)))
+        else:
+            queue = iter(range(n))  # shared: each client takes the next request number when it is free
+
+            async def client_loop() -> list[tuple[bool, float, float, float]]:
+                return [await one(client, url, i) for i in queue]
+
+            results = [r for done in await asyncio.gather(*(client_loop() for _ in range(clients))) for r in done]
         return results, time.perf_counter() - start
 
 
@@ -126,6 +138,8 @@ def main() -> None:
     parser.add_argument("--scorer", choices=["fake", "real"], default="fake")
     parser.add_argument("--router", type=Path, default=Path("routers/default"))
     parser.add_argument("--cards", type=Path, default=Path("routers/default/cards.json"))
+    parser.add_argument("--mode", choices=["fast", "full"], default="fast", help="routing mode of the real router")
+    parser.add_argument("--clients", type=int, default=None, help="concurrent clients (default: all requests at once)")
     args = parser.parse_args()
 
     if args.scorer == "real":
@@ -139,17 +153,23 @@ def main() -> None:
     workers = [ctx.Process(target=run_echo, args=(p,), daemon=True) for p in ports]
     urls = [f"http://127.0.0.1:{port}/v1" for port in ports]
     backends = {m: {"base_url": urls[i % len(urls)], "model": "echo"} for i, m in enumerate(models)}
-    cfg = ServeConfig.model_validate({"router": str(args.router), "cards": str(args.cards), "backends": backends})
+    cfg = ServeConfig.model_validate(
+        {"router": str(args.router), "cards": str(args.cards), "backends": backends, "mode": args.mode}
+    )
     proxy_port = free_port()
-    workers.append(ctx.Process(target=run_proxy, args=(cfg, args.scorer, proxy_port), daemon=True))
+    proxy = ctx.Process(target=run_proxy, args=(cfg, args.scorer, proxy_port), daemon=True)
     for worker in workers:
         worker.start()
+    workers.append(proxy)
     try:
         for port in ports:
             wait_ready(f"http://127.0.0.1:{port}")
         url = f"http://127.0.0.1:{proxy_port}"
+        launched = time.perf_counter()
+        proxy.start()
         wait_ready(url)
-        results, wall = asyncio.run(load(url, args.requests))
+        startup = time.perf_counter() - launched
+        results, wall = asyncio.run(load(url, args.requests, args.clients))
         calls, mean_batch = batch_stats(httpx.get(url + "/metrics").text)
     finally:
         for worker in workers:
@@ -158,8 +178,11 @@ def main() -> None:
     overhead = [latency - backend for _, latency, _, backend in ok]
     summary = {
         "scorer": args.scorer,
+        "mode": args.mode if args.scorer == "real" else None,
         "models": len(models),
         "requests": args.requests,
+        "clients": args.clients or args.requests,
+        "startup_s": round(startup, 2),
         "errors": len(results) - len(ok),
         "latency_ms_p50": round(pct([r[1] for r in ok], 50), 2),
         "latency_ms_p99": round(pct([r[1] for r in ok], 99), 2),

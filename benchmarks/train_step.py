@@ -3,7 +3,7 @@
 Prints, in one run, the median seconds of a full training step (forward, loss, backward) on real
 MMLU-Pro train instructions and the `small` zoo's cards, for every card and for a subset, with fresh
 prefixes (one frozen-LLM forward over the instructions per step) and with stored prefixes
-(router/prefix_store.py); their ratio; the one-off cost of storing a prefix; and after how many
+(router/training/prefix_store.py); their ratio; the one-off cost of storing a prefix; and after how many
 passes over the training instructions the store has paid for itself.
 
     .venv/bin/python benchmarks/train_step.py [--batch 32] [--subset 6] [--steps 5] [--bf16 auto|on|off]
@@ -24,12 +24,12 @@ from modelsat.data.importers import mmlu_pro
 from modelsat.data.locate import data_dir
 from modelsat.data.zoos import SMALL
 from modelsat.router.config import load_config
-from modelsat.router.inference import autocast
-from modelsat.router.losses import instruction_listwise_loss
-from modelsat.router.model import RouterNet
-from modelsat.router.prefix_store import PrefixStore
-from modelsat.router.train import set_stage, use_bf16
-from modelsat.router.training_data import ScoreMatrix
+from modelsat.router.routing.llm.inference import autocast, use_bf16
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.training.losses import instruction_listwise_loss
+from modelsat.router.training.prefix_store import PrefixStore
+from modelsat.router.training.train import set_stage
+from modelsat.router.training.training_data import ScoreMatrix
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from modelsat.router.routing_text import RoutingTextReader
+    from modelsat.router.routing.routing_text import RoutingTextReader
 
 
 @runtime_checkable
@@ -41,7 +41,7 @@ class InstructionScorer(Protocol):
     """What `serve` and `route` need from a loaded router: scores for raw instruction texts, and the rule that
     reads a chat into the routing text it scores.
 
-    `modelsat.router.service.load_router(router_dir, cards_path)` returns one; tests may use fakes.
+    `modelsat.router.routing.service.load_router(router_dir, cards_path)` returns one; tests may use fakes.
     """
 
     models: list[str]

@@ -5,26 +5,30 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from modelsat.router.calibration import CALIBRATION_FILE, Calibration
-from modelsat.router.service import load_router
+from modelsat.router.routing.calibration import CALIBRATION_FILE, Calibration, calibration_file
+from modelsat.router.routing.service import load_router
 
 ROUTER = Path(__file__).resolve().parents[2] / "routers" / "routerbench"
 
 
-def test_calibrate_fits_on_validation_and_keeps_rankings(routerbench_file: Path, tmp_path: Path, cli) -> None:
+@pytest.mark.parametrize("mode", ["fast", "full"])
+def test_calibrate_fits_on_validation_and_keeps_rankings(routerbench_file: Path, tmp_path: Path, cli, mode) -> None:
     router = tmp_path / "router"
     shutil.copytree(ROUTER, router)
     (router / CALIBRATION_FILE).unlink(missing_ok=True)
-    code, out, err = cli("calibrate", "--router", router, "--outcomes", routerbench_file, "--limit", "40")
+    args = ("--router", router, "--outcomes", routerbench_file, "--limit", "40", "--mode", mode)
+    code, out, err = cli("calibrate", *args)
     assert code == 0, err
     assert "validation log-loss" in out and "on 40 queries" in out
-    calibration = Calibration.load(router / CALIBRATION_FILE)
+    assert sorted(p.name for p in router.glob("calibration*.json")) == [calibration_file(mode)]
+    calibration = Calibration.load(router / calibration_file(mode))
     assert calibration.scale > 0 and calibration.n_queries == 40
     assert calibration.log_loss_calibrated <= calibration.log_loss_raw
     prompts = ["Write a python function to reverse a list.", "Which is heavier, a kilogram of iron or of wool?"]
-    raw = load_router(router, calibrated=False).score_instructions(prompts)
-    calibrated = load_router(router).score_instructions(prompts)
+    raw = load_router(router, calibrated=False, mode=mode).score_instructions(prompts)
+    calibrated = load_router(router, mode=mode).score_instructions(prompts)
     np.testing.assert_allclose(calibrated, calibration.apply(raw), atol=1e-4)
     np.testing.assert_array_equal(np.argsort(-calibrated, axis=1), np.argsort(-raw, axis=1))
 

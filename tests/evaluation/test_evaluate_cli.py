@@ -42,9 +42,9 @@ def test_unknown_baseline_is_a_usage_error(synthetic_outcomes, tmp_path) -> None
 
 def test_router_option_loads_model_sat_and_its_aptitude_set(synthetic_outcomes, tmp_path, monkeypatch) -> None:
     calls = []
-    fake = types.ModuleType("modelsat.router.service")
+    fake = types.ModuleType("modelsat.router.routing.service")
     fake.load_router = lambda router_dir, cards: calls.append((router_dir, cards)) or TopicRouter()
-    monkeypatch.setitem(sys.modules, "modelsat.router.service", fake)
+    monkeypatch.setitem(sys.modules, "modelsat.router.routing.service", fake)
     router_dir = tmp_path / "router"
     aptitude = AptitudeSet(tasks=(CoreTask("mmlu/math", "math", ("syn/0", "syn/3")),), zoo=tuple(MODELS), seed=0)
     aptitude.save(router_dir / "aptitude.json")

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from modelsat.models.loading import resolve
 from modelsat.router.config import RouterConfig
-from modelsat.router.routing_text import RoutingTextReader
+from modelsat.router.routing.routing_text import RoutingTextReader
 from modelsat.serve.backends import BackendRejected, BackendUnavailable
 from modelsat.serve.config import ServeConfig, load_serve_config
 

@@ -131,7 +131,7 @@ def carded(tmp_path: Path) -> Path:
 
 
 def test_load_scorer_returns_the_loaded_router(carded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelsat.router import service
+    from modelsat.router.routing import service
 
     fake = KeywordScorer({MATH: ("prove",)})
     monkeypatch.setattr(service, "load_router", lambda router_dir, cards_path: fake)
@@ -139,7 +139,7 @@ def test_load_scorer_returns_the_loaded_router(carded: Path, monkeypatch: pytest
 
 
 def test_router_load_errors_become_config_errors(carded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from modelsat.router import service
+    from modelsat.router.routing import service
 
     def refuse(router_dir: Path, cards_path: Path) -> None:
         raise RouterError("cards.json: card(s) of mathstral-7B were made against another aptitude set")

@@ -6,6 +6,7 @@ Example:
     $ modelsat evaluate --outcomes out/mmlu.parquet --zoo small-5 --aptitude out/aptitude.json -o report.json
     $ modelsat evaluate --outcomes out/mmlu.parquet --zoo small-5 --router DIR --cards cards.json -o report.json
     $ modelsat evaluate --outcomes out/routerbench.parquet --zoo all --cost -o report.json --plots plots/
+    $ modelsat evaluate --outcomes out/mmlu.parquet --zoo small-5 --router routers/default --mode fast -o r.json
 """
 
 from pathlib import Path
@@ -47,6 +48,14 @@ def evaluate_command(
     pair: Annotated[
         str | None, typer.Option("--pair", help="STRONG,WEAK models for APGR/CPT (default: best single, cheapest).")
     ] = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            help="Model-SAT's routing mode: full (method model-sat), fast (model-sat-fast), or both, as two methods "
+            "on the same queries.",
+        ),
+    ] = "both",
 ) -> None:
     """Evaluate routing methods on the test queries answered by every zoo model."""
     from modelsat.aptitude.aptitude_set import AptitudeSet
@@ -63,7 +72,8 @@ def evaluate_command(
         raise ConfigError("--prices and --pair only apply with --cost")
     table = read_outcomes(outcomes)
     zoo_models = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
-    model_sat, aptitude_ids = load_model_sat(router, cards) if router else (None, None)
+    modes = _modes(mode)
+    model_sat, aptitude_ids = load_model_sat(router, cards, modes) if router else (None, None)
     if aptitude is not None:
         aptitude_ids = AptitudeSet.load(aptitude).query_ids
     options = EvalOptions(
@@ -80,7 +90,7 @@ def evaluate_command(
     )
     if options.prices is not None:
         options.prices.check(zoo_models, str(prices))
-    n_methods = len(method_names(options.baselines)) + (model_sat is not None)
+    n_methods = len(method_names(options.baselines)) + len(model_sat or [])
     with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[method]}"), console=err) as bar:
         task = bar.add_task("routing methods", total=n_methods, method="")
 
@@ -95,6 +105,13 @@ def evaluate_command(
     if plots:
         plotting.write_plots(report, plots)
     typer.echo(text)
+
+
+def _modes(text: str) -> list[str]:
+    """`--mode` as the routing modes to evaluate: full first (its method, model-sat, is the paper's)."""
+    if text not in ("fast", "full", "both"):
+        raise ConfigError(f"--mode must be fast, full or both; got {text!r}")
+    return ["full", "fast"] if text == "both" else [text]
 
 
 def _all_baselines(have_aptitude: bool) -> list[str]:

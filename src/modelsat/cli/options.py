@@ -13,3 +13,11 @@ DeviceOption = Annotated[str, typer.Option("--device", help="torch device: cpu, 
 SetOption = Annotated[
     list[str] | None, typer.Option("--set", help="Override a config value, e.g. --set train.stage1_steps=100.")
 ]
+ModeOption = Annotated[
+    str,
+    typer.Option(
+        "--mode",
+        help="Routing mode: fast (the request's encoder embedding and the accuracy readout; the capability LLM is "
+        "not loaded) or full (the capability LLM reads every card too). See docs/router.md.",
+    ),
+]

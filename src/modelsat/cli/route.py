@@ -5,6 +5,7 @@ Example:
     $ modelsat route --router routers/default --cards cards.json --file queries.jsonl --json
     # queries.jsonl: {"prompt": "..."} or {"messages": [{"role": "system", "content": "..."}, ...]} per line
     $ modelsat route --router DIR --prices configs/prices/mixed.yaml --lambda 200 --max-cost 0.0005 "..."
+    $ modelsat route --router routers/default --mode full "..."    # the capability LLM reads every card too
 """
 
 import json
@@ -15,14 +16,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from modelsat.cli.options import DeviceOption, JsonOption, ModelsOption, RouterOption
+from modelsat.cli.options import DeviceOption, JsonOption, ModelsOption, ModeOption, RouterOption
 from modelsat.errors import ConfigError, DataError
-from modelsat.router.routing_text import Turn, content_text
+from modelsat.router.routing.modes import DEFAULT_MODE
+from modelsat.router.routing.routing_text import Turn, content_text
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from modelsat.router.routing_text import RoutingTextReader
+    from modelsat.router.routing.routing_text import RoutingTextReader
 
 out = Console()
 
@@ -86,13 +88,14 @@ def route(
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", min=0, help="Only models estimated to cost ≤ this (USD per query).")
     ] = None,
+    mode: ModeOption = DEFAULT_MODE,
 ) -> None:
     """Rank models for an instruction (or every line of --file), best first, with P(Yes) (and cost with --prices)."""
     import numpy as np
 
     from modelsat.cost.prices import load_prices
     from modelsat.data.zoos import check_models, parse_models
-    from modelsat.router.service import load_router
+    from modelsat.router.routing.service import load_router
 
     if (instruction is None) == (file is None):
         raise typer.BadParameter("give an instruction or --file, not both")
@@ -100,7 +103,7 @@ def route(
         raise ConfigError("--lambda and --max-cost need --prices FILE (USD per 1M tokens per model)")
     requests = read_requests(file) if file else [instruction]
     table = load_prices(prices) if prices else None
-    service = load_router(router, cards, device=device)
+    service = load_router(router, cards, device=device, mode=mode)
     texts = routing_texts(requests, service.reader, str(file))
     chosen = check_models(parse_models(models), service.models) if models else service.models
     if table is not None:

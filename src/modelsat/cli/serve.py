@@ -3,6 +3,7 @@
 Example:
     $ modelsat backend --model hf:smollm2 --port 8101 &
     $ modelsat serve --config configs/serve.example.yaml --port 8000
+    $ modelsat serve --config configs/serve.example.yaml --mode full   # overrides the config's `mode:`
 """
 
 import logging
@@ -23,6 +24,13 @@ def serve(
     debug: Annotated[
         bool, typer.Option("--debug", help="Debug log of modelsat: how many tokens the router read of each request.")
     ] = False,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode",
+            help="Routing mode, fast or full (default: the config's `mode:`, fast when unset). See docs/router.md.",
+        ),
+    ] = None,
 ) -> None:
     """Serve an OpenAI-compatible API whose model `modelsat` is answered by the routed model."""
     from modelsat.serve.app import serve as run_proxy  # fastapi, uvicorn and torch load only here
@@ -31,7 +39,12 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if debug:
         logging.getLogger("modelsat").setLevel(logging.DEBUG)
-    run_proxy(load_serve_config(config), host, port, os.environ, log_prompts=log_prompts)
+    cfg = load_serve_config(config)
+    if mode is not None:
+        from modelsat.router.routing.modes import check_mode
+
+        cfg = cfg.model_copy(update={"mode": check_mode(mode)})
+    run_proxy(cfg, host, port, os.environ, log_prompts=log_prompts)
 
 
 def backend(

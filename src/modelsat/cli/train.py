@@ -38,7 +38,7 @@ def train(
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import parse_models, resolve_zoo
     from modelsat.router.config import load_config, preset_names
-    from modelsat.router.train import train_router
+    from modelsat.router.training.train import train_router
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     is_file = config not in preset_names()

@@ -19,7 +19,12 @@ import pandas as pd
 
 from modelsat.evaluation.metrics import paired_difference, routed_scores
 
-ZERO_SHOT = ("model-sat", "card-lookup", "uniroute")  # see new models through their aptitude answers only
+ZERO_SHOT = (
+    "model-sat",
+    "model-sat-fast",
+    "card-lookup",
+    "uniroute",
+)  # see new models through their aptitude answers only
 SUPERVISED = ("knn", "per-category", "per-task", "mlp")  # refitted with the new models' train labels
 MAX_SUBSETS = 8  # subsets of the new models averaged per count in the gain curve
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 MODEL_SAT = "model-sat"
 TASK_AVERAGED = "task-averaged"  # queries declare their domain (RouterDC's protocol): tasks weigh the same
+MODEL_SAT_FAST = "model-sat-fast"  # the fast routing mode (no capability-LLM forward)
+MODEL_SAT_METHODS = (MODEL_SAT, MODEL_SAT_FAST)
 NO_MODEL_SAT = "Model-SAT not evaluated: pass --router DIR --cards cards.json to include it."
 NO_APTITUDE = "Aptitude questions were not excluded: pass --router or --aptitude to exclude them."
 
@@ -32,11 +34,12 @@ def build_report(
 ) -> dict[str, Any]:
     """Assemble the report: schema of DESIGN §6 plus per-model breakdowns, notes and the candidates curve."""
     notes = []
-    if MODEL_SAT not in methods:
+    ours = [name for name in MODEL_SAT_METHODS if name in methods]
+    if not ours:
         notes.append(NO_MODEL_SAT)
     if options.aptitude_ids is None:
         notes.append(NO_APTITUDE)
-    headline = timing.get(MODEL_SAT, {})
+    headline = timing.get(ours[0], {}) if ours else {}
     declared = data.queries.get("domain")
     return {
         "protocol": TASK_AVERAGED if declared is not None and declared.notna().any() else "query-weighted",
@@ -51,10 +54,10 @@ def build_report(
         "models": {m: s["accuracy"] for m, s in singles.items()},
         "methods": methods,
         "singles": singles,
-        "model_sat_included": MODEL_SAT in methods,
+        "model_sat_included": bool(ours),
         "notes": notes,
         "timing": {
-            "method": MODEL_SAT if headline else None,
+            "method": ours[0] if headline else None,
             "route_ms_p50": headline.get("route_ms_p50"),
             "route_ms_p90": headline.get("route_ms_p90"),
             "by_method": timing,
@@ -78,8 +81,8 @@ def table_rows(report: dict) -> list[tuple[str, dict]]:
     rows = [(name, stats) for name, stats in report["singles"].items()]
     methods = report["methods"]
     first = ["best-single", "random", "oracle"]
-    rest = sorted(n for n in methods if n not in first and n != MODEL_SAT)
-    order = [n for n in first if n in methods] + rest + ([MODEL_SAT] if MODEL_SAT in methods else [])
+    rest = sorted(n for n in methods if n not in first and n not in MODEL_SAT_METHODS)
+    order = [n for n in first if n in methods] + rest + [n for n in MODEL_SAT_METHODS if n in methods]
     return rows + [(f"**{name}**", methods[name]) for name in order]
 
 
@@ -106,10 +109,11 @@ def to_markdown(report: dict) -> str:
         lines.append("| " + " | ".join([name, *cells, _pct(stats["accuracy"])]) + " |")
     caption = f"Zoo {report['zoo_name'] or ', '.join(report['zoo'])}: {report['n_queries']:,} test queries."
     text = "\n".join([caption, "", *lines, *[f"\n> {note}" for note in report["notes"]]]) + "\n"
-    if "model_sat_vs" in report:
-        text += "\n" + comparison_markdown(report["model_sat_vs"])
-    if "model_sat_vs_task_averaged" in report:
-        text += "\n" + task_averaged_comparison_markdown(report["model_sat_vs_task_averaged"])
+    for key, method in (("model_sat_vs", "Model-SAT"), ("model_sat_fast_vs", "Model-SAT fast")):
+        if key in report:
+            text += "\n" + comparison_markdown(report[key], method)
+        if f"{key}_task_averaged" in report:
+            text += "\n" + task_averaged_comparison_markdown(report[f"{key}_task_averaged"], method)
     if "new_models" in report:
         text += "\n" + new_models_markdown(report["new_models"])
     return text + ("\n" + cost_markdown(report["cost"]) if "cost" in report else "")
@@ -137,7 +141,11 @@ def new_models_markdown(section: dict) -> str:
     if section["realised"]:
         parts = [f"{100 * share:.0f} % of {ref}'s" for ref, share in section["realised"].items()]
         lines += ["", "Model-SAT's gain is " + ", ".join(parts) + " gain."]
-    methods = [m for m in ("model-sat", "card-lookup", "uniroute", "knn", "per-category") if m in section["accuracy"]]
+    methods = [
+        m
+        for m in ("model-sat", "model-sat-fast", "card-lookup", "uniroute", "knn", "per-category")
+        if m in section["accuracy"]
+    ]
     header = ["new model", *methods, "hindsight-per-category"]
     lines += ["", "Share of test queries routed to each new model (%):", "", "| " + " | ".join(header) + " |"]
     lines.append("|---|" + "---:|" * (len(header) - 1))
@@ -151,10 +159,10 @@ def _points(value: float) -> str:
     return f"{100 * value:+.1f}"
 
 
-def comparison_markdown(comparison: dict) -> str:
-    """Model-SAT minus each method on the same queries, with 95 % paired-bootstrap intervals."""
+def comparison_markdown(comparison: dict, method: str = "Model-SAT") -> str:
+    """`method` minus each other method on the same queries, with 95 % paired-bootstrap intervals."""
     lines = [
-        "Model-SAT minus each method, in points, with a 95 % paired-bootstrap interval over the queries:",
+        f"{method} minus each method, in points, with a 95 % paired-bootstrap interval over the queries:",
         "",
         "| method | difference | 95 % interval |",
         "|---|---:|---|",
@@ -165,11 +173,11 @@ def comparison_markdown(comparison: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def task_averaged_comparison_markdown(comparison: dict) -> str:
-    """Model-SAT minus each method, task-averaged per domain, with 95 % paired-bootstrap intervals."""
+def task_averaged_comparison_markdown(comparison: dict, method: str = "Model-SAT") -> str:
+    """`method` minus each other method, task-averaged per domain, with 95 % paired-bootstrap intervals."""
     domains = sorted({d for per_domain in comparison.values() for d in per_domain})
     lines = [
-        "Model-SAT minus each method, task-averaged (every task weighs the same), in points, 95 % intervals:",
+        f"{method} minus each method, task-averaged (every task weighs the same), in points, 95 % intervals:",
         "",
         "| method | " + " | ".join(d.replace("_", "-") for d in domains) + " |",
         "|---|" + "---:|" * len(domains),

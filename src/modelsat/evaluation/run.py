@@ -35,6 +35,7 @@ from modelsat.evaluation.report import TASK_AVERAGED, build_report
 from modelsat.types import Router, TrainableRouter
 
 REQUIRED_METHODS = ("best-single", "oracle", "random")
+VS_SECTIONS = {"model-sat": "model_sat_vs", "model-sat-fast": "model_sat_fast_vs"}  # method -> its paired differences
 Progress = Callable[[str, str], None]  # (method, stage): "fit", "score i/n", "time", "done"
 CHUNK = 256  # queries per score() call, so slow routers report progress
 
@@ -47,12 +48,17 @@ class MethodRun:
     timing: dict[str, float]
 
 
-def load_model_sat(router_dir: Path, cards: Path | None = None) -> tuple[Router, frozenset[str]]:
-    """The trained Model-SAT router (with `cards`, default its own cards.json) and its aptitude question ids."""
+def load_model_sat(
+    router_dir: Path, cards: Path | None = None, modes: Sequence[str] = ("full", "fast")
+) -> tuple[list[Router], frozenset[str]]:
+    """The trained Model-SAT router in each routing mode of `modes` (with `cards`, default its own cards.json), and
+    its aptitude question ids. Full mode is the method `model-sat`, fast mode `model-sat-fast`."""
     from modelsat.aptitude.aptitude_set import AptitudeSet
-    from modelsat.router.service import load_router
+    from modelsat.router.routing.service import load_router
 
-    return load_router(router_dir, cards), AptitudeSet.load(router_dir / "aptitude.json").query_ids
+    first = load_router(router_dir, cards, mode=modes[0])
+    routers: list[Router] = [first, *(first.with_mode(mode) for mode in modes[1:])]
+    return routers, AptitudeSet.load(router_dir / "aptitude.json").query_ids
 
 
 def method_names(requested: Sequence[str]) -> list[str]:
@@ -107,18 +113,21 @@ def cost_section(data: EvalSet, scores: dict[str, np.ndarray], best_single: str,
 def evaluate(
     outcomes: pd.DataFrame,
     options: EvalOptions,
-    model_sat: Router | None = None,
+    model_sat: Router | Sequence[Router] | None = None,
     progress: Progress | None = None,
 ) -> dict:
-    """Evaluate the baselines (and Model-SAT when given) on the same test queries; return the report dict."""
+    """Evaluate the baselines (and Model-SAT when given: one router, or one per routing mode, each under its own
+    `name`) on the same test queries; return the report dict."""
     notify = progress or (lambda method, stage: None)
     data = build_eval_set(outcomes, options.models, options.aptitude_ids or (), options.limit, options.seed)
     routers: dict[str, Router] = {
         name: BASELINES.create(name, seed=options.seed, outcomes=data.test_rows, aptitude=data.aptitude_rows)
         for name in method_names(options.baselines)
     }
-    if model_sat is not None:
+    if isinstance(model_sat, Router):
         routers["model-sat"] = model_sat
+    elif model_sat is not None:
+        routers |= {router.name: router for router in model_sat}
     runs: dict[str, MethodRun] = {}
     for name, router in routers.items():
         runs[name] = run_method(name, router, data, options.n_timing, notify)
@@ -137,13 +146,15 @@ def evaluate(
         options=options,
         curve=candidates_curve(data.y, {n: r.scores for n, r in runs.items()}, options.curve_subsets, options.seed),
     )
-    if "model-sat" in picks:
-        ours = routed_scores(data.y, picks["model-sat"])
-        others = {name: routed_scores(data.y, pick) for name, pick in picks.items() if name != "model-sat"}
-        report["model_sat_vs"] = {name: paired_difference(ours, other, options.seed) for name, other in others.items()}
+    for ours_name, key in VS_SECTIONS.items():
+        if ours_name not in picks:
+            continue
+        ours = routed_scores(data.y, picks[ours_name])
+        others = {name: routed_scores(data.y, pick) for name, pick in picks.items() if name != ours_name}
+        report[key] = {name: paired_difference(ours, other, options.seed) for name, other in others.items()}
         if report["protocol"] == TASK_AVERAGED:
             weights = {d: w for d, w in task_weights(data.queries).items() if w.any()}
-            report["model_sat_vs_task_averaged"] = {
+            report[f"{key}_task_averaged"] = {
                 name: {d: paired_difference(ours, other, options.seed, weights=w) for d, w in weights.items()}
                 for name, other in others.items()
             }

@@ -100,3 +100,13 @@ def bf16_supported() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def load_tokenizer(spec: str = "smollm2") -> PreTrainedTokenizerBase:
+    """The tokenizer of a causal LM spec alone (the fast routing mode measures requests in the LLM's tokens
+    without loading the LLM)."""
+    path = resolve(spec)
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot load the tokenizer of {spec!r} ({exc})") from exc

@@ -74,7 +74,7 @@ class RouterConfig(Strict):
     readout_keys: Literal["clauses", "prototypes"] = Field(
         "clauses",
         description="What the readout compares the instruction with: each clause's text embedding, or each core "
-        "task's prototype (mean embedding of its aptitude questions, router/prototypes.py).",
+        "task's prototype (mean embedding of its aptitude questions, router/routing/prototypes.py).",
     )
     connector_hidden: int = Field(1024, description="Hidden width of the one-layer MLP connector.")
     clause_template: str = Field(CLAUSE_TEMPLATE, description="Text of one card clause.")
@@ -110,9 +110,9 @@ class RouterConfig(Strict):
     truncation_head_tokens: int = Field(
         32,
         ge=0,
-        description="The routing text (router/routing_text.py) cuts a text too long for its budget to its first N "
-        "tokens, a '…' marker and its end: the question usually comes last. truncation_side then only applies where "
-        "a text is read without that rule.",
+        description="The routing text (router/routing/routing_text.py) cuts a text too long for its budget to its "
+        "first N tokens, a '…' marker and its end: the question usually comes last. truncation_side then only applies "
+        "where a text is read without that rule.",
     )
     context_tokens: int = Field(
         0,
@@ -179,7 +179,7 @@ class TrainConfig(Strict):
     prefix_store: bool = Field(
         True,
         description="In stage 1 (LLM and encoder frozen), compute every training prefix's KV cache and encoder "
-        "embedding once and keep them on disk under the output's checkpoints/ (router/prefix_store.py): "
+        "embedding once and keep them on disk under the output's checkpoints/ (router/training/prefix_store.py): "
         "a step then costs only the per-candidate suffixes. Validation then reads its queries' prefixes from "
         "an fp32 store too.",
     )
@@ -205,7 +205,7 @@ class TrainConfig(Strict):
         0,
         ge=0,
         description="Per step, add this many models that are one zoo model on some task groups and "
-        "another elsewhere (router/mixing.py): teaches reading the clause that fits the instruction.",
+        "another elsewhere (router/training/mixing.py): teaches reading the clause that fits the instruction.",
     )
     max_minutes: float | None = Field(
         None,
@@ -219,7 +219,7 @@ class TrainConfig(Strict):
         gt=0,
         lt=1,
         description="Validate and keep an exponential moving average of the trainable weights with this decay per "
-        "step (router/averaging.py; e.g. 0.99), instead of the current weights (null: no average).",
+        "step (router/training/averaging.py; e.g. 0.99), instead of the current weights (null: no average).",
     )
     eval_every: int = Field(100, ge=1, description="Validate every N steps (routed accuracy on validation).")
     select_by: Literal["accuracy", "aiq"] = Field(

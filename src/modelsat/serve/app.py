@@ -26,14 +26,14 @@ from starlette import types as asgi
 
 from modelsat.data.zoos import ZOOS
 from modelsat.errors import BackendError
-from modelsat.router.routing_text import RoutingText, Turn
+from modelsat.router.routing.routing_text import RoutingText, Turn
 from modelsat.serve.api import APIError, install_error_handler, read_json, validate
 from modelsat.serve.auth import api_keys_from_env, authorized
 from modelsat.serve.backends import Backend, BackendRejected, BackendUnavailable, build_backends
 from modelsat.serve.config import ROUTED_MODEL, ServeConfig, Tradeoff
 from modelsat.serve.cost import apply_tradeoff, request_tradeoff, without_tradeoff
 from modelsat.serve.metrics import Metrics
-from modelsat.serve.routing import RoutingBatcher, load_scorer
+from modelsat.serve.routing import RoutingBatcher, load_scorer, request_mode
 from modelsat.serve.wire import ChatRequest, Message, chat_turns, message_text
 from modelsat.types import InstructionScorer
 
@@ -168,7 +168,11 @@ def create_app(
         """The trade-off a routed name like `modelsat/cheap` selects, if any."""
         return cfg.tradeoffs.get(requested.removeprefix(ROUTED_MODEL + "/"))
 
-    async def rank(turns: list[Turn], chosen: list[str]) -> tuple[list[tuple[str, float]], float, RoutingText]:
+    default_mode = getattr(scorer, "mode", None)
+
+    async def rank(
+        turns: list[Turn], chosen: list[str], mode: str | None = None
+    ) -> tuple[list[tuple[str, float]], float, RoutingText]:
         """The candidates best first, the seconds routing took, and the routing text read from `turns`."""
         start = time.perf_counter()
         read = await asyncio.to_thread(reader.read, turns)  # tokenising a long request must not block the loop
@@ -178,7 +182,7 @@ def create_app(
         if log_prompts:
             log.info("routing text (%d tokens): %r", read.tokens, read.text)
         try:
-            ranking = await batcher.rank(read.text, chosen)
+            ranking = await batcher.rank(read.text, chosen, mode)
         except Exception as exc:  # noqa: BLE001 - any router failure becomes an OpenAI-style 500
             log.exception("routing failed")
             raise APIError(500, f"routing failed: {exc}", "server_error", "routing_failed") from None
@@ -255,8 +259,11 @@ def create_app(
                 raise APIError(404, f"unknown model {chat.model!r} (available: {available})", code="model_not_found")
             return await answer(without_tradeoff(body), chat.stream, [chat.model], {})
         tradeoff = request_tradeoff(named_tradeoff(chat.model), body)
-        ranking, seconds, read = await rank(chat_turns(chat.messages), chosen)
+        mode = request_mode(body)
+        ranking, seconds, read = await rank(chat_turns(chat.messages), chosen, mode)
         headers = {"x-modelsat-routing-ms": f"{seconds * 1000:.2f}", "x-modelsat-routing-tokens": str(read.tokens)}
+        if mode or default_mode:
+            headers["x-modelsat-mode"] = mode or default_mode
         if tradeoff is not None:
             text = "\n".join(message_text(m) for m in chat.messages)
             costed = apply_tradeoff(ranking, text, tradeoff, cfg, chat.max_tokens)
@@ -277,8 +284,11 @@ def create_app(
         if chosen is None:
             raise APIError(400, f"model must be {ROUTED_MODEL!r} or '{ROUTED_MODEL}/<profile>'", param="model")
         tradeoff = request_tradeoff(named_tradeoff(query.model), body)
-        ranking, seconds, read = await rank(query.turns(), chosen)
+        mode = request_mode(body)
+        ranking, seconds, read = await rank(query.turns(), chosen, mode)
         reply: dict[str, Any] = {"object": "modelsat.route", "routing_text": read.text, "routing_tokens": read.tokens}
+        if mode or default_mode:
+            reply["mode"] = mode or default_mode
         if tradeoff is None:
             entries = [{"model": m, "score": s, "price": _price(cfg, m)} for m, s in ranking]
         else:

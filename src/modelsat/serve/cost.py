@@ -25,6 +25,7 @@ from modelsat.serve.api import APIError
 from modelsat.serve.config import ServeConfig, Tradeoff
 
 BODY_FIELD = "modelsat"
+MODE_KEY = "mode"  # `"modelsat": {"mode": "full"}`: the request's routing mode, not a trade-off field
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,13 @@ class CostedRanking:
 
 def request_tradeoff(named: Tradeoff | None, body: Mapping[str, Any]) -> Tradeoff | None:
     """The request's trade-off: the named one, with any field of the body's `modelsat` object overriding it."""
-    if BODY_FIELD not in body:
+    options = body.get(BODY_FIELD)
+    if isinstance(options, Mapping):  # the routing mode shares the field (`serve/routing.py`)
+        options = {key: value for key, value in options.items() if key != MODE_KEY}
+    if BODY_FIELD not in body or options == {}:
         return named
     try:
-        given = Tradeoff.model_validate(body[BODY_FIELD])
+        given = Tradeoff.model_validate(options)
     except ValidationError as exc:
         first = exc.errors()[0]
         param = ".".join(map(str, (BODY_FIELD, *first["loc"])))

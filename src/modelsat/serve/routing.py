@@ -2,7 +2,9 @@
 
 Scoring (a transformer forward pass) blocks, so it runs on one worker thread; while a batch is scored,
 new requests queue up and form the next batch. Every batch scores all served models in one
-`score_instructions` call; each request then ranks the subset it asked for.
+`score_instructions` call per routing mode asked for; each request then ranks the subset it asked for.
+A request picks its routing mode with `"modelsat": {"mode": "fast" | "full"}` (`request_mode`); without it the
+router's own mode (`serve.yaml`'s `mode`) routes it.
 
 Example:
     batcher = RoutingBatcher(scorer, ["a", "b"], wait_s=0.003, max_batch=64)
@@ -13,19 +15,23 @@ Example:
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from modelsat.errors import ConfigError, DataError, RouterError
+from modelsat.router.routing.modes import MODES
+from modelsat.serve.api import APIError
 from modelsat.serve.config import ServeConfig, check_against_models
+from modelsat.serve.cost import BODY_FIELD, MODE_KEY
 from modelsat.types import InstructionScorer
 
 log = logging.getLogger(__name__)
 
-_Item = tuple[str, asyncio.Future[np.ndarray]]
+_Item = tuple[str, str | None, asyncio.Future[np.ndarray]]  # (routing text, routing mode or None, result)
 
 
 class RoutingBatcher:
@@ -61,23 +67,26 @@ class RoutingBatcher:
             await asyncio.gather(self._worker, return_exceptions=True)
         if self._queue is not None:
             while not self._queue.empty():
-                _, future = self._queue.get_nowait()
+                _, _, future = self._queue.get_nowait()
                 if not future.done():
                     future.set_exception(RouterError("the router is shutting down"))
         if self._executor is not None:
             self._executor.shutdown(wait=False)
 
-    async def scores(self, instruction: str) -> np.ndarray:
-        """Scores of every served model for one instruction, shape (len(models),)."""
+    async def scores(self, instruction: str, mode: str | None = None) -> np.ndarray:
+        """Scores of every served model for one instruction, shape (len(models),), in routing mode `mode` (None:
+        the scorer's own)."""
         if self._queue is None:
             raise RuntimeError("RoutingBatcher.start() was not called")
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
-        await self._queue.put((instruction, future))
+        await self._queue.put((instruction, mode, future))
         return await future
 
-    async def rank(self, instruction: str, candidates: Sequence[str]) -> list[tuple[str, float]]:
+    async def rank(
+        self, instruction: str, candidates: Sequence[str], mode: str | None = None
+    ) -> list[tuple[str, float]]:
         """`candidates` with their scores, best first."""
-        row = await self.scores(instruction)
+        row = await self.scores(instruction, mode)
         index = {m: i for i, m in enumerate(self.models)}
         ranked = [(m, float(row[index[m]])) for m in candidates]
         return sorted(ranked, key=lambda pair: -pair[1])
@@ -103,28 +112,47 @@ class RoutingBatcher:
         loop = asyncio.get_running_loop()
         while True:
             batch = await self._collect()
-            live = [(text, future) for text, future in batch if not future.done()]  # drop disconnected clients
-            if not live:
-                continue
-            if self._on_batch is not None:
-                self._on_batch(len(live))
-            try:
-                scores = await loop.run_in_executor(self._executor, self._score, [text for text, _ in live])
-            except Exception as exc:  # noqa: BLE001 - any scorer failure belongs to the waiting requests
-                for _, future in live:
+            live = [item for item in batch if not item[2].done()]  # drop disconnected clients
+            for mode in dict.fromkeys(m for _, m, _ in live):  # one scoring call per routing mode asked for
+                group = [(text, future) for text, m, future in live if m == mode]
+                if self._on_batch is not None:
+                    self._on_batch(len(group))
+                try:
+                    texts = [text for text, _ in group]
+                    scores = await loop.run_in_executor(self._executor, self._score, texts, mode)
+                except Exception as exc:  # noqa: BLE001 - any scorer failure belongs to the waiting requests
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for row, (_, future) in zip(scores, group, strict=True):
                     if not future.done():
-                        future.set_exception(exc)
-                continue
-            for row, (_, future) in zip(scores, live, strict=True):
-                if not future.done():
-                    future.set_result(row)
+                        future.set_result(row)
 
-    def _score(self, texts: list[str]) -> np.ndarray:
-        scores = np.asarray(self._scorer.score_instructions(texts, self.models), dtype=float)
+    def _score(self, texts: list[str], mode: str | None) -> np.ndarray:
+        # the mode is passed only when a request asked for one, so any `InstructionScorer` serves the default
+        extra = {} if mode is None else {"mode": mode}
+        scores = np.asarray(self._scorer.score_instructions(texts, self.models, **extra), dtype=float)
         expected = (len(texts), len(self.models))
         if scores.shape != expected:
             raise RouterError(f"router returned scores of shape {scores.shape}, expected {expected}")
         return scores
+
+
+def request_mode(body: Mapping[str, Any]) -> str | None:
+    """The routing mode a request asks for in `"modelsat": {"mode": ...}`, or None.
+
+    Raises:
+        APIError: 400 for a mode that is not fast or full.
+    """
+    options = body.get(BODY_FIELD)
+    if not isinstance(options, Mapping) or MODE_KEY not in options:
+        return None
+    mode = options[MODE_KEY]
+    if mode not in MODES:
+        message = f"{BODY_FIELD}.{MODE_KEY} must be one of {', '.join(MODES)}; got {mode!r}"
+        raise APIError(400, message, code="invalid_value", param=f"{BODY_FIELD}.{MODE_KEY}")
+    return mode
 
 
 def load_scorer(cfg: ServeConfig) -> InstructionScorer:
@@ -142,10 +170,10 @@ def load_scorer(cfg: ServeConfig) -> InstructionScorer:
     except DataError as exc:
         raise ConfigError(str(exc)) from exc
     check_against_models(cfg, cards)
-    from modelsat.router.service import load_router  # torch loads only here, at start-up
+    from modelsat.router.routing.service import load_router  # torch loads only here, at start-up
 
     try:
-        scorer = load_router(Path(cfg.router), Path(cfg.cards))
+        scorer = load_router(Path(cfg.router), Path(cfg.cards), mode=cfg.mode)
     except RouterError as exc:  # an incomplete router or cards of another aptitude set: fix the config
         raise ConfigError(str(exc)) from exc
     check_against_models(cfg, scorer.models)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from modelsat.router.routing_text import Turn, content_text
+from modelsat.router.routing.routing_text import Turn, content_text
 
 SSE_DONE = b"data: [DONE]\n\n"
 

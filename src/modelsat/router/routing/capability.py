@@ -1,0 +1,164 @@
+"""Capability encoder + connector: a card's clauses → capability tokens in the LLM's embedding space.
+
+Each clause is embedded by the encoder (mean pooling, Model-SAT §3.2), optionally joined with its
+accuracy as numbers, mapped by a one-layer MLP connector to the LLM width, and pooled into
+`capability_tokens` tokens by learned attention queries (0 = keep one token per clause).
+Pooling makes the result independent of clause order. With `instruction_pooling` the queries also
+depend on the instruction's encoder embedding, so each (instruction, card) pair gets its own tokens:
+the card is read in the light of the instruction, like an examiner looking up the relevant subjects.
+
+Example:
+    cap = CapabilityModule(encoder, enc_tokenizer, d_llm=576, cfg=router_cfg, embed_rms=0.136)
+    embedded = cap.embed_texts(card.clauses()).unsqueeze(0)  # (1, C, 384)
+    clause_tokens = cap.connector(cap.clause_inputs([card], embedded))  # (1, C, 576)
+    tokens = cap.pool(clause_tokens)  # (1, P, 576)
+"""
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from modelsat.aptitude.cards import Card
+from modelsat.errors import ConfigError
+from modelsat.router.config import RouterConfig
+
+N_FOURIER = 4
+NUMERIC_FEATURES = 2 + 2 * N_FOURIER  # accuracy, is-fact flag, sin/cos features
+
+
+def numeric_features(accuracy: torch.Tensor, is_fact: torch.Tensor) -> torch.Tensor:
+    """(..., ) accuracies in [0, 1] → (..., NUMERIC_FEATURES) features (Fourier terms sharpen the number)."""
+    freqs = torch.arange(1, N_FOURIER + 1, dtype=accuracy.dtype, device=accuracy.device) * math.pi
+    angles = accuracy.unsqueeze(-1) * freqs
+    return torch.cat([accuracy.unsqueeze(-1), is_fact.unsqueeze(-1), angles.sin(), angles.cos()], dim=-1)
+
+
+def card_numbers(card: Card, n_clauses: int) -> tuple[list[float], list[float]]:
+    """Per-clause accuracy and is-fact flags, aligned with `card.clauses()`."""
+    accuracies = [s.accuracy for s in card.scores]
+    n_facts = n_clauses - len(accuracies)
+    return accuracies + [0.0] * n_facts, [0.0] * len(accuracies) + [1.0] * n_facts
+
+
+def readout_inputs(cards: Sequence[Card], n_clauses: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, C) per-clause accuracies and fact flags of `cards`: what the accuracy readout weighs."""
+    numbers = [card_numbers(card, n_clauses) for card in cards]
+    accuracy = torch.tensor([a for a, _ in numbers], device=device)
+    is_fact = torch.tensor([f for _, f in numbers], device=device)
+    return accuracy, is_fact
+
+
+class AccuracyReadout(nn.Module):
+    """α·logit of a card's accuracy on the subjects nearest the instruction (`router.accuracy_readout`).
+
+    The weights are a softmax over the card's accuracy clauses of the cosine similarity between the
+    instruction's and each clause's encoder embedding, at a learned temperature; facts get no weight. The
+    result is monotone in the card's accuracies, so a card stronger than every training card still reads as
+    stronger: what a connector that has only seen 15–45 % cards cannot promise.
+    """
+
+    def __init__(self, temperature: float = 10.0, weight: float = 1.0) -> None:
+        super().__init__()
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
+        self.weight = nn.Parameter(torch.tensor(weight))
+
+    def forward(
+        self, instructions: torch.Tensor, clauses: torch.Tensor, accuracy: torch.Tensor, is_fact: torch.Tensor
+    ) -> torch.Tensor:
+        """(B, D_enc) instruction and (N, C, D_enc) clause embeddings, (N, C) accuracies and fact flags → (B, N)."""
+        sim = torch.einsum(
+            "bd,ncd->bnc",
+            nn.functional.normalize(instructions.float(), dim=-1),
+            nn.functional.normalize(clauses.float(), dim=-1),
+        )
+        sim = sim.masked_fill(is_fact.bool().unsqueeze(0), float("-inf"))
+        weights = (sim * self.log_temperature.exp()).softmax(-1)  # (B, N, C)
+        pooled = torch.einsum("bnc,nc->bn", weights, accuracy.float()).clamp(0.01, 0.99)
+        return self.weight * torch.logit(pooled)
+
+
+class CapabilityModule(nn.Module):
+    """Encoder (frozen or trainable) + MLP connector + attention pooling."""
+
+    def __init__(
+        self,
+        encoder: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        d_llm: int,
+        cfg: RouterConfig,
+        embed_rms: float,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.cfg = cfg
+        d_in = encoder.config.hidden_size + (NUMERIC_FEATURES if cfg.numeric_accuracy else 0)
+        self.connector = nn.Sequential(
+            nn.Linear(d_in, cfg.connector_hidden), nn.GELU(), nn.Linear(cfg.connector_hidden, d_llm)
+        )
+        n_queries = max(cfg.capability_tokens, 1)
+        self.pool_queries = nn.Parameter(torch.randn(n_queries, d_llm) / math.sqrt(d_llm))
+        if cfg.instruction_pooling and (cfg.capability_tokens == 0 or cfg.order == "card-first"):
+            raise ConfigError("router.instruction_pooling needs pooled capability tokens and instruction-first order")
+        tokenizer.truncation_side = cfg.truncation_side
+        self.instruction_queries = (
+            nn.Linear(encoder.config.hidden_size, n_queries * d_llm) if cfg.instruction_pooling else None
+        )
+        if self.instruction_queries is not None:  # starts as the instruction-independent pooling
+            nn.init.zeros_(self.instruction_queries.weight)
+            nn.init.zeros_(self.instruction_queries.bias)
+        self.norm = nn.LayerNorm(d_llm, elementwise_affine=False)
+        # Capability tokens start at the scale of real token embeddings so the frozen LLM reads them.
+        self.scale = nn.Parameter(torch.tensor(float(embed_rms)))
+        self.readout = AccuracyReadout() if cfg.accuracy_readout else None
+        self.prior = nn.Linear(d_llm, 1) if cfg.prior_head else None
+        if self.prior is not None:  # starts neutral: scores are the LLM's until training moves it
+            nn.init.zeros_(self.prior.weight)
+            nn.init.zeros_(self.prior.bias)
+
+    def prior_scores(self, cap_tokens: torch.Tensor) -> torch.Tensor | float:
+        """([B,] N, P, D) capability tokens → ([B,] N) additive per-card prior (0 when disabled)."""
+        if self.prior is None:
+            return 0.0
+        return self.prior((cap_tokens.float() / self.scale).mean(dim=-2)).squeeze(-1).float()  # (..., D) -> (...,)
+
+    def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """Mean-pooled encoder embeddings: (T,) texts → (T, D_enc)."""
+        device = next(self.encoder.parameters()).device
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=256, return_tensors="pt").to(
+            device
+        )
+        hidden = self.encoder(**batch).last_hidden_state  # (T, L, D_enc)
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def clause_inputs(self, cards: Sequence[Card], clause_embeddings: torch.Tensor) -> torch.Tensor:
+        """Connector inputs for `cards`: (N, C, D_in), given (N, C, D_enc) clause embeddings."""
+        if not self.cfg.numeric_accuracy:
+            return clause_embeddings
+        n_clauses = clause_embeddings.shape[1]
+        acc, fact = zip(*(card_numbers(c, n_clauses) for c in cards), strict=True)
+        acc_t = torch.tensor(acc, dtype=clause_embeddings.dtype, device=clause_embeddings.device)  # (N, C)
+        fact_t = torch.tensor(fact, dtype=clause_embeddings.dtype, device=clause_embeddings.device)
+        return torch.cat([clause_embeddings, numeric_features(acc_t, fact_t)], dim=-1)
+
+    def pool(self, clause_tokens: torch.Tensor, instructions: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, C, D_llm) connector outputs → (N, P, D_llm) capability tokens (P = C when not pooled), or
+        (B, N, P, D_llm) given (B, D_enc) instruction embeddings under `instruction_pooling`. The connector
+        outputs do not depend on the instruction, so a router computes them once per card."""
+        if self.cfg.capability_tokens == 0:
+            return self.norm(clause_tokens) * self.scale
+        d = clause_tokens.shape[-1]
+        if self.instruction_queries is None:
+            weights = torch.einsum("ncd,pd->npc", clause_tokens, self.pool_queries) / math.sqrt(d)  # (N, P, C)
+            pooled = torch.einsum("npc,ncd->npd", weights.softmax(-1), clause_tokens)  # (N, P, D_llm)
+        else:
+            assert instructions is not None, "instruction pooling needs the instructions' embeddings"
+            extra = self.instruction_queries(instructions.to(clause_tokens.dtype))  # (B, D_enc) -> (B, P·D)
+            queries = self.pool_queries + extra.reshape(len(instructions), -1, d)  # (B, P, D_llm)
+            weights = torch.einsum("ncd,bpd->bnpc", clause_tokens, queries) / math.sqrt(d)  # (B, N, P, C)
+            pooled = torch.einsum("bnpc,ncd->bnpd", weights.softmax(-1), clause_tokens)  # (B, N, P, D_llm)
+        return self.norm(pooled) * self.scale

@@ -1,0 +1,137 @@
+"""Fast routing (`--mode fast`): a router's score without the capability LLM's forward pass.
+
+A trained router's score is the capability LLM's log-odds plus the terms computed beside it: the accuracy
+readout (`router.accuracy_readout`: α·logit of the card's accuracy on the tasks whose aptitude questions look
+like the request) and the prior head (`router.prior_head`). On every leave-models-out fold the readout alone
+routes within 0.3 points of the whole router (docs/generalisation.md), so this scorer keeps those terms and
+drops the LLM: one encoder pass over the request (all-MiniLM, 22M parameters) and a few small matrix
+products per candidate set. It reads the same router directory; the LLM is not loaded, and nothing of
+`routing/llm/` or `training/` is imported.
+
+Example:
+    scorer = FastScorer.load(Path("routers/default"))
+    cards_side = scorer.prepare([card_a, card_b])  # once per candidate set
+    scores = scorer.scores(["Integrate x^2 from 0 to 1"], cards_side)  # (1, 2) numpy log-odds
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from modelsat.aptitude.cards import Card
+from modelsat.errors import RouterError
+from modelsat.router.config import RouterConfig
+from modelsat.router.routing.capability import CapabilityModule, readout_inputs
+from modelsat.router.routing.folder import read_router_config, read_weights
+from modelsat.router.routing.prototypes import PROTOTYPES_FILE, card_prototype_keys, load_prototypes
+
+NO_FAST_TERMS = "scores with its capability LLM alone (no accuracy readout, no prior head): route it with --mode full"
+CONNECTOR_OUT = "connector.2.weight"  # (D_llm, hidden): the LLM width the capability tokens live in
+
+
+@dataclass(frozen=True)
+class CardSide:
+    """What the fast scorer reads of a candidate set, computed once: readout keys and numbers, and the connector
+    outputs of the card clauses when the router has a prior head."""
+
+    keys: torch.Tensor | None  # (N, C, D_enc) readout keys
+    accuracy: torch.Tensor | None  # (N, C) clause accuracies
+    is_fact: torch.Tensor | None  # (N, C) fact flags (no readout weight)
+    clause_tokens: torch.Tensor | None  # (N, C, D_llm) connector outputs, for the prior head
+
+
+class FastScorer:
+    """Scores (instruction, card) pairs with the encoder, the accuracy readout and the prior head; no LLM."""
+
+    def __init__(
+        self,
+        capability: CapabilityModule,
+        cfg: RouterConfig,
+        prototypes: Mapping[str, torch.Tensor] | None,
+        batch_size: int = 32,
+    ) -> None:
+        if capability.readout is None and capability.prior is None:
+            raise RouterError(f"this router {NO_FAST_TERMS}")
+        self.capability = capability.eval()
+        self.cfg = cfg
+        self.prototypes = prototypes
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, router_dir: Path, device: str = "cpu") -> "FastScorer":
+        """The capability module of a router directory, with its encoder; the capability LLM is not loaded.
+
+        Raises:
+            RouterError: missing router files, weights that do not fit, or a router without a readout or prior.
+        """
+        from modelsat.models.loading import load_encoder
+
+        cfg, _ = read_router_config(router_dir)
+        if not (cfg.router.accuracy_readout or cfg.router.prior_head):
+            raise RouterError(f"{router_dir}: this router {NO_FAST_TERMS}")
+        state = read_weights(router_dir)
+        cap_state = {k.removeprefix("capability."): v for k, v in state.items() if k.startswith("capability.")}
+        if CONNECTOR_OUT not in cap_state:
+            raise RouterError(f"{router_dir}: weights.safetensors has no capability connector ({CONNECTOR_OUT})")
+        encoder, tokenizer = load_encoder(cfg.router.encoder)
+        # The LLM's embedding scale is a trained parameter (`scale`) stored in the weights, so 1.0 is a placeholder.
+        capability = CapabilityModule(encoder, tokenizer, cap_state[CONNECTOR_OUT].shape[0], cfg.router, 1.0)
+        unexpected = capability.load_state_dict(cap_state, strict=False).unexpected_keys
+        if unexpected:
+            raise RouterError(f"{router_dir}: router weights do not fit this model (unexpected: {unexpected[:3]})")
+        prototypes = load_prototypes(Path(router_dir) / PROTOTYPES_FILE) if cfg.router.reads_prototypes else None
+        return cls(capability.to(device), cfg.router, prototypes)
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the encoder weights."""
+        return next(self.capability.encoder.parameters()).device
+
+    @torch.no_grad()
+    def prepare(self, cards: Sequence[Card]) -> CardSide:
+        """The card side of scoring for `cards` (reused for every instruction routed among them)."""
+        clauses = [card.clauses(self.cfg.clause_template) for card in cards]
+        n_clauses = len(clauses[0])
+        if any(len(c) != n_clauses for c in clauses):
+            raise RouterError("all cards must have the same number of clauses (same aptitude set and facts)")
+        embeddings = None
+        if self.capability.prior is not None or self.cfg.readout_keys == "clauses":
+            flat = [text for row in clauses for text in row]
+            embeddings = torch.cat(
+                [self.capability.embed_texts(flat[i : i + 256]).float() for i in range(0, len(flat), 256)]
+            ).reshape(len(cards), n_clauses, -1)  # (N·C, D_enc) -> (N, C, D_enc)
+        keys = accuracy = is_fact = None
+        if self.capability.readout is not None:
+            if self.cfg.readout_keys == "clauses":
+                keys = embeddings
+            elif self.prototypes is None:
+                raise RouterError("this router's readout reads task prototypes, but none are loaded")
+            else:
+                keys = card_prototype_keys(self.prototypes, cards, n_clauses).to(self.device)
+            accuracy, is_fact = readout_inputs(cards, n_clauses, self.device)
+        clause_tokens = None
+        if self.capability.prior is not None:
+            assert embeddings is not None
+            clause_tokens = self.capability.connector(self.capability.clause_inputs(cards, embeddings))
+        return CardSide(keys, accuracy, is_fact, clause_tokens)
+
+    @torch.no_grad()
+    def scores(self, texts: Sequence[str], side: CardSide) -> np.ndarray:
+        """(len(texts), N) log-odds: readout + prior head, the router's score less the LLM's log-odds."""
+        n_cards = next(t for t in (side.accuracy, side.clause_tokens) if t is not None).shape[0]
+        out = np.zeros((len(texts), n_cards), dtype=np.float32)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            embedded = self.capability.embed_texts([texts[i] for i in idx]).float()  # (B, D_enc)
+            total = torch.zeros(len(idx), n_cards, device=self.device)
+            if self.capability.readout is not None:
+                total += self.capability.readout(embedded, side.keys, side.accuracy, side.is_fact)
+            if side.clause_tokens is not None:
+                pooled = self.capability.pool(side.clause_tokens, embedded if self.cfg.instruction_pooling else None)
+                total += self.capability.prior_scores(pooled)
+            out[idx] = total.cpu().numpy()
+        return out

@@ -1,0 +1,53 @@
+"""Full routing (`--mode full`): the capability LLM reads every candidate's capability tokens after the request
+(Model-SAT §3.3), plus the readout and prior terms of the router's score.
+
+Example:
+    scorer = LlmScorer.load(Path("routers/default"), bf16="auto")
+    prepared = scorer.prepare([card_a, card_b])  # the cards' connector outputs, once per candidate set
+    scores = scorer.scores(["Integrate x^2 from 0 to 1"], prepared)  # (1, 2) numpy log-odds
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from modelsat.aptitude.cards import Card
+from modelsat.router.routing.llm.inference import card_clause_tokens, score_in_batches, use_bf16
+from modelsat.router.routing.llm.loading import load_router_dir
+from modelsat.router.routing.llm.model import RouterNet
+
+
+@dataclass(frozen=True)
+class LlmCards:
+    """A candidate set as the LLM scorer reads it: the cards and their connector outputs per clause order."""
+
+    cards: list[Card]
+    clause_tokens: list[torch.Tensor]
+
+
+class LlmScorer:
+    """Scores with the whole router network: capability LLM log-odds + readout + prior head."""
+
+    def __init__(self, net: RouterNet, bf16: bool, batch_size: int = 32) -> None:
+        self.net = net
+        self.bf16 = bf16
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, router_dir: Path, device: str = "cpu", bf16: str = "auto") -> "LlmScorer":
+        """The router network of a directory, base weights from their packages; `bf16`: auto, on or off."""
+        net, _, _ = load_router_dir(Path(router_dir), device=device)
+        return cls(net, use_bf16(bf16, torch.device(device)))
+
+    def prepare(self, cards: Sequence[Card]) -> LlmCards:
+        """The cards with their connector outputs, one per clause order (the weights never change while routing)."""
+        return LlmCards(list(cards), card_clause_tokens(self.net, cards, self.bf16))
+
+    def scores(self, texts: Sequence[str], side: LlmCards) -> np.ndarray:
+        """(len(texts), N) log-odds of 'Yes'."""
+        return score_in_batches(
+            self.net, texts, side.cards, self.batch_size, self.bf16, clause_tokens=side.clause_tokens
+        )

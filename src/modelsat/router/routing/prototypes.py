@@ -1,0 +1,73 @@
+"""Task prototypes: where each core task sits in the encoder's space (`router.readout_keys: prototypes`).
+
+A prototype is the normalised mean encoder embedding of a core task's aptitude questions. The accuracy
+readout weighs a card's accuracies by the instruction's similarity to these prototypes instead of to the
+clause texts: the questions say what a task looks like far better than five keywords do, so a stemez
+physics problem finds the "physics problems" task and not MMLU's conceptual physics. They depend only on
+the aptitude set and the encoder, never on a model's answers, so a new model's card uses them as they are.
+
+Example:
+    prototypes = task_prototypes(net.capability.embed_texts, aptitude, prompts)
+    save_prototypes(prototypes, router_dir / PROTOTYPES_FILE)
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from modelsat.aptitude.aptitude_set import AptitudeSet
+from modelsat.aptitude.cards import Card
+from modelsat.errors import DataError, RouterError
+from modelsat.io import atomic_write_bytes
+
+PROTOTYPES_FILE = "prototypes.safetensors"
+
+
+@torch.no_grad()
+def task_prototypes(
+    embed: Callable[[Sequence[str]], torch.Tensor], aptitude: AptitudeSet, prompts: Mapping[str, str]
+) -> dict[str, torch.Tensor]:
+    """Per core task, the unit-norm mean of its questions' unit-norm embeddings (`prompts`: query id → text)."""
+    missing = [q for task in aptitude.tasks for q in task.query_ids if q not in prompts]
+    if missing:
+        raise DataError(f"no prompt for {len(missing)} aptitude question(s), e.g. {missing[0]!r}")
+    prototypes = {}
+    for task in aptitude.tasks:
+        vectors = torch.nn.functional.normalize(embed([prompts[q] for q in task.query_ids]).float(), dim=-1)
+        prototypes[task.name] = torch.nn.functional.normalize(vectors.mean(0), dim=-1).cpu()
+    return prototypes
+
+
+def save_prototypes(prototypes: Mapping[str, torch.Tensor], path: Path) -> None:
+    """Write the prototypes atomically (safetensors, one tensor per task name)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file({name: vec.contiguous() for name, vec in prototypes.items()}, str(tmp))
+    atomic_write_bytes(path, tmp.read_bytes())
+    tmp.unlink()
+
+
+def load_prototypes(path: Path) -> dict[str, torch.Tensor]:
+    """Read prototypes written by `save_prototypes`."""
+    if not path.is_file():
+        raise RouterError(f"{path}: this router reads task prototypes but the file is missing (retrain it)")
+    return load_file(str(path))
+
+
+def prototype_keys(prototypes: Mapping[str, torch.Tensor], tasks: Sequence[str]) -> torch.Tensor:
+    """(len(tasks), D) prototypes in the order of a card's tasks, with a clear error for an unknown task."""
+    unknown = [t for t in tasks if t not in prototypes]
+    if unknown:
+        raise RouterError(f"card task {unknown[0]!r} has no prototype in this router: profile with its aptitude set")
+    return torch.stack([prototypes[t] for t in tasks])
+
+
+def card_prototype_keys(prototypes: Mapping[str, torch.Tensor], cards: Sequence[Card], n_clauses: int) -> torch.Tensor:
+    """(N, n_clauses, D) readout keys of `cards`: each task clause's prototype, zero rows for the facts (which the
+    readout masks)."""
+    keys = []
+    for card in cards:
+        tasks = prototype_keys(prototypes, [s.task for s in card.scores])
+        keys.append(torch.cat([tasks, tasks.new_zeros(n_clauses - len(tasks), tasks.shape[1])]))
+    return torch.stack(keys)

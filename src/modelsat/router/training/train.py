@@ -1,0 +1,412 @@
+"""Capability instruction tuning (Model-SAT §3.3) with shared-prefix batches.
+
+Each step samples B training instructions (discriminative ones more often), scores every zoo card
+for each of them with one shared-prefix pass, and applies the configured loss: the paper's
+homogeneous in-batch card groups, our instruction-listwise loss, or both. Stage 1 trains the
+connector only; stage 2 adds LoRA adapters on the LLM (smaller learning rate than the connector).
+In stage 1 nothing before the capability tokens trains, so each instruction's prefix KV cache and
+encoder embedding are computed once into a prefix store and every step reads them from there;
+each validation pass reads its queries' prefixes from a second, exact (fp32) store the same way.
+Validation (routed accuracy on the zoo, or with `select_by: aiq` the AIQ of the cost sweep) runs
+every `eval_every` steps and the best weights are written to the router directory; a checkpoint
+every `checkpoint_every` steps lets `--resume` continue after a kill. With `max_minutes`, the
+remaining steps are re-planned from measured step and validation times so that the run ends within
+its budget (router/training/budget.py); the learning-rate schedule follows the latest plan. At the end the
+best weights' P(Yes) is calibrated on the validation queries (router/routing/calibration.py). Under
+`accelerate launch` every process draws its own instructions and gradients are averaged (DDP); the
+main process validates and writes.
+
+Example:
+    result = train_router(outcomes, SMALL, load_config("cpu-small"), Path("routers/default"))
+"""
+
+import logging
+import math
+import shutil
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from accelerate import Accelerator
+from accelerate.utils import broadcast_object_list
+from safetensors.torch import load_file
+from tqdm.auto import tqdm
+
+from modelsat.aptitude.aptitude_set import AptitudeSet
+from modelsat.aptitude.cards import build_cards
+from modelsat.aptitude.selection import select_aptitude_set
+from modelsat.cost.matrix import recorded_costs
+from modelsat.errors import ConfigError, RouterError
+from modelsat.evaluation.frontier import validation_aiq
+from modelsat.io import atomic_write_bytes
+from modelsat.router.config import ModelsatConfig, TrainConfig
+from modelsat.router.routing.calibration import CALIBRATION_FILE, fit_calibration
+from modelsat.router.routing.llm.adapters import add_llm_lora
+from modelsat.router.routing.llm.inference import autocast, score_in_batches, use_bf16
+from modelsat.router.routing.llm.loading import load_trainable_state, trainable_state
+from modelsat.router.routing.llm.model import RouterNet
+from modelsat.router.routing.prototypes import task_prototypes
+from modelsat.router.routing.routing_text import RoutingTextReader
+from modelsat.router.training.artifact import save_router, write_metrics
+from modelsat.router.training.averaging import WeightAverage
+from modelsat.router.training.budget import TimeBudget
+from modelsat.router.training.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
+from modelsat.router.training.mixing import TaskGroups, mix_models
+from modelsat.router.training.prefix_store import PrefixStore, score_stored
+from modelsat.router.training.training_data import ScoreMatrix
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "checkpoints/last.pt"
+PREFIX_STORE = "checkpoints/prefixes"
+VAL_PREFIX_STORE = "checkpoints/val-prefixes"
+LENGTH_BUCKETS = 8  # batches drawn at once and grouped by prompt length (less padding per step)
+PLAN_AFTER_STEPS = 10  # with a time budget, the first plan is made after timing this many steps
+
+
+@dataclass
+class TrainResult:
+    """Where the router went, its best validation figure (`select_by`) and the validation curve."""
+
+    router_dir: Path
+    best_val_score: float
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    """Learning-rate multiplier: linear warm-up, then cosine decay to 10 %."""
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_accelerator(device: str) -> Accelerator:
+    """Accelerator for `device` ('cpu' forces the CPU; anything else lets accelerate pick, e.g. under launch)."""
+    return Accelerator(cpu=device == "cpu")
+
+
+def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Optimizer:
+    """Freeze everything but this stage's parameters and build its optimizer."""
+    for p in net.parameters():
+        p.requires_grad_(False)
+    cap_params = [p for n, p in net.capability.named_parameters() if not n.startswith(("encoder.", "readout."))]
+    if stage == 2 and cfg.train.stage2_train_encoder:  # the paper: encoder and connector at the larger rate
+        net.encoder_tuned = True
+        cap_params += list(net.capability.encoder.parameters())
+    groups = [{"params": cap_params, "lr": cfg.train.lr_connector, "base_lr": cfg.train.lr_connector}]
+    if net.capability.readout is not None:
+        lr_readout = cfg.train.lr_readout or cfg.train.lr_connector
+        groups.append({"params": list(net.capability.readout.parameters()), "lr": lr_readout, "base_lr": lr_readout})
+    if stage == 2 and cfg.router.lora is not None:
+        add_llm_lora(net, cfg.router.lora)
+        lora = [p for n, p in net.llm.named_parameters() if "lora_" in n]
+        groups.append({"params": lora, "lr": cfg.train.lr_llm, "base_lr": cfg.train.lr_llm})
+    for group in groups:
+        for p in group["params"]:
+            p.requires_grad_(True)
+    return torch.optim.AdamW(groups, weight_decay=cfg.train.weight_decay)
+
+
+def aptitude_prototypes(
+    net: RouterNet, aptitude: AptitudeSet, outcomes: pd.DataFrame, reader: RoutingTextReader
+) -> dict[str, torch.Tensor]:
+    """Task prototypes of `aptitude` from its questions as routing reads them (router/routing/prototypes.py)."""
+    questions = outcomes[outcomes["query_id"].isin(aptitude.query_ids)].drop_duplicates("query_id")
+    prompts = dict(zip(questions["query_id"], reader.texts(questions["prompt"].tolist()), strict=True))
+    return task_prototypes(net.capability.embed_texts, aptitude, prompts)
+
+
+def card_subset(n_cards: int, k: int, rng: np.random.Generator, weights: np.ndarray | None) -> np.ndarray:
+    """Sorted indices of `k` of `n_cards` cards drawn without replacement, uniformly or ∝ `weights`.
+
+    `weights` cover the zoo's real models; cards beyond them (mixed models) draw at the zoo's mean weight.
+    """
+    if weights is None:
+        return np.sort(rng.choice(n_cards, k, replace=False))
+    w = np.concatenate([weights, np.full(n_cards - len(weights), weights.mean())])
+    return np.sort(rng.choice(n_cards, k, replace=False, p=w / w.sum()))
+
+
+def selection_models(outcomes: pd.DataFrame, models: Sequence[str], n: int, exclude: frozenset[str]) -> list[str]:
+    """`n` of `models` spread evenly over their train accuracy (`train.selection_models`), weakest to strongest.
+
+    Raises:
+        ConfigError: when fewer than two models would be left for the loss.
+    """
+    if n == 0:
+        return []
+    if len(models) - n < 2:
+        raise ConfigError(f"train.selection_models={n} leaves fewer than 2 of the {len(models)} zoo models to train on")
+    strength = ScoreMatrix.from_outcomes(outcomes, models, "train", exclude=exclude).model_accuracy
+    ranked = [models[i] for i in np.argsort(strength, kind="stable")]
+    picks = np.linspace(0, len(ranked) - 1, n + 2)[1:-1].round().astype(int)  # interior points: not the extremes
+    return [ranked[i] for i in picks]
+
+
+def validation_scores(net: RouterNet, matrix: ScoreMatrix, cards: list, bf16: bool) -> np.ndarray:
+    """(Q, N) log-odds of the matrix's queries × `cards`, in eval mode."""
+    net.eval()
+    scores = score_in_batches(net, matrix.prompts, cards, batch_size=32, bf16=bf16)
+    net.train()
+    return scores
+
+
+def routed_accuracy(scores: np.ndarray, matrix: ScoreMatrix) -> float:
+    """Mean score of the argmax model on the matrix's queries."""
+    return float(matrix.scores[np.arange(len(scores)), scores.argmax(axis=1)].mean())
+
+
+def validation_costs(outcomes: pd.DataFrame, val: ScoreMatrix) -> np.ndarray:
+    """(Q, M) recorded USD per validation query and model, for `select_by: aiq`.
+
+    Raises:
+        ConfigError: when the outcomes lack a cost for some validation (query, model) pair.
+    """
+    rows = outcomes[outcomes["model"].isin(val.models)]
+    cost = recorded_costs(rows, pd.DataFrame({"query_id": val.query_ids}), val.models)
+    if cost is None:
+        raise ConfigError(
+            "train.select_by=aiq needs the outcomes' `cost` for every validation (query, model) pair; "
+            "these outcomes lack some (use select_by=accuracy)"
+        )
+    return cost
+
+
+def save_calibration(out_dir: Path, scores: np.ndarray, val: ScoreMatrix) -> None:
+    """Fit the best weights' calibration from their validation `scores` (a warning when it cannot be fitted)."""
+    try:
+        fit_calibration(scores, val.scores).save(out_dir / CALIBRATION_FILE)
+    except RouterError as exc:
+        log.warning("P(Yes) left uncalibrated: %s", exc)
+
+
+def save_checkpoint(path: Path, net: RouterNet, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    """Atomic training checkpoint: trainable weights, optimizer, step, RNG, history."""
+    import io
+
+    buffer = io.BytesIO()
+    torch.save({"weights": trainable_state(net), "optimizer": optimizer.state_dict(), **state}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def train_router(
+    outcomes: pd.DataFrame,
+    models: Sequence[str],
+    cfg: ModelsatConfig,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    aptitude: AptitudeSet | None = None,
+    new_models: Sequence[str] = (),
+) -> TrainResult:
+    """Train a router on the train split of `outcomes` for the zoo `models` and write it to `out_dir`.
+
+    `new_models` get a card from their aptitude test in the router's cards.json but are never trained on.
+    """
+    tc = cfg.train
+    models = list(models)
+    started = time.time()
+    accelerator = make_accelerator(device)
+    torch.manual_seed(tc.seed)
+    generator = torch.Generator().manual_seed(tc.seed + accelerator.process_index)
+    ckpt_path = out_dir / CHECKPOINT
+    checkpoint = torch.load(ckpt_path, weights_only=False) if resume and ckpt_path.is_file() else None
+    if checkpoint is not None:
+        aptitude = AptitudeSet.load(out_dir / "aptitude.json")
+    elif aptitude is None:
+        aptitude = select_aptitude_set(
+            outcomes,
+            models,
+            tc.aptitude_tasks,
+            tc.aptitude_per_task,
+            tc.seed,
+            method=tc.aptitude_method,
+            sampling=tc.aptitude_sampling,
+            other_tasks=tc.aptitude_other_tasks,
+        )
+    cards_by_model = build_cards(outcomes, aptitude, models + [m for m in new_models if m not in models])
+    selection = selection_models(outcomes, models, tc.selection_models, aptitude.query_ids)
+    loss_models = [m for m in models if m not in selection]
+    cards = [cards_by_model[m] for m in loss_models]
+    val_cards = [cards_by_model[m] for m in models]
+    train = ScoreMatrix.from_outcomes(outcomes, loss_models, "train", exclude=aptitude.query_ids).informative()
+    if tc.max_train_queries is not None:
+        train = train.subset(tc.max_train_queries, tc.seed)
+    val = ScoreMatrix.from_outcomes(outcomes, models, "validation", exclude=aptitude.query_ids).subset(
+        tc.val_queries, tc.seed
+    )
+    log.info("training on %d informative train queries, validating on %d", len(train.prompts), len(val.prompts))
+    if selection:
+        log.info("held out of the loss, joining validation by card: %s", ", ".join(selection))
+    val_cost = validation_costs(outcomes, val) if tc.select_by == "aiq" else None
+
+    dev = accelerator.device
+    net = RouterNet.build(cfg.router, device=dev)
+    reader = RoutingTextReader.for_router(net.llm_tokenizer, cfg.router)  # what routing will read of each prompt
+    train.prompts, val.prompts = reader.texts(train.prompts), reader.texts(val.prompts)
+    if cfg.router.reads_prototypes:
+        net.prototypes = aptitude_prototypes(net, aptitude, outcomes, reader)
+    bf16 = use_bf16(tc.bf16, dev)
+    total = tc.stage1_steps + tc.stage2_steps
+    budget = TimeBudget(started + 60 * tc.max_minutes, tc.eval_every, total) if tc.max_minutes else None
+    step, best, history = 0, -1.0, []
+    stage = 1 if tc.stage1_steps > 0 else 2
+    if checkpoint is not None:
+        step, best, history = checkpoint["step"], checkpoint["best"], checkpoint["history"]
+        stage = 1 if step < tc.stage1_steps else 2
+    optimizer = set_stage(net, cfg, stage)
+    if checkpoint is not None:
+        load_trainable_state(net, checkpoint["weights"])
+        if checkpoint["stage"] == stage:
+            optimizer.load_state_dict(checkpoint["optimizer"])
+        generator.manual_seed(tc.seed + step + accelerator.process_index)
+        log.info("resumed at step %d (best validation %s %.4f)", step, tc.select_by, best)
+    average = None
+    if tc.ema_decay is not None:
+        average = WeightAverage(tc.ema_decay, checkpoint.get("average") if checkpoint is not None else None)
+    model, optimizer = accelerator.prepare(net, optimizer)
+    rng = np.random.default_rng([tc.seed, step, accelerator.process_index])
+    model_weights = (
+        torch.tensor(train.model_accuracy / train.model_accuracy.mean()) if tc.strong_model_weighting else None
+    )
+    card_draw_weights = train.model_accuracy**tc.card_sampling_power if tc.card_sampling_power > 0 else None
+    groups = TaskGroups.from_outcomes(outcomes, aptitude, train.query_ids) if tc.mixed_models else None
+    meta = {
+        "zoo": models,
+        "new_models": list(new_models),
+        "selection_models": selection,
+        "seed": tc.seed,
+        "n_train_queries": len(train.prompts),
+    }
+
+    best_scores: np.ndarray | None = None  # validation scores of the best weights, for the calibration
+    store = val_store = None
+    lora = cfg.router.lora
+    # stage 2 leaves the stored prefixes and instruction embeddings as they are
+    prefix_frozen = (lora is None or lora.scope == "suffix") and not tc.stage2_train_encoder
+    if (stage == 1 or prefix_frozen) and tc.prefix_store:
+        with accelerator.main_process_first():
+            rows_bf16 = tc.prefix_store_dtype == "bf16"
+            store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16, rows_bf16)
+        if accelerator.is_main_process:
+            val_store = PrefixStore.open_or_build(
+                net, val.prompts, out_dir / VAL_PREFIX_STORE, bf16, rows_bf16=False, desc="validation prefixes"
+            )
+
+    def evaluate_and_keep(at_step: int) -> None:
+        nonlocal best, best_scores
+        if accelerator.is_main_process:
+            began = time.time()
+            with average.swapped_in(net) if average is not None else nullcontext():
+                if (stage == 1 or prefix_frozen) and val_store is not None:  # prefixes unchanged: stored ones hold
+                    scores = score_stored(net, val_store, val_cards, batch_size=32, bf16=bf16)
+                else:
+                    scores = validation_scores(net, val, val_cards, bf16)
+                entry = {"step": at_step, "val_accuracy": routed_accuracy(scores, val)}
+                if val_cost is not None:
+                    entry["val_aiq"] = validation_aiq(scores, val_cost, val.scores)
+                if entry[f"val_{tc.select_by}"] > best:
+                    best, best_scores = entry[f"val_{tc.select_by}"], scores
+                    at = meta | {"step": at_step}
+                    save_router(net, cfg, out_dir, aptitude=aptitude, cards=cards_by_model, meta=at)
+            if budget is not None:
+                budget.record_eval(time.time() - began)
+            history.append(entry | {"seconds": round(time.time() - started, 1)})
+            write_metrics(out_dir, {"history": history, f"best_val_{tc.select_by}": best, "bf16": bf16})
+        accelerator.wait_for_everyone()
+
+    if checkpoint is None:
+        evaluate_and_keep(0)
+    model.train()
+    bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True, disable=not accelerator.is_main_process)
+    lengths = np.array([len(p) for p in train.prompts])
+    pending: list[np.ndarray] = []
+    first_step = step
+    while step < total:
+        step_began = time.time()
+        if step == tc.stage1_steps and stage == 1:
+            stage = 2
+            optimizer = set_stage(net, cfg, stage)
+            model, optimizer = accelerator.prepare(net, optimizer)
+        for group in optimizer.param_groups:
+            group["lr"] = group["base_lr"] * lr_at(step, total, tc)
+        if not pending:
+            pending = train.length_bucketed_batches(
+                tc.batch_instructions, LENGTH_BUCKETS, rng, tc.discriminative_weighting, lengths
+            )
+        rows = pending.pop()
+        step_cards, step_targets, step_weights = cards, train.scores[rows], model_weights
+        if groups is not None:
+            extra_cards, extra_targets = mix_models(
+                cards, step_targets, groups.of_queries[rows], groups, tc.mixed_models, rng
+            )
+            step_cards, step_targets = cards + extra_cards, np.concatenate([step_targets, extra_targets], axis=1)
+            if model_weights is not None:
+                step_weights = torch.cat([model_weights, torch.ones(len(extra_cards), dtype=model_weights.dtype)])
+        if tc.cards_per_step is not None and tc.cards_per_step < len(step_cards):
+            cols = card_subset(len(step_cards), tc.cards_per_step, rng, card_draw_weights)
+            step_cards, step_targets = [step_cards[c] for c in cols], step_targets[:, cols]
+            step_weights = None if step_weights is None else step_weights[torch.as_tensor(cols)]
+        targets = torch.tensor(step_targets, dtype=torch.float32, device=dev)
+        order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
+        if (stage == 1 or prefix_frozen) and store is not None:
+            mask, cache, embedded = store.batch(rows, torch.bfloat16 if bf16 else torch.float32, dev)
+            inputs = {"cache": cache, "embedded": embedded}
+        else:
+            instructions = [train.prompts[i] for i in rows]
+            ids, mask = net.prefixes(instructions)
+            prefix_grad = stage == 2 and lora is not None and lora.scope == "all"  # adapters change the prefix
+            inputs = {"prefix_ids": ids, "instructions": instructions, "prefix_grad": prefix_grad}
+        with autocast(dev, bf16):
+            scores = model(mask, step_cards, order_seed=order_seed, **inputs)
+        loss = scores.new_zeros(())
+        if tc.loss in ("card", "both"):
+            loss = loss + card_group_loss(scores, targets, tc.group_size, generator, step_weights)
+        if tc.loss in ("instruction", "both"):
+            loss = loss + instruction_listwise_loss(scores, targets)
+        if tc.pointwise_weight > 0:
+            loss = loss + tc.pointwise_weight * pointwise_loss(scores, targets)
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
+        optimizer.step()
+        if net.encoder_tuned:  # cached clause embeddings are stale
+            net.clause_cache.clear()
+        if average is not None:
+            average.update(net)
+        step += 1
+        if budget is not None:
+            budget.record_step(time.time() - step_began)
+            if step - first_step == PLAN_AFTER_STEPS or step % tc.eval_every == 0:
+                planned = budget.last_step(step, time.time()) if accelerator.is_main_process else total
+                total = broadcast_object_list([planned])[0]
+                bar.total = total
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{best:.4f}", stage=stage)
+        if step % tc.eval_every == 0 or step == total:
+            evaluate_and_keep(step)
+        if accelerator.is_main_process and (step % tc.checkpoint_every == 0 or step == total):
+            state = {"step": step, "stage": stage, "best": best, "history": history}
+            if average is not None:
+                state["average"] = average.state_dict()
+            save_checkpoint(ckpt_path, net, optimizer, state)
+    bar.close()
+    if accelerator.is_main_process:
+        for folder in (PREFIX_STORE, VAL_PREFIX_STORE):  # only needed to resume: free their disk space
+            shutil.rmtree(out_dir / folder, ignore_errors=True)
+        if best_scores is None:  # the best weights predate --resume: score them again
+            load_trainable_state(net, load_file(str(out_dir / "weights.safetensors")))
+            best_scores = validation_scores(net, val, val_cards, bf16)
+        save_calibration(out_dir, best_scores, val)
+    seconds = time.time() - started
+    if accelerator.is_main_process:
+        metrics = {"history": history, f"best_val_{tc.select_by}": best, "bf16": bf16, "train_seconds": seconds}
+        write_metrics(out_dir, metrics | {"processes": accelerator.num_processes})
+    return TrainResult(out_dir, best, history, seconds)

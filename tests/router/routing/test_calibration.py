@@ -1,0 +1,70 @@
+"""P(Yes) calibration: Platt scaling recovers a known map, keeps every ranking, refuses what it cannot
+fit and survives a round trip to disk (training and routing with it: test_router_training.py)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from modelsat.errors import RouterError
+from modelsat.router.routing.calibration import CALIBRATION_FILE, Calibration, fit_calibration, log_loss
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def test_fit_recovers_the_map_that_generated_the_outcomes():
+    rng = np.random.default_rng(0)
+    raw = rng.normal(0, 3, size=(4000, 5))
+    outcomes = (rng.random(raw.shape) < sigmoid(0.4 * raw - 0.8)).astype(float)
+    calibration = fit_calibration(raw, outcomes)
+    assert calibration.scale == pytest.approx(0.4, abs=0.03)
+    assert calibration.bias == pytest.approx(-0.8, abs=0.06)
+    assert calibration.log_loss_calibrated < calibration.log_loss_raw - 0.1
+    assert calibration.log_loss_calibrated == pytest.approx(log_loss(calibration.apply(raw), outcomes))
+    assert calibration.n_queries == 4000
+
+
+def test_calibration_never_changes_which_candidate_ranks_first():
+    rng = np.random.default_rng(1)
+    raw = rng.normal(size=(500, 7))
+    calibration = fit_calibration(raw, (rng.random(raw.shape) < sigmoid(2 * raw + 1)).astype(float))
+    np.testing.assert_array_equal(calibration.apply(raw).argmax(axis=1), raw.argmax(axis=1))
+    np.testing.assert_array_equal(np.argsort(calibration.apply(raw), axis=1), np.argsort(raw, axis=1))
+
+
+def test_fractional_outcomes_count_as_weighted_good_and_bad_answers():
+    rng = np.random.default_rng(2)
+    raw = rng.normal(size=(300, 2))
+    half = np.full(raw.shape, 0.5)  # every answer half right: the best map predicts 0.5 everywhere
+    calibration = fit_calibration(raw, np.where(raw > 0, 1.0, half))
+    assert calibration.scale > 0
+    fractional = fit_calibration(raw, np.clip(sigmoid(raw), 0, 1))
+    assert fractional.scale == pytest.approx(1.0, abs=0.15) and fractional.bias == pytest.approx(0.0, abs=0.15)
+
+
+@pytest.mark.parametrize(
+    "raw, outcomes, message",
+    [
+        (np.zeros((3, 2)), np.zeros((3, 3)), "same"),
+        (np.array([[np.nan, 1.0]]), np.array([[1.0, 0.0]]), "finite"),
+        (np.arange(6.0).reshape(3, 2), np.ones((3, 2)), "both good and bad"),
+        (np.arange(8.0).reshape(4, 2), np.array([[1, 1], [1, 0], [0, 0], [0, 0.0]]), "do not rank"),
+    ],
+)
+def test_fit_refuses_what_it_cannot_calibrate(raw, outcomes, message):
+    with pytest.raises(RouterError, match=message):
+        fit_calibration(raw, outcomes)
+
+
+def test_round_trip_and_bad_files_name_the_file(tmp_path):
+    calibration = Calibration(scale=0.5, bias=-1.0, n_queries=10, log_loss_raw=0.7, log_loss_calibrated=0.6)
+    calibration.save(tmp_path / CALIBRATION_FILE)
+    assert Calibration.load(tmp_path / CALIBRATION_FILE) == calibration
+    (tmp_path / "bad.json").write_text(json.dumps({"scale": 1.0}))
+    with pytest.raises(RouterError, match="bad.json: not a calibration file"):
+        Calibration.load(tmp_path / "bad.json")
+    (tmp_path / "negative.json").write_text(json.dumps({**calibration.__dict__, "scale": -2.0}))
+    with pytest.raises(RouterError, match="negative.json: scale must be positive"):
+        Calibration.load(tmp_path / "negative.json")
