@@ -8,7 +8,8 @@ import pytest
 
 from modelsat.aptitude.live.answer_log import AnswerLog
 from modelsat.aptitude.live.local import LocalScorer
-from modelsat.aptitude.live.questions import LETTERS, Asked, Question, aptitude_questions, circle
+from modelsat.aptitude.live.plan import GraderSet, plan_test
+from modelsat.aptitude.live.questions import LETTERS, Asked, Question, circle
 from modelsat.aptitude.live.runner import Answerer, open_answerer, profile_live
 from modelsat.aptitude.selection import AptitudeSet, CoreTask
 
@@ -26,7 +27,7 @@ def scorer() -> LocalScorer:
 @pytest.fixture(scope="module")
 def shortest(aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame) -> list[Question]:
     """The 4 aptitude questions with the shortest prompts (keeps CPU forward passes quick)."""
-    return sorted(aptitude_questions(mmlu_outcomes, aptitude), key=lambda q: len(circle(q, 1)[0].prompt))[:4]
+    return sorted(plan_test(mmlu_outcomes, aptitude, GraderSet(), 1).questions, key=lambda q: len(circle(q, 1)[0].prompt))[:4]
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_smollm2_takes_the_test_and_resumes_after_an_interrupt(
     assert resumed.asked == resumed.answered == 4  # only the unanswered half is asked again
     log = AnswerLog(log_path, "smollm2")
     assert len(log.done) == 8 and not any(a.malformed for a in log.answers.values())
-    assert all(a.letter in LETTERS for a in log.answers.values())
+    assert all(a.reply in LETTERS and a.parsed == a.reply for a in log.answers.values())
     assert 0 <= result.accuracy_circle <= result.accuracy_plain <= 1
     assert list(result.outcomes["query_id"]) == [q.query_id for q in shortest]
     assert set(result.outcomes["score"]) <= {0.0, 1.0} and set(result.outcomes["model"]) == {"smollm2"}
