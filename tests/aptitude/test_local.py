@@ -27,7 +27,9 @@ def scorer() -> LocalScorer:
 @pytest.fixture(scope="module")
 def shortest(aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame) -> list[Question]:
     """The 4 aptitude questions with the shortest prompts (keeps CPU forward passes quick)."""
-    return sorted(plan_test(mmlu_outcomes, aptitude, GraderSet(), 1).questions, key=lambda q: len(circle(q, 1)[0].prompt))[:4]
+    return sorted(
+        plan_test(mmlu_outcomes, aptitude, GraderSet(), 1).questions, key=lambda q: len(circle(q, 1)[0].prompt)
+    )[:4]
 
 
 @pytest.fixture(scope="module")
