@@ -38,8 +38,9 @@ def alpaca_rows(data: Path, n: int, members: int) -> list[dict]:
         names = sorted(p for p in archive.namelist() if p.endswith("annotations.json") and "gpt4_1106" not in p)
         for k, name in enumerate(names[:members]):
             for index, item in enumerate(json.loads(archive.read(name))[:n]):
+                task, score = f"alpaca-eval/{item['dataset']}", float(item["preference"]) - 1
                 rows.append({"model": f"member-{k}", "query_id": f"alpaca-eval/{index}", "prompt": item["instruction"],
-                             "task": f"alpaca-eval/{item['dataset']}", "score": float(item["preference"]) - 1})  # fmt: skip
+                             "task": task, "score": score})  # fmt: skip
     return rows
 
 

@@ -205,8 +205,9 @@ class FavouringJudge:
 @pytest.fixture(scope="module")
 def four_kinds(mixed: pd.DataFrame) -> AptitudeSet:
     """One core task per kind: MMLU-Pro biology, GSM8K, HumanEval, MBPP, AlpacaEval (3 questions each)."""
-    tasks = (core(mixed, "mmlu/high_school_biology", 3, "mmlu/high_school_biology"), core(mixed, "gsm8k", 3),
-             core(mixed, "humaneval", 3), core(mixed, "mbpp", 3), core(mixed, "alpaca-eval/helpful_base", 3))  # fmt: skip
+    biology = core(mixed, "mmlu/high_school_biology", 3, "mmlu/high_school_biology")
+    labels = ("gsm8k", "humaneval", "mbpp", "alpaca-eval/helpful_base")
+    tasks = (biology, *(core(mixed, label, 3) for label in labels))
     return AptitudeSet(tasks, ("member-0", "member-1", "member-2"), 0)
 
 
