@@ -79,6 +79,9 @@ def test_garbage_from_the_judge_is_retried_then_unparsed_never_a_win() -> None:
     verdict, judge = judged([None, "a good question", "a", "b"], retries=2)  # recovers on the third try
     assert (verdict.score, verdict.status, verdict.judge_calls) == (1.0, "graded", 4)
     assert parse_verdict("a good answer is b") is None
+    assert parse_verdict("The output that follows the instruction better is (b).") == "b"
+    assert parse_verdict("Output (a) is better because it lists names.") == "a"
+    assert parse_verdict("The output that follows the instruction better is") is None
 
 
 def test_labels_choose_graders_and_rules_and_plugins_extend_them() -> None:

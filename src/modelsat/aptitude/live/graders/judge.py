@@ -38,12 +38,15 @@ length of the outputs.
 
 ## Verdict
 Which output is better? Reply with exactly one letter: a or b."""
-JUDGE_MAX_TOKENS = 8
+JUDGE_MAX_TOKENS = 16
 # The whole reply is the letter ('b', '(a).', 'Output (b)'), or it opens with a parenthesised one
-# ('(a) is better'); "a good answer ..." names nothing.
+# ('(a) is better'), or it states one ('The better output is (b)', 'Output (a) is better');
+# "a good answer ..." names nothing.
 _VERDICTS = (
     re.compile(r"^(?:output\s*)?\(?([ab])\)?[.!:]?$", re.IGNORECASE),
     re.compile(r"^(?:output\s*)?\(([ab])\)", re.IGNORECASE),
+    re.compile(r"\bbetter(?: output)? is:?\s*(?:output\s*)?\(?([ab])\)?(?:[\s.!,]|$)", re.IGNORECASE),
+    re.compile(r"\boutput\s*\(?([ab])\)?\s+is (?:the )?better\b", re.IGNORECASE),
 )
 
 
@@ -57,7 +60,7 @@ class Chat(Protocol):
 def parse_verdict(text: str | None) -> str | None:
     """'a' or 'b' when the judge's reply names one output ('a', '(b)', 'Output (a) ...'), else None."""
     for pattern in _VERDICTS:
-        if text and (match := pattern.match(text.strip())):
+        if text and (match := pattern.search(text.strip())):
             return match.group(1).lower()
     return None
 
