@@ -193,24 +193,34 @@ def _report_plan(plan: "TestPlan", cost: "Estimate", as_json: bool) -> None:
         payload = {"questions": len(plan.questions), "ungradable": ungradable, "total": total, "tasks": cost.by_task}
         typer.echo(json.dumps(payload))
         return
-    from rich.table import Table
-
-    table = Table("core task", "kind", "questions", "ungradable", "calls", "in tokens", "out tokens ≤", "judge calls")
     kinds: dict[str, set[str]] = {}
     for question in plan.questions:
         kinds.setdefault(question.task, set()).add(question.kind)
-    for task, row in cost.by_task.items():
-        table.add_row(
-            task, ",".join(sorted(kinds[task])), str(plan.totals[task]), str(len(plan.ungradable.get(task, []))),
-            str(row["calls"]), f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", str(row["judge_calls"]),
-        )  # fmt: skip
-    err.print(table)
+    rows = [
+        [task, ",".join(sorted(kinds.get(task, ()))) or "-", plan.totals[task], len(plan.ungradable.get(task, [])),
+         row["calls"], f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", row["judge_calls"]]
+        for task, row in cost.by_task.items()
+    ]  # fmt: skip
+    _print_table(["core task", "kind", "questions", "ungradable", "calls", "≈in tokens", "out tokens ≤", "judge calls"],
+                 rows)  # fmt: skip
     err.print(
         f"to ask: {total.get('calls', 0):,} calls, ≈{total.get('input_tokens', 0):,} input and at most "
         f"{total.get('output_tokens', 0):,} output tokens; judge: {total.get('judge_calls', 0):,} calls, "
         f"≈{total.get('judge_input_tokens', 0):,} input and at most {total.get('judge_output_tokens', 0):,} output "
-        f"tokens (≈4 characters a token); {ungradable} question(s) ungradable (no reference), not asked"
+        f"tokens (≈4 characters a token); {ungradable} question(s) ungradable (no reference), not asked",
+        soft_wrap=True,
     )
+
+
+def _print_table(header: list[str], rows: list[list[object]]) -> None:
+    """Aligned plain-text columns on stderr (never cut to the terminal's width, unlike a rich table in a pipe)."""
+    cells = [header, *[[str(cell) for cell in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        pairs = enumerate(zip(row, widths, strict=True))
+        padded = [cell.ljust(width) if i < 2 else cell.rjust(width) for i, (cell, width) in pairs]
+        line = "  ".join(padded)
+        err.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _report_live(name: str, result: "LiveResult", log: Path, as_json: bool) -> None:
@@ -233,20 +243,17 @@ def _report_live(name: str, result: "LiveResult", log: Path, as_json: bool) -> N
     if as_json:
         typer.echo(json.dumps(summary))
         return
-    from rich.table import Table
-
-    table = Table("core task", "kind", "questions", "ungradable", "graded", "unparsed", "timed out", "accuracy")
-    for task, c in result.tasks.items():
-        table.add_row(
-            task, c.kinds, str(c.questions), str(c.ungradable), str(c.graded), str(c.unparsed), str(c.timeout),
-            f"{c.accuracy:.0%}",
-        )  # fmt: skip
-    err.print(table)
+    rows = [
+        [task, c.kinds, c.questions, c.ungradable, c.graded, c.unparsed, c.timeout, f"{c.accuracy:.0%}"]
+        for task, c in result.tasks.items()
+    ]
+    _print_table(["core task", "kind", "questions", "ungradable", "graded", "unparsed", "timed out", "accuracy"], rows)
     err.print(
         f"{name}: {summary['questions']} questions ({result.asked} prompts asked now, "
         f"{summary['seconds_per_question']} s/question); accuracy {result.accuracy_plain:.1%} plain, "
         f"{result.accuracy_circle:.1%} with the circle test; {result.malformed} malformed; "
-        f"{result.judge_calls} judge calls; answers in {log}"
+        f"{result.judge_calls} judge calls; answers in {log}",
+        soft_wrap=True,
     )
 
 
