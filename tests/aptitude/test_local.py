@@ -87,3 +87,16 @@ def test_smollm2_takes_the_test_and_resumes_after_an_interrupt(
     assert set(result.outcomes["score"]) <= {0.0, 1.0} and set(result.outcomes["model"]) == {"smollm2"}
     assert result.card.scores[0].accuracy == result.outcomes["score"].mean()
     assert result.card.aptitude_fingerprint == few.fingerprint
+
+
+def test_smollm2_answers_free_form_prompts_by_generation(scorer: LocalScorer, shortest: list[Question]) -> None:
+    fp32 = LocalScorer(scorer.model, scorer.tokenizer, batch_size=2, bf16=False)
+    prompts = ["What is 2 + 2?", "Name a primary colour."]
+    batched = fp32.generate(prompts, max_tokens=12)  # left-padded together
+    assert batched == [fp32.generate([p], max_tokens=12)[0] for p in prompts]
+    assert all(reply.strip() for reply in batched) and fp32.complete(prompts[0], 12) == batched[0]
+    math = Question("gsm8k/1", "gsm8k/00", "What is 2 + 2?", kind="math", reference="4")
+    items = [circle(shortest[0], 1)[0], Asked(math, 0, math.text, "", max_tokens=12, generate=True)]
+    got: dict[str, str | None] = {}
+    fp32.answer(items, lambda item, reply, seconds: got.__setitem__(item.question.kind, reply))
+    assert got["multiple-choice"] in LETTERS and got["math"] == batched[0]

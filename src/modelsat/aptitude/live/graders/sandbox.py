@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from modelsat.errors import ConfigError
+
 NOBODY = 65534
 GUARD = Path(__file__).with_name("sandbox_guard.py")
 Status = Literal["passed", "failed", "timeout"]
@@ -66,7 +68,11 @@ class RunResult:
 
 @functools.cache
 def isolation_prefix() -> tuple[str, ...]:
-    """Commands that put the run in its own network namespace and drop root, where available."""
+    """Commands that put the run in its own network namespace and drop root, where available.
+
+    Raises:
+        ConfigError: running as root without a working `setpriv` to drop privileges.
+    """
     prefix: list[str] = []
     unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
     if unshare and _works([unshare, "--net", "--", "true"]):
@@ -74,9 +80,23 @@ def isolation_prefix() -> tuple[str, ...]:
     if os.geteuid() == 0:
         drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if setpriv else []
         if not drop or not _works([*prefix, *drop, "true"]):
-            raise RuntimeError("running as root without `setpriv` to drop privileges; install util-linux")
+            raise ConfigError("code grading runs as root without `setpriv` to drop privileges; install util-linux")
         prefix += drop
     return tuple(prefix)
+
+
+@functools.cache
+def interpreter() -> str:
+    """A Python the sandboxed user can run: this one, else the system's (a venv under /root is out of reach).
+
+    Raises:
+        ConfigError: when no candidate runs under the sandbox's isolation.
+    """
+    candidates = [sys.executable, "/usr/bin/python3", shutil.which("python3") or ""]
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        if _works([*isolation_prefix(), candidate, "-I", "-c", "import sys; assert sys.version_info >= (3, 8)"]):
+            return candidate
+    raise ConfigError(f"no Python interpreter runs as the sandbox user (tried {', '.join(candidates)})")
 
 
 def _works(command: list[str]) -> bool:
@@ -112,11 +132,12 @@ def run_python(program: str, limits: Limits) -> RunResult:
     scratch = Path(tempfile.mkdtemp(prefix="modelsat-sandbox-"))
     try:
         (scratch / "answer.py").write_text(program)
+        shutil.copyfile(GUARD, scratch / "guard.py")  # readable by the sandbox user wherever modelsat lives
         if os.geteuid() == 0:
-            os.chown(scratch, NOBODY, NOBODY)
-            os.chown(scratch / "answer.py", NOBODY, NOBODY)
+            for path in (scratch, scratch / "answer.py", scratch / "guard.py"):
+                os.chown(path, NOBODY, NOBODY)
         env = {"PATH": "/usr/bin:/bin", "HOME": str(scratch), "TMPDIR": str(scratch), "LANG": "C.UTF-8"}
-        command = [*isolation_prefix(), sys.executable, "-I", "-B", str(GUARD), str(scratch), "answer.py"]
+        command = [*isolation_prefix(), interpreter(), "-I", "-B", "guard.py", str(scratch), "answer.py"]
         began = time.perf_counter()
         with (scratch / "output.txt").open("wb") as out:
             proc = subprocess.Popen(
