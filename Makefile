@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?= $(or $(MODELSAT_DATA),../shared/data)
 
-.PHONY: setup test demo router router-small12 router-holdout router-fold-c router-routerbench lint bench clean
+.PHONY: setup test demo router router-small12 router-holdout router-fold-c router-routerbench router-specialists \
+  router-specialists-folds router-chat lint bench clean
 
 setup: $(STAMP)
 
@@ -63,6 +64,40 @@ router-fold-c: setup
 router-routerbench: setup
 	test -f out/routerbench.parquet || $(BIN)/modelsat import routerbench $(DATA)/routerbench-subset -o out/routerbench.parquet
 	$(BIN)/modelsat train --outcomes out/routerbench.parquet --zoo all -o routers/routerbench --config configs/routerbench.yaml
+
+# Routers for code, math, Chinese and chat traffic (docs/domains.md): an aptitude test from each zoo's own tasks,
+# clustered within (`train.aptitude_method: tasks`), the accuracy readout keyed by task prototypes.
+DOMAIN_RECIPE := --config cpu-small --set router.accuracy_readout=true --set router.readout_keys=prototypes \
+  --set train.aptitude_method=tasks --set train.lr_readout=2e-2 --set train.max_minutes=null \
+  --set train.max_train_queries=1200 --set train.stage1_steps=300
+SPECIALISTS_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=16 --set train.aptitude_per_task=20 \
+  --set train.selection_models=2 --set train.val_queries=400
+CHAT_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=10 --set train.aptitude_per_task=10 \
+  --set train.selection_models=4 --set train.val_queries=80
+# A seeded third of the chat zoo (13 of 38 models: numpy.random.default_rng(0).choice(sorted(CHAT), 13)), never
+# trained on: they join by card. It holds the zoo's three strongest models.
+CHAT_NEW := FuseChat-Gemma-2-9B-Instruct,FuseChat-Llama-3.1-8B-Instruct,FuseChat-Llama-3.2-1B-Instruct,alpaca-7b_concise,$\
+  alpaca-farm-ppo-human,baize-v2-13b,falcon-7b-instruct,gpt35_turbo_instruct,gpt4_1106_preview,nous-hermes-13b,$\
+  oasst-rlhf-llama-33b,openbuddy-llama2-13b-v11.1,ultralm-13b
+
+out/specialists.parquet:
+	$(BIN)/modelsat import routerdc $(DATA)/routerdc -o $@
+
+out/chat.parquet:
+	$(BIN)/modelsat import alpaca-eval $(DATA)/alpaca-eval/results.zip -o $@
+
+router-specialists: setup out/specialists.parquet
+	$(BIN)/modelsat train --outcomes out/specialists.parquet --zoo specialists -o routers/specialists $(SPECIALISTS_RECIPE)
+
+# Leave-models-out folds of the specialists zoo: MetaMath-Mistral-7B, then dolphin-2.9-llama3-8b, joins by card.
+router-specialists-folds: setup out/specialists.parquet
+	$(BIN)/modelsat train --outcomes out/specialists.parquet --zoo specialists --holdout MetaMath-Mistral-7B \
+	  -o routers/specialists-no-metamath $(SPECIALISTS_RECIPE)
+	$(BIN)/modelsat train --outcomes out/specialists.parquet --zoo specialists --holdout dolphin-2.9-llama3-8b \
+	  -o routers/specialists-no-dolphin $(SPECIALISTS_RECIPE)
+
+router-chat: setup out/chat.parquet
+	$(BIN)/modelsat train --outcomes out/chat.parquet --zoo chat --holdout $(CHAT_NEW) -o routers/chat $(CHAT_RECIPE)
 
 bench: setup
 	$(BIN)/python benchmarks/route_speed.py

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from modelsat.aptitude.selection import AptitudeSet
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.cost.matrix import cost_matrix
 from modelsat.data.schema import read_outcomes
 from modelsat.data.splits import split_outcomes

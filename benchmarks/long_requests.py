@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from modelsat.aptitude.selection import AptitudeSet
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SMALL_5
 from modelsat.router.config import RouterConfig

@@ -34,7 +34,7 @@ def run(*args: str) -> None:
 
 def demo_instructions(outcomes_path: Path, aptitude_path: Path, n: int) -> Path:
     """A JSONL file of `n` real test-split instructions (aptitude questions excluded), one per category."""
-    from modelsat.aptitude.selection import AptitudeSet
+    from modelsat.aptitude.aptitude_set import AptitudeSet
     from modelsat.data.schema import read_outcomes
 
     table = read_outcomes(outcomes_path)

@@ -12,8 +12,9 @@ import pytest
 import uvicorn
 from openai_double import FakeOpenAI, make_app
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.live.questions import LETTERS
-from modelsat.aptitude.selection import AptitudeSet, select_aptitude_set
+from modelsat.aptitude.selection import select_aptitude_set
 from modelsat.data.schema import write_outcomes
 from modelsat.data.zoos import SMALL
 

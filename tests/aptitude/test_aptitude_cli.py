@@ -9,8 +9,9 @@ import matplotlib.image
 import pytest
 from typer.testing import CliRunner
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import load_cards
-from modelsat.aptitude.selection import AptitudeSet, select_aptitude_set
+from modelsat.aptitude.selection import select_aptitude_set
 from modelsat.cli.main import app
 from modelsat.data.schema import read_outcomes
 from modelsat.errors import ConfigError, DataError

@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import (
     Card,
     build_cards,
@@ -15,7 +16,6 @@ from modelsat.aptitude.cards import (
     save_cards,
 )
 from modelsat.aptitude.facts import load_facts
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.data.zoos import SMALL
 from modelsat.errors import ConfigError, DataError
 

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from openai_double import FakeOpenAI, oracle_reply
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import load_cards
 from modelsat.aptitude.live.answer_log import AnswerLog
 from modelsat.aptitude.live.endpoint import EndpointClient
 from modelsat.aptitude.live.runner import LiveResult, profile_live
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.data.schema import read_outcomes
 from modelsat.errors import BackendError
 

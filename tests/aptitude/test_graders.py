@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from mixed_zoo import mixed_table
 
+from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask
 from modelsat.aptitude.live.answer_log import AnswerLog
 from modelsat.aptitude.live.graders.base import Grader, Verdict
 from modelsat.aptitude.live.graders.judge import JudgeGrader, parse_verdict
@@ -19,7 +20,6 @@ from modelsat.aptitude.live.graders.sandbox import Limits
 from modelsat.aptitude.live.plan import GraderSet, estimate, plan_test
 from modelsat.aptitude.live.questions import LETTERS, Asked, Question
 from modelsat.aptitude.live.runner import profile_live
-from modelsat.aptitude.selection import AptitudeSet, CoreTask
 from modelsat.data.schema import write_outcomes
 from modelsat.errors import ConfigError, DataError
 

@@ -15,9 +15,9 @@ import uvicorn
 from mixed_zoo import mixed_table
 from transformers import AutoTokenizer, BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
 
+from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask
 from modelsat.aptitude.cards import load_cards
 from modelsat.aptitude.live.answer_log import AnswerLog
-from modelsat.aptitude.selection import AptitudeSet, CoreTask
 from modelsat.data.importers import table
 from modelsat.models.loading import resolve
 from modelsat.router.config import ModelsatConfig

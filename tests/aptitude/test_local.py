@@ -6,12 +6,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask
 from modelsat.aptitude.live.answer_log import AnswerLog
 from modelsat.aptitude.live.local import LocalScorer
 from modelsat.aptitude.live.plan import GraderSet, plan_test
 from modelsat.aptitude.live.questions import LETTERS, Asked, Question, circle
 from modelsat.aptitude.live.runner import Answerer, open_answerer, profile_live
-from modelsat.aptitude.selection import AptitudeSet, CoreTask
 
 pytestmark = pytest.mark.slow
 

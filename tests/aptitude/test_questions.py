@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.live.answer_log import Answer, AnswerLog
 from modelsat.aptitude.live.plan import GraderSet, plan_test
 from modelsat.aptitude.live.questions import LETTERS, Question, circle, parse_letter
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import DataError
 
 

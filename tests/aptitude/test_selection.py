@@ -6,7 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from modelsat.aptitude.selection import AptitudeSet, select_aptitude_set
+from modelsat.aptitude.aptitude_set import AptitudeSet
+from modelsat.aptitude.selection import select_aptitude_set
 from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SMALL, SMALL_5
 from modelsat.errors import ConfigError, DataError

@@ -46,7 +46,10 @@ def test_unknown_names_exit_2(cli, mmlu_file: Path) -> None:
     assert unknown.code == 2 and unknown.stdout == ""
     assert unknown.stderr.startswith("Error: unknown model(s) 'Phi-3-mini' (did you mean 'Phi-3-mini-4k-instruct'?)")
     zoo = cli("data", "info", mmlu_file, "--zoo", "tiny")
-    assert (zoo.code, zoo.stderr) == (2, "Error: unknown zoo 'tiny'; named zoos: small-5, small, mixed, all\n")
+    assert (zoo.code, zoo.stderr) == (
+        2,
+        "Error: unknown zoo 'tiny'; named zoos: small-5, small, mixed, specialists, chat, all\n",
+    )
 
 
 def test_rich_tables(cli, mmlu_file: Path) -> None:

@@ -47,7 +47,9 @@ def test_split_outcomes_excludes_aptitude_ids() -> None:
 def test_domains(mmlu_outcomes: pd.DataFrame) -> None:
     sources = pd.Series(["ori_mmlu-high_school_physics", "stemez", "theoremQA", "scibench", "routerbench"])
     assert list(is_in_domain(sources)) == [True, False, False, False, False]
-    assert list(domain_of(sources)) == ["in_domain"] + ["out_of_domain"] * 4
+    assert list(domain_of(pd.DataFrame({"source": sources}))) == ["in_domain"] + ["out_of_domain"] * 4
+    declared = pd.DataFrame({"source": ["stemez", "routerdc", "routerdc"], "domain": [None, "in_domain", None]})
+    assert list(domain_of(declared)) == ["out_of_domain", "in_domain", "out_of_domain"]
     queries = mmlu_outcomes.drop_duplicates("query_id")
     assert int(is_in_domain(queries["source"]).sum()) == 6_810
 
@@ -57,12 +59,21 @@ def test_named_zoos_resolve_on_real_models(mmlu_outcomes: pd.DataFrame) -> None:
     assert resolve_zoo(available, zoo="small-5") == list(SMALL_5)
     assert len(resolve_zoo(available, zoo="small")) == len(SMALL) == 12
     assert resolve_zoo(available, zoo="mixed") == list(MIXED)
-    assert len(resolve_zoo(available)) == 25 and set(ZOOS) == {"small-5", "small", "mixed", "all"}
+    assert len(resolve_zoo(available)) == 25 and set(ZOOS) == {
+        "small-5",
+        "small",
+        "mixed",
+        "specialists",
+        "chat",
+        "all",
+    }
     assert resolve_zoo(available, models="Yi-6B, mathstral-7B") == ["Yi-6B", "mathstral-7B"]
 
 
 def test_unknown_names_list_the_available_ones() -> None:
-    with pytest.raises(ConfigError, match=r"unknown zoo 'big'; named zoos: small-5, small, mixed, all"):
+    with pytest.raises(
+        ConfigError, match=r"unknown zoo 'big'; named zoos: small-5, small, mixed, specialists, chat, all"
+    ):
         resolve_zoo(["a"], zoo="big")
     with pytest.raises(
         ConfigError, match=r"unknown model\(s\) 'alpah' \(did you mean 'alpha'\?\); available: alpha, beta"

@@ -6,7 +6,7 @@ import types
 from eval_fixtures import MODELS, TopicRouter
 from typer.testing import CliRunner
 
-from modelsat.aptitude.selection import AptitudeSet, CoreTask
+from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask
 from modelsat.cli.main import app
 from modelsat.data.schema import write_outcomes
 

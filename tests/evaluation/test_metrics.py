@@ -3,7 +3,14 @@ import pytest
 from eval_fixtures import HAND_QUERIES, HAND_Y, MODELS
 
 from modelsat.evaluation.candidates import candidates_curve
-from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics, paired_difference
+from modelsat.evaluation.metrics import (
+    choices,
+    method_metrics,
+    new_model_metrics,
+    paired_difference,
+    routed_scores,
+    task_weights,
+)
 
 
 def test_oracle_metrics_on_the_hand_fixture() -> None:
@@ -66,3 +73,22 @@ def test_paired_difference_interval_holds_the_mean_and_excludes_zero_only_for_a_
     assert noise["ci95"][0] < 0 < noise["ci95"][1]
     assert paired_difference(other, other, seed=0) == {"difference": 0.0, "ci95": [0.0, 0.0]}
     assert paired_difference(better, other, seed=0) == gap, "seeded: the same interval every time"
+
+
+def test_task_averaged_accuracy_weighs_every_task_the_same() -> None:
+    # always B: law 1/2 (q1 0, q2 1), biology 0 → in-domain task average 1/4 (query-weighted 1/3); physics 1/2.
+    m = method_metrics(HAND_QUERIES, HAND_Y, np.full(5, 1), MODELS)
+    assert m["task_averaged"] == pytest.approx({"all": 1 / 3, "in_domain": 0.25, "out_of_domain": 0.5})
+    declared = HAND_QUERIES.assign(domain=["out_of_domain", None, None, "in_domain", None])
+    moved = method_metrics(declared, HAND_Y, np.full(5, 1), MODELS)  # q1 and q4 change domain
+    assert moved["by_domain"] == pytest.approx({"in_domain": 2 / 3, "out_of_domain": 0.0})
+    assert moved["task_averaged"]["out_of_domain"] == pytest.approx(0.0)  # law/q1 0, physics/q3 0
+
+
+def test_weighted_paired_difference_matches_the_task_average() -> None:
+    weights = task_weights(HAND_QUERIES)["in_domain"]
+    ours, other = routed_scores(HAND_Y, choices(HAND_Y)), routed_scores(HAND_Y, np.full(5, 1))
+    diff = paired_difference(ours, other, seed=0, weights=weights)
+    assert diff["difference"] == pytest.approx(1.0 - 0.25)
+    low, high = diff["ci95"]
+    assert low <= diff["difference"] <= high

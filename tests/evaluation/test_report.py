@@ -130,3 +130,24 @@ def test_without_model_sat_the_report_says_so(synthetic_outcomes: pd.DataFrame) 
     assert "model_sat_vs" not in report
     assert NO_MODEL_SAT in report["notes"] and NO_MODEL_SAT in to_markdown(report)
     assert report["timing"]["route_ms_p50"] is None
+
+
+def test_declared_domains_give_the_task_averaged_protocol(synthetic_outcomes: pd.DataFrame) -> None:
+    # RouterDC's protocol: the data declares which tasks are out of distribution, and tasks weigh the same.
+    declared = synthetic_outcomes.assign(
+        domain=np.where(synthetic_outcomes["task"] == "mmlu/history", "out_of_domain", "in_domain")
+    )
+    report = evaluate(declared, EvalOptions(models=MODELS, baselines=["per-task"]), model_sat=TopicRouter())
+    assert report["protocol"] == "task-averaged"
+    oracle = report["methods"]["oracle"]
+    in_tasks = [oracle["by_task"][t] for t in ("mmlu/math", "mmlu-pro/physics")]
+    assert oracle["task_averaged"]["in_domain"] == pytest.approx(np.mean(in_tasks))
+    assert oracle["task_averaged"]["out_of_domain"] == pytest.approx(oracle["by_task"]["mmlu/history"])
+    versus = report["model_sat_vs_task_averaged"]["per-task"]
+    assert set(versus) == {"all", "in_domain", "out_of_domain"}
+    text = to_markdown(report)
+    assert "| router | in-domain (task avg) | out-of-domain (task avg) | mmlu-pro/physics |" in text
+    assert "task-averaged (every task weighs the same)" in text
+    assert evaluate(synthetic_outcomes, EvalOptions(models=MODELS, baselines=["oracle"]))["protocol"] == (
+        "query-weighted"
+    )

@@ -7,7 +7,7 @@ import pytest
 import torch
 from test_router_training import TINY_TRAIN, synthetic_outcomes
 
-from modelsat.aptitude.selection import AptitudeSet
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.errors import ConfigError
 from modelsat.router.artifact import read_router_config
 from modelsat.router.capability import AccuracyReadout

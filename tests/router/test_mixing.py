@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 from test_router_training import TINY_TRAIN, synthetic_outcomes
 
-from modelsat.aptitude.selection import AptitudeSet
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.router.config import ModelsatConfig
 from modelsat.router.mixing import TaskGroups, mix_models
 from modelsat.router.train import train_router

@@ -5,7 +5,7 @@ import pytest
 import torch
 from test_router_training import TINY_TRAIN, synthetic_outcomes
 
-from modelsat.aptitude.selection import AptitudeSet, CoreTask
+from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask
 from modelsat.errors import DataError, RouterError
 from modelsat.router.config import ModelsatConfig, RouterConfig
 from modelsat.router.model import RouterNet

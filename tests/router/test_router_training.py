@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from modelsat.aptitude.selection import AptitudeSet
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.errors import ConfigError
 from modelsat.evaluation.frontier import validation_aiq
 from modelsat.router import train as train_module

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import build_cards, save_cards
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SMALL_5
 from modelsat.errors import RouterError

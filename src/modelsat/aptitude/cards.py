@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from modelsat.aptitude.selection import AptitudeSet
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.errors import ConfigError, DataError
 from modelsat.io import atomic_write_text
 

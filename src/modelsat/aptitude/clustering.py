@@ -13,6 +13,11 @@ core tasks from, so they are made (Model-SAT §3.1 with learned tasks):
    (`selection.pick_questions`: a seeded sample of those the training zoo splits on, or the most
    discriminative).
 
+`task_aptitude_set` does the same inside each of the outcomes' own tasks (a zoo of several datasets:
+math word problems, code, Chinese exams, ...): every task gets core tasks of its own, as many as its
+share of the `n_tasks` (∝ √ of its eligible questions, at least one), so no dataset is missing from
+the cards and a big one is split by what its questions are about.
+
 Example:
     aptitude = cluster_aptitude_set(outcomes, models, n_tasks=20, n_per_task=10, seed=0)
     aptitude.tasks[0].description  # e.g. 'Function, List, Python, Write, Elements'
@@ -25,8 +30,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from modelsat.aptitude.selection import AptitudeSet, CoreTask, Sampling, pick_questions, question_weights
-from modelsat.data.splits import split_of
+from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask, Sampling, pick_questions, question_weights
+from modelsat.aptitude.subjects import task_description
+from modelsat.data.splits import split_outcomes
 from modelsat.errors import DataError
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
@@ -89,26 +95,9 @@ def cluster_aptitude_set(
     Raises:
         DataError: when fewer than `n_tasks` train queries were answered by every model.
     """
-    from sklearn.cluster import KMeans
-
-    n_models = outcomes["model"].nunique()
-    answered_by_all = outcomes.groupby("query_id")["model"].nunique()
-    eligible = answered_by_all.index[answered_by_all == n_models]
-    eligible = eligible[split_of(eligible) == "train"]
-    weights = question_weights(outcomes[outcomes["query_id"].isin(eligible)], models)
-    if len(weights) < n_tasks:
-        raise DataError(
-            f"only {len(weights)} train queries were answered by all {n_models} model(s); "
-            f"cannot form {n_tasks} clustered core tasks"
-        )
-    queries = outcomes.drop_duplicates("query_id").set_index("query_id").loc[weights.index]
-    texts = strip_shared_prefix(queries["prompt"].astype(str), queries["task"].astype(str)).tolist()
-    if embedder is None:
-        from modelsat.baselines.embeddings import CachedEmbedder
-
-        embedder = CachedEmbedder()
-    vectors = np.asarray(embedder(texts), dtype=np.float64)
-    labels = KMeans(n_tasks, n_init=10, random_state=seed).fit_predict(vectors)
+    weights, texts = _eligible(outcomes, models, n_tasks)
+    vectors = _embed(texts, embedder)
+    labels = _kmeans(vectors, n_tasks, seed)
     descriptions = cluster_keywords(texts, labels, n_tasks)
     rng = np.random.default_rng(seed)
     weights = weights.assign(cluster=labels)
@@ -119,3 +108,92 @@ def cluster_aptitude_set(
     tasks.sort(key=lambda item: min(item[1]))
     core = tuple(CoreTask(f"cluster/{i:02d}", description, ids) for i, (description, ids) in enumerate(tasks))
     return AptitudeSet(tasks=core, zoo=tuple(models), seed=seed)
+
+
+def task_aptitude_set(
+    outcomes: pd.DataFrame,
+    models: list[str],
+    n_tasks: int = 20,
+    n_per_task: int = 10,
+    seed: int = 0,
+    embedder: Embedder | None = None,
+    sampling: Sampling = "representative",
+) -> AptitudeSet:
+    """Core tasks per outcomes task: each task's train queries clustered into its share of `n_tasks`.
+
+    Tasks are named `<task>/NN` (a task with one share keeps its own name) and described by the task's
+    keywords followed by the cluster's; each keeps `n_per_task` questions picked by `sampling`.
+
+    Raises:
+        DataError: when fewer train queries than `n_tasks` were answered by every model, or more tasks than
+            `n_tasks` have eligible questions.
+    """
+    weights, texts = _eligible(outcomes, models, n_tasks)
+    weights = weights.assign(text=texts)
+    shares = task_shares(weights["task"].value_counts(), n_tasks)
+    vectors = _embed(texts, embedder)
+    rng = np.random.default_rng(seed)
+    core = []
+    for task, k in sorted(shares.items()):
+        inside = (weights["task"] == task).to_numpy()
+        group = weights[inside]
+        labels = _kmeans(vectors[inside], k, seed) if k > 1 else np.zeros(len(group), dtype=int)
+        described = cluster_keywords(group["text"].tolist(), labels, k) if k > 1 else [""]
+        clusters = []
+        for c in range(k):
+            members = pick_questions(group[labels == c].drop(columns="text"), n_per_task, sampling, rng)
+            keywords = f": {described[c]}" if described[c] else ""
+            clusters.append((task_description(task) + keywords, tuple(members.index)))
+        clusters.sort(key=lambda item: min(item[1]))
+        names = [task] if k == 1 else [f"{task}/{i:02d}" for i in range(k)]
+        core += [CoreTask(name, description, ids) for name, (description, ids) in zip(names, clusters, strict=True)]
+    return AptitudeSet(tasks=tuple(core), zoo=tuple(models), seed=seed)
+
+
+def task_shares(sizes: pd.Series, n_tasks: int) -> dict[str, int]:
+    """Core tasks per outcomes task: ∝ √size by largest remainder, at least one each, summing to `n_tasks`.
+
+    Raises:
+        DataError: when there are more tasks than `n_tasks`.
+    """
+    if len(sizes) > n_tasks:
+        raise DataError(f"{len(sizes)} tasks have eligible questions, more than the {n_tasks} core tasks asked for")
+    root = np.sqrt(sizes.to_numpy(dtype=float))
+    extra = (n_tasks - len(sizes)) * root / root.sum()
+    shares = 1 + np.floor(extra).astype(int)
+    order = np.argsort(-(extra - np.floor(extra)), kind="stable")
+    shares[order[: n_tasks - shares.sum()]] += 1
+    shares = np.minimum(shares, sizes.to_numpy())
+    return {str(task): int(k) for task, k in zip(sizes.index, shares, strict=True)}
+
+
+def _eligible(outcomes: pd.DataFrame, models: list[str], n_tasks: int) -> tuple[pd.DataFrame, list[str]]:
+    """`question_weights` of the train queries every model answered, and their texts without shared prefixes."""
+    n_models = outcomes["model"].nunique()
+    answered_by_all = outcomes.groupby("query_id")["model"].nunique()
+    eligible = answered_by_all.index[answered_by_all == n_models]
+    eligible = eligible[eligible.isin(split_outcomes(outcomes, "train")["query_id"].unique())]
+    weights = question_weights(outcomes[outcomes["query_id"].isin(eligible)], models)
+    if len(weights) < n_tasks:
+        raise DataError(
+            f"only {len(weights)} train queries were answered by all {n_models} model(s); "
+            f"cannot form {n_tasks} clustered core tasks"
+        )
+    queries = outcomes.drop_duplicates("query_id").set_index("query_id").loc[weights.index]
+    return weights, strip_shared_prefix(queries["prompt"].astype(str), queries["task"].astype(str)).tolist()
+
+
+def _embed(texts: list[str], embedder: Embedder | None) -> np.ndarray:
+    """Vectors of `texts` (cached MiniLM by default)."""
+    if embedder is None:
+        from modelsat.baselines.embeddings import CachedEmbedder
+
+        embedder = CachedEmbedder()
+    return np.asarray(embedder(texts), dtype=np.float64)
+
+
+def _kmeans(vectors: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Seeded k-means labels."""
+    from sklearn.cluster import KMeans
+
+    return KMeans(k, n_init=10, random_state=seed).fit_predict(vectors)

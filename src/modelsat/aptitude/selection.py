@@ -20,110 +20,18 @@ Example:
     aptitude.save("routers/default/aptitude.json")
 """
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask, Sampling, pick_questions, question_weights
+from modelsat.aptitude.clustering import Embedder, cluster_aptitude_set, task_aptitude_set
 from modelsat.aptitude.subjects import SUBJECT_KEYWORDS, task_description
 from modelsat.errors import ConfigError, DataError
-from modelsat.io import atomic_write_text
 
-if TYPE_CHECKING:
-    from modelsat.aptitude.clustering import Embedder
-
-FORMAT_VERSION = 1
-Method = Literal["auto", "mmlu", "clusters"]
-METHODS = ("auto", "mmlu", "clusters")
-Sampling = Literal["representative", "discriminative"]
-SAMPLINGS = ("representative", "discriminative")
-
-
-@dataclass(frozen=True)
-class CoreTask:
-    """One aptitude task: its outcomes `task` name, card description and question ids."""
-
-    name: str
-    description: str
-    query_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AptitudeSet:
-    """The aptitude test: core tasks plus the zoo and seed they were selected on."""
-
-    tasks: tuple[CoreTask, ...]
-    zoo: tuple[str, ...]
-    seed: int
-
-    @property
-    def query_ids(self) -> frozenset[str]:
-        """Every aptitude question id (excluded from routing splits)."""
-        return frozenset(q for t in self.tasks for q in t.query_ids)
-
-    @property
-    def fingerprint(self) -> str:
-        """Short hash of tasks and question ids; cards carry it so mismatches are caught."""
-        text = json.dumps([[t.name, list(t.query_ids)] for t in self.tasks])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-    def first_tasks(self, n: int | None) -> "AptitudeSet":
-        """The set cut to its first `n` core tasks (all when `n` is None), e.g. for a quick live profile."""
-        return self if n is None else AptitudeSet(tasks=self.tasks[:n], zoo=self.zoo, seed=self.seed)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (task names, descriptions, query ids; never question texts)."""
-        return {
-            "format_version": FORMAT_VERSION,
-            "fingerprint": self.fingerprint,
-            "zoo": list(self.zoo),
-            "seed": self.seed,
-            "tasks": [asdict(t) | {"query_ids": list(t.query_ids)} for t in self.tasks],
-        }
-
-    def save(self, path: str | Path) -> None:
-        """Write atomically as JSON."""
-        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1))
-
-    @classmethod
-    def load(cls, path: str | Path) -> "AptitudeSet":
-        """Read an aptitude set written by `save`."""
-        path = Path(path)
-        try:
-            raw = json.loads(path.read_text())
-            tasks = tuple(CoreTask(t["name"], t["description"], tuple(t["query_ids"])) for t in raw["tasks"])
-            return cls(tasks=tasks, zoo=tuple(raw["zoo"]), seed=int(raw["seed"]))
-        except FileNotFoundError as exc:
-            raise DataError(f"{path}: no aptitude set file") from exc
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise DataError(f"{path}: not an aptitude set ({type(exc).__name__}: {exc})") from exc
-
-
-def question_weights(outcomes: pd.DataFrame, models: list[str]) -> pd.DataFrame:
-    """Per question answered by every model of `models`: task, p (zoo accuracy) and weight p(1−p)."""
-    rows = outcomes[outcomes["model"].isin(models)]
-    per_query = rows.groupby("query_id").agg(task=("task", "first"), p=("score", "mean"), n=("model", "nunique"))
-    per_query = per_query[per_query["n"] == len(models)]
-    per_query["weight"] = per_query["p"] * (1 - per_query["p"])
-    return per_query
-
-
-def pick_questions(weights: pd.DataFrame, n: int, sampling: Sampling, rng: np.random.Generator) -> pd.DataFrame:
-    """The `n` rows of `weights` (`question_weights` of one task) a core task keeps, by `sampling`.
-
-    "representative": questions with weight > 0 in a seeded random order (then the rest, when too
-    few discriminate); "discriminative": heaviest first, ties broken by the seeded order.
-    """
-    if sampling not in SAMPLINGS:
-        raise ConfigError(f"unknown aptitude sampling {sampling!r}; choose one of {', '.join(SAMPLINGS)}")
-    ranked = weights.assign(_key=-weights["weight"], _tiebreak=rng.random(len(weights)))
-    if sampling == "representative":
-        ranked["_key"] = (ranked["weight"] <= 0).astype(float)
-    return ranked.sort_values(["_key", "_tiebreak"]).head(n).drop(columns=["_key", "_tiebreak"])
+Method = Literal["auto", "mmlu", "clusters", "tasks"]
+METHODS = ("auto", "mmlu", "clusters", "tasks")
 
 
 def discriminativeness(outcomes: pd.DataFrame, models: list[str]) -> pd.DataFrame:
@@ -148,17 +56,20 @@ def select_aptitude_set(
     problem categories, ARC, ...) with `n_per_task` eligible questions becomes a core task too, so
     the cards also measure the kinds of request that are not MMLU questions.
     `method`: "mmlu" uses MMLU subjects; "clusters" clusters the zoo's train queries
-    (`aptitude/clustering.py`, `embedder` defaults to cached MiniLM); "auto" takes "mmlu" when
-    the outcomes hold any `mmlu/` task, else "clusters". Only questions that every model in
+    (`aptitude/clustering.py`, `embedder` defaults to cached MiniLM); "tasks" keeps the outcomes' own
+    tasks apart and clusters within each (a dataset that is one big task becomes several core tasks);
+    "auto" takes "mmlu" when the outcomes hold any `mmlu/` task, else "clusters". Only questions that every model in
     `outcomes` answered are eligible, so every model there (and not just the training zoo) can be
     given a card from the same test.
     """
     if method not in METHODS:
         raise ConfigError(f"unknown aptitude method {method!r}; choose one of {', '.join(METHODS)}")
-    if method == "clusters" or (method == "auto" and not outcomes["task"].str.startswith("mmlu/").any()):
-        from modelsat.aptitude.clustering import cluster_aptitude_set
-
+    if method == "auto" and not outcomes["task"].str.startswith("mmlu/").any():
+        method = "clusters"
+    if method == "clusters":
         return cluster_aptitude_set(outcomes, models, n_tasks, n_per_task, seed, embedder, sampling)
+    if method == "tasks":
+        return task_aptitude_set(outcomes, models, n_tasks, n_per_task, seed, embedder, sampling)
     n_models = outcomes["model"].nunique()
     answered_by_all = outcomes.groupby("query_id")["model"].nunique()
     eligible = answered_by_all.index[answered_by_all == n_models]

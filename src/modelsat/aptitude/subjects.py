@@ -76,6 +76,19 @@ OTHER_TASK_KEYWORDS: dict[str, str] = {
     "mmlu-pro/math": "Math problems, Theorems, Calculus, Differential equations, Calculation",
     "mmlu-pro/physics": "Physics problems, Calculation, Mechanics, Electromagnetism, Thermodynamics",
     "mmlu-pro/psychology": "Psychology problems, Experiments, Statistics, Behaviour, Research methods",
+    "mmlu": "General knowledge exam, Multiple choice, Humanities, Sciences, Professional subjects",
+    "cmmlu": "Chinese exam questions, Multiple choice, Chinese culture, Chinese law, Sciences",
+    "ceval": "Chinese exam questions, Multiple choice, Professional qualifications, Sciences, Humanities",
+    "gsm8k": "Math word problems, Arithmetic, Multi-step reasoning, Money, Quantities",
+    "math-prealgebra": "Math problems, Prealgebra, Fractions, Number theory, Geometry",
+    "arc-challenge": "Grade-school science questions, Multiple choice, Physics, Earth science, Biology",
+    "humaneval": "Python functions from docstrings, Code generation, Strings, Lists, Algorithms",
+    "mbpp": "Python functions from a description, Code generation, Strings, Lists, Algorithms",
+    "alpaca-eval/helpful_base": "Open-ended chat, Helpful answers, Everyday questions, Advice, Explanations",
+    "alpaca-eval/koala": "Open-ended chat, User questions, Coding help, Writing, Explanations",
+    "alpaca-eval/oasst": "Open-ended chat, Assistant conversations, Writing, Coding help, Knowledge",
+    "alpaca-eval/selfinstruct": "Open-ended instructions, Writing tasks, Rewriting, Classification, Generation",
+    "alpaca-eval/vicuna": "Open-ended chat, Creative writing, Role play, Reasoning, Knowledge",
 }
 
 

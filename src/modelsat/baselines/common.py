@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-QUERY_COLUMNS = ("query_id", "prompt", "task", "source", "category")
+QUERY_COLUMNS = ("query_id", "prompt", "task", "source", "category", "split", "domain")
 
 
 def outcome_matrix(outcomes: pd.DataFrame, models: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:

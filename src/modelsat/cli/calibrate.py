@@ -28,7 +28,7 @@ def calibrate(
     Writes ROUTER/calibration.json; `route`, `serve` and `evaluate` then use calibrated probabilities.
     The candidates' ranking for quality-only routing does not change.
     """
-    from modelsat.aptitude.selection import AptitudeSet
+    from modelsat.aptitude.aptitude_set import AptitudeSet
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import check_models, parse_models
     from modelsat.router.artifact import read_router_config

@@ -46,7 +46,7 @@ def render(summary: dict, file: Path, console: Console) -> None:
 def info(
     file: Path,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")] = False,
-    zoo: Annotated[str | None, typer.Option("--zoo", help="Only this named zoo (small-5, small, mixed, all).")] = None,
+    zoo: Annotated[str | None, typer.Option("--zoo", help="Only this named zoo (e.g. small-5, chat).")] = None,
     models: Annotated[str | None, typer.Option("--models", help="Only these comma-separated models.")] = None,
 ) -> None:
     """Models, queries and accuracy per model, tasks and split sizes of an outcomes FILE."""

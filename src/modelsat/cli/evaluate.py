@@ -23,7 +23,7 @@ err = Console(stderr=True)
 def evaluate_command(
     outcomes: Annotated[Path, typer.Option("--outcomes", help="Outcomes Parquet table.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write report.json.")],
-    zoo: Annotated[str | None, typer.Option("--zoo", help="Named zoo: small-5, small, mixed, all.")] = None,
+    zoo: Annotated[str | None, typer.Option("--zoo", help="Named zoo, e.g. small-5, specialists, chat.")] = None,
     models: Annotated[str | None, typer.Option("--models", help="Comma-separated candidate models.")] = None,
     router: Annotated[Path | None, typer.Option("--router", help="Trained Model-SAT router directory.")] = None,
     cards: Annotated[Path | None, typer.Option("--cards", help="Cards (default: the router's cards.json).")] = None,
@@ -49,7 +49,7 @@ def evaluate_command(
     ] = None,
 ) -> None:
     """Evaluate routing methods on the test queries answered by every zoo model."""
-    from modelsat.aptitude.selection import AptitudeSet
+    from modelsat.aptitude.aptitude_set import AptitudeSet
     from modelsat.cost.prices import load_prices
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import check_models, parse_models, resolve_zoo

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from modelsat.data import schema
-from modelsat.data.importers import ImportResult, lm_eval, mmlu_pro, routerbench, table
+from modelsat.data.importers import ImportResult, alpaca_eval, lm_eval, mmlu_pro, routerbench, routerdc, table
 from modelsat.data.zoos import parse_models
 
 err = Console(stderr=True, soft_wrap=True)
@@ -52,6 +52,18 @@ def import_mmlu_pro(directory: Path, out: OutOption, replace: ReplaceOption = Fa
 def import_routerbench(directory: Path, out: OutOption, replace: ReplaceOption = False) -> None:
     """Import RouterBench CSVs (a 0/1 column and a `<model>|total_cost` column per model) from DIRECTORY."""
     store(routerbench.load(directory), out, replace)
+
+
+@import_app.command("routerdc")
+def import_routerdc(directory: Path, out: OutOption, replace: ReplaceOption = False) -> None:
+    """Import the RouterDC paper's `{question, scores}` JSON files (7 models, own train/test split) from DIRECTORY."""
+    store(routerdc.load(directory), out, replace)
+
+
+@import_app.command("alpaca-eval")
+def import_alpaca_eval(path: Path, out: OutOption, replace: ReplaceOption = False) -> None:
+    """Import AlpacaEval judgements (score = preference − 1) from its `results/` folder or a zip of it (PATH)."""
+    store(alpaca_eval.load(path), out, replace)
 
 
 @import_app.command("table")

@@ -37,7 +37,7 @@ ModelsOption = Annotated[str | None, typer.Option("--models", help="Comma-separa
 def select(
     outcomes: OutcomesOption,
     out: OutOption,
-    zoo: Annotated[str | None, typer.Option("--zoo", help="Named training zoo (small-5, small, mixed, all).")] = None,
+    zoo: Annotated[str | None, typer.Option("--zoo", help="Named training zoo (e.g. small-5, chat).")] = None,
     models: ModelsOption = None,
     tasks: Annotated[int, typer.Option("--tasks", help="Number of core tasks (MMLU subjects or clusters).")] = 50,
     per_task: Annotated[int, typer.Option("--per-task", help="Questions per core task.")] = 20,
@@ -47,7 +47,9 @@ def select(
     method: Annotated[
         str,
         typer.Option(
-            "--method", help="mmlu (subjects), clusters (of the zoo's train queries) or auto (mmlu when present)."
+            "--method",
+            help="mmlu (subjects), clusters (of the zoo's train queries), tasks (the outcomes' own tasks, clustered "
+            "within) or auto (mmlu when present, else clusters).",
         ),
     ] = "auto",
     sampling: Annotated[
@@ -126,9 +128,9 @@ def profile(
     workers: Annotated[int, typer.Option("--workers", help="Parallel code runs and judge calls.")] = 4,
 ) -> None:
     """Write capability cards from recorded outcomes, or (--live) by giving a real model the aptitude test."""
+    from modelsat.aptitude.aptitude_set import AptitudeSet
     from modelsat.aptitude.cards import build_cards, check_template, merge_cards, save_cards
     from modelsat.aptitude.facts import load_facts
-    from modelsat.aptitude.selection import AptitudeSet
     from modelsat.data.schema import merge_outcomes, read_outcomes, write_outcomes
     from modelsat.data.zoos import check_models, parse_models
 

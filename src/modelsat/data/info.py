@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from modelsat.data.splits import SPLITS, domain_of, split_of
+from modelsat.data.splits import SPLITS, declared_splits, domain_of, split_of
 
 
 def summarize(outcomes: pd.DataFrame, models: Sequence[str] | None = None) -> dict:
@@ -26,8 +26,8 @@ def summarize(outcomes: pd.DataFrame, models: Sequence[str] | None = None) -> di
         queries=("query_id", "nunique"), accuracy=("score", "mean"), mean_cost=("cost", "mean")
     )
     queries = outcomes.drop_duplicates("query_id")
-    splits = pd.Series(split_of(queries["query_id"])).value_counts()
-    domains = pd.Series(domain_of(queries["source"])).value_counts()
+    splits = pd.Series(split_of(queries["query_id"], declared_splits(queries))).value_counts()
+    domains = pd.Series(domain_of(queries)).value_counts()
     tasks = queries["task"].value_counts().sort_index()
     return {
         "n_rows": len(outcomes),

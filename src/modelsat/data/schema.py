@@ -1,7 +1,9 @@
 """The canonical outcomes table (DESIGN §3) and its atomic Parquet store.
 
 One row per (model, query): model, query_id, prompt, task, source, score in [0, 1], and the
-optional cost (USD), options (JSON list as text) and answer.
+optional cost (USD), options (JSON list as text), answer, and the split and domain a dataset declares
+for its queries (`split`: train/validation/test, `domain`: in_domain/out_of_domain; empty = the
+sha256 split and the source rule of `data/splits.py`).
 
 Example:
     df = read_outcomes("outcomes.parquet")
@@ -17,7 +19,8 @@ import pandas as pd
 from modelsat.errors import DataError
 
 REQUIRED = ["model", "query_id", "prompt", "task", "source", "score"]
-OPTIONAL = ["cost", "options", "answer"]
+OPTIONAL = ["cost", "options", "answer", "split", "domain"]
+DECLARED = {"split": ("train", "validation", "test"), "domain": ("in_domain", "out_of_domain")}
 COLUMNS = REQUIRED + OPTIONAL
 KEY = ["model", "query_id"]
 
@@ -51,9 +54,17 @@ def validate_outcomes(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     out["cost"] = pd.to_numeric(out["cost"], errors="coerce").astype("float64")
     if (out["cost"] < 0).any():
         raise DataError(f"{origin}: column 'cost' has negative values")
-    for col in ["options", "answer"]:
+    for col in ["options", "answer", *DECLARED]:
         values = out[col]
         out[col] = values.astype("string").astype(object).where(values.notna(), None)
+    for col, allowed in DECLARED.items():
+        bad = out[col].notna() & ~out[col].isin(allowed)
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise DataError(
+                f"{origin}: column '{col}' must be one of {', '.join(allowed)} or empty; row {row} has "
+                f"{out[col].iloc[row]!r}"
+            )
     dup = out.duplicated(KEY)
     if dup.any():
         first = out.loc[dup, KEY].iloc[0]

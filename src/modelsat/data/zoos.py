@@ -26,7 +26,63 @@ SMALL = SMALL_5 + (
     "Yi-6b-Chat",
 )
 MIXED = SMALL_5 + ("Mixtral-8x7B-Instruct-v0.1", "c4ai-command-r-v01", "DeepSeek-Coder-V2")
-ZOOS: dict[str, tuple[str, ...] | None] = {"small-5": SMALL_5, "small": SMALL, "mixed": MIXED, "all": None}
+SPECIALISTS = (  # the RouterDC paper's zoo (`import routerdc`)
+    "Mistral-7B-v0.1",
+    "MetaMath-Mistral-7B",
+    "Chinese-Mistral-7B-v0.1",
+    "zephyr-7b-beta",
+    "dolphin-2.6-mistral-7b",
+    "Meta-Llama-3-8B",
+    "dolphin-2.9-llama3-8b",
+)
+CHAT = (  # AlpacaEval's chat models (`import alpaca-eval`); the baseline GPT-4 Turbo is judged against itself
+    "FuseChat-Gemma-2-9B-Instruct",
+    "FuseChat-Llama-3.1-8B-Instruct",
+    "FuseChat-Llama-3.2-1B-Instruct",
+    "Mixtral-8x7B-Instruct-v0.1_concise",
+    "alpaca-7b",
+    "alpaca-7b_concise",
+    "alpaca-7b_verbose",
+    "alpaca-farm-ppo-human",
+    "alpaca-farm-ppo-sim-gpt4-20k",
+    "baize-v2-13b",
+    "chatglm2-6b",
+    "claude",
+    "claude-2",
+    "claude-instant-1.2",
+    "falcon-7b-instruct",
+    "gemma-2b-it",
+    "gpt-3.5-turbo-0301",
+    "gpt35_turbo_instruct",
+    "gpt4_0613_concise",
+    "gpt4_1106_preview",
+    "jina-chat",
+    "minotaur-13b",
+    "nous-hermes-13b",
+    "oasst-rlhf-llama-33b",
+    "oasst-sft-llama-33b",
+    "oasst-sft-pythia-12b",
+    "openbuddy-falcon-40b-v9",
+    "openbuddy-llama-30b-v7.1",
+    "openbuddy-llama2-13b-v11.1",
+    "phi-2",
+    "phi-2-sft",
+    "pythia-12b-mix-sft",
+    "text_davinci_001",
+    "ultralm-13b",
+    "vicuna-13b",
+    "vicuna-7b",
+    "vicuna-7b-v1.3",
+    "vicuna-7b-v1.5",
+)
+ZOOS: dict[str, tuple[str, ...] | None] = {
+    "small-5": SMALL_5,
+    "small": SMALL,
+    "mixed": MIXED,
+    "specialists": SPECIALISTS,
+    "chat": CHAT,
+    "all": None,
+}
 
 
 def parse_models(text: str) -> list[str]:

@@ -15,6 +15,8 @@ from scipy.stats import bootstrap
 
 from modelsat.data.splits import domain_of
 
+DOMAINS = ("in_domain", "out_of_domain")
+
 
 def routed_scores(y: np.ndarray, choice: np.ndarray) -> np.ndarray:
     """Score of the chosen model on each query: y[i, choice[i]]."""
@@ -27,35 +29,73 @@ def group_means(values: np.ndarray, labels: Sequence[str] | np.ndarray) -> dict[
     return {str(k): float(v) for k, v in series.sort_index().items()}
 
 
+def task_weights(queries: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per query, its weight in the task-averaged accuracy of all queries and of each domain (RouterDC's protocol:
+    every task counts the same, whatever its size); a domain's weights are 0 outside it and sum to 1."""
+    domains = domain_of(queries)
+    tasks = queries["task"].astype(str).to_numpy()
+    out = {}
+    for name, mask in [("all", np.ones(len(queries), dtype=bool))] + [(d, domains == d) for d in DOMAINS]:
+        weights = np.zeros(len(queries))
+        labels = tasks[mask]
+        if len(labels):
+            sizes = pd.Series(labels).map(pd.Series(labels).value_counts()).to_numpy()
+            weights[mask] = 1.0 / (sizes * len(np.unique(labels)))
+        out[name] = weights
+    return out
+
+
+def task_averaged(routed: np.ndarray, weights: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """Task-averaged accuracy of all queries and per domain (None for a domain without queries)."""
+    return {name: float(routed @ w) if w.any() else None for name, w in weights.items()}
+
+
 def method_metrics(queries: pd.DataFrame, y: np.ndarray, choice: np.ndarray, models: Sequence[str]) -> dict:
     """All metrics of one routing decision `choice` (model index per query).
 
     Returns:
-        {accuracy, by_domain: {in_domain, out_of_domain}, by_task, by_category, share}; a domain with
-        no query is None, `by_category` is empty without a `category` column.
+        {accuracy, by_domain: {in_domain, out_of_domain}, task_averaged: {all, in_domain, out_of_domain},
+        by_task, by_category, share}; a domain with no query is None, `by_category` is empty without a
+        `category` column.
     """
     routed = routed_scores(y, choice)
-    domains = group_means(routed, domain_of(queries["source"]))
+    domains = group_means(routed, domain_of(queries))
     counts = np.bincount(choice, minlength=len(models))
     return {
         "accuracy": float(routed.mean()),
-        "by_domain": {d: domains.get(d) for d in ("in_domain", "out_of_domain")},
+        "by_domain": {d: domains.get(d) for d in DOMAINS},
+        "task_averaged": task_averaged(routed, task_weights(queries)),
         "by_task": group_means(routed, queries["task"].astype(str)),
         "by_category": group_means(routed, queries["category"].astype(str)) if "category" in queries else {},
         "share": {m: float(c / len(choice)) for m, c in zip(models, counts, strict=True)},
     }
 
 
-def paired_difference(routed: np.ndarray, other: np.ndarray, seed: int, resamples: int = 2000) -> dict:
+def paired_difference(
+    routed: np.ndarray, other: np.ndarray, seed: int, resamples: int = 2000, weights: np.ndarray | None = None
+) -> dict:
     """Mean of `routed − other` (two methods' scores on the same queries) with a 95 % paired-bootstrap
-    interval (percentile method, resampling queries); the interval is [d, d] when every query scores the same."""
+    interval (percentile method, resampling queries); the interval is [d, d] when every query scores the same.
+    `weights` (e.g. a domain's `task_weights`) make it a weighted mean over the queries weighted above 0."""
     diff = np.asarray(routed, dtype=np.float64) - np.asarray(other, dtype=np.float64)
-    mean = float(diff.mean())
+    if weights is not None:
+        diff, weights = diff[weights > 0], weights[weights > 0]
+    mean = float(diff.mean() if weights is None else np.average(diff, weights=weights))
     if np.ptp(diff) == 0:
         return {"difference": mean, "ci95": [mean, mean]}
-    result = bootstrap((diff,), np.mean, n_resamples=resamples, method="percentile", rng=seed)
+    if weights is None:
+        result = bootstrap((diff,), np.mean, n_resamples=resamples, method="percentile", rng=seed)
+    else:
+        result = bootstrap(
+            (diff, weights), _weighted_mean, n_resamples=resamples, method="percentile", rng=seed, paired=True
+        )
     interval = result.confidence_interval
     return {"difference": mean, "ci95": [float(interval.low), float(interval.high)]}
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Σ w·v / Σ w along `axis` (the bootstrap statistic of a weighted paired difference)."""
+    return (values * weights).sum(axis=axis) / weights.sum(axis=axis)
 
 
 def choices(scores: np.ndarray) -> np.ndarray:

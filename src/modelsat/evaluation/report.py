@@ -14,9 +14,10 @@ from modelsat.io import atomic_write_text
 
 if TYPE_CHECKING:
     from modelsat.evaluation.dataset import EvalSet
-    from modelsat.evaluation.run import EvalOptions
+    from modelsat.evaluation.options import EvalOptions
 
 MODEL_SAT = "model-sat"
+TASK_AVERAGED = "task-averaged"  # queries declare their domain (RouterDC's protocol): tasks weigh the same
 NO_MODEL_SAT = "Model-SAT not evaluated: pass --router DIR --cards cards.json to include it."
 NO_APTITUDE = "Aptitude questions were not excluded: pass --router or --aptitude to exclude them."
 
@@ -36,7 +37,9 @@ def build_report(
     if options.aptitude_ids is None:
         notes.append(NO_APTITUDE)
     headline = timing.get(MODEL_SAT, {})
+    declared = data.queries.get("domain")
     return {
+        "protocol": TASK_AVERAGED if declared is not None and declared.notna().any() else "query-weighted",
         "zoo": list(data.models),
         "zoo_name": options.zoo_name if options.zoo_name in ZOOS else None,
         "split": "test",
@@ -81,18 +84,32 @@ def table_rows(report: dict) -> list[tuple[str, dict]]:
 
 
 def to_markdown(report: dict) -> str:
-    """Markdown table: rows per single model and method; columns in/out-of-domain, each category, mean (%)."""
-    categories = sorted({c for _, stats in table_rows(report) for c in stats["by_category"]})
-    header = ["router", "in-domain", "out-of-domain", *categories, "mean"]
+    """Markdown table: rows per single model and method; columns in/out-of-domain, each category, mean (%).
+
+    Under the task-averaged protocol the columns are the task-averaged in/out-of-domain accuracies, each task,
+    then the query-weighted ones."""
+    rows = table_rows(report)
+    by_task = report.get("protocol") == TASK_AVERAGED
+    groups = sorted({c for _, stats in rows for c in stats["by_task" if by_task else "by_category"]})
+    lead = ["in-domain (task avg)", "out-of-domain (task avg)"] if by_task else []
+    header = ["router", *lead, *(groups if by_task else []), "in-domain", "out-of-domain"]
+    header += [*([] if by_task else groups), "mean"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    for name, stats in table_rows(report):
-        cells = [_pct(stats["by_domain"]["in_domain"]), _pct(stats["by_domain"]["out_of_domain"])]
-        cells += [_pct(stats["by_category"].get(c)) for c in categories]
+    for name, stats in rows:
+        domains = [_pct(stats["by_domain"]["in_domain"]), _pct(stats["by_domain"]["out_of_domain"])]
+        if by_task:
+            averaged = stats["task_averaged"]
+            cells = [_pct(averaged["in_domain"]), _pct(averaged["out_of_domain"])]
+            cells += [_pct(stats["by_task"].get(t)) for t in groups] + domains
+        else:
+            cells = domains + [_pct(stats["by_category"].get(c)) for c in groups]
         lines.append("| " + " | ".join([name, *cells, _pct(stats["accuracy"])]) + " |")
     caption = f"Zoo {report['zoo_name'] or ', '.join(report['zoo'])}: {report['n_queries']:,} test queries."
     text = "\n".join([caption, "", *lines, *[f"\n> {note}" for note in report["notes"]]]) + "\n"
     if "model_sat_vs" in report:
         text += "\n" + comparison_markdown(report["model_sat_vs"])
+    if "model_sat_vs_task_averaged" in report:
+        text += "\n" + task_averaged_comparison_markdown(report["model_sat_vs_task_averaged"])
     if "new_models" in report:
         text += "\n" + new_models_markdown(report["new_models"])
     return text + ("\n" + cost_markdown(report["cost"]) if "cost" in report else "")
@@ -145,6 +162,26 @@ def comparison_markdown(comparison: dict) -> str:
     for name, diff in comparison.items():
         low, high = diff["ci95"]
         lines.append(f"| {name} | {_points(diff['difference'])} | [{_points(low)}, {_points(high)}] |")
+    return "\n".join(lines) + "\n"
+
+
+def task_averaged_comparison_markdown(comparison: dict) -> str:
+    """Model-SAT minus each method, task-averaged per domain, with 95 % paired-bootstrap intervals."""
+    domains = sorted({d for per_domain in comparison.values() for d in per_domain})
+    lines = [
+        "Model-SAT minus each method, task-averaged (every task weighs the same), in points, 95 % intervals:",
+        "",
+        "| method | " + " | ".join(d.replace("_", "-") for d in domains) + " |",
+        "|---|" + "---:|" * len(domains),
+    ]
+    for name, per_domain in comparison.items():
+        cells = []
+        for domain in domains:
+            diff = per_domain.get(domain)
+            cells.append(
+                "–" if diff is None else "{} [{}, {}]".format(*map(_points, [diff["difference"], *diff["ci95"]]))
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

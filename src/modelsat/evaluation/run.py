@@ -10,7 +10,7 @@ Example:
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,41 +18,25 @@ import pandas as pd
 
 from modelsat.baselines.registry import BASELINES
 from modelsat.cost.matrix import cost_matrix
-from modelsat.cost.prices import PriceTable
 from modelsat.evaluation.candidates import candidates_curve
 from modelsat.evaluation.dataset import EvalSet, build_eval_set
 from modelsat.evaluation.frontier import cost_frontier
-from modelsat.evaluation.metrics import choices, method_metrics, new_model_metrics, paired_difference, routed_scores
+from modelsat.evaluation.metrics import (
+    choices,
+    method_metrics,
+    new_model_metrics,
+    paired_difference,
+    routed_scores,
+    task_weights,
+)
 from modelsat.evaluation.new_models import new_models_section
-from modelsat.evaluation.report import build_report
+from modelsat.evaluation.options import EvalOptions
+from modelsat.evaluation.report import TASK_AVERAGED, build_report
 from modelsat.types import Router, TrainableRouter
 
 REQUIRED_METHODS = ("best-single", "oracle", "random")
 Progress = Callable[[str, str], None]  # (method, stage): "fit", "score i/n", "time", "done"
 CHUNK = 256  # queries per score() call, so slow routers report progress
-
-
-@dataclass
-class EvalOptions:
-    """What to evaluate. `baselines` are registry names (best-single, oracle and random are always added).
-
-    With `cost`, the report gets the quality–cost frontier (`evaluation/frontier.py`): costs come from
-    `prices` when given, else from the outcomes' `cost` column; `pair` = (strong, weak) for APGR / CPT
-    (default: the best single model and the cheapest model).
-    """
-
-    models: list[str]
-    baselines: list[str] = field(default_factory=lambda: BASELINES.names())
-    zoo_name: str | None = None
-    aptitude_ids: frozenset[str] | None = None
-    limit: int | None = None
-    seed: int = 0
-    holdout: list[str] = field(default_factory=list)
-    n_timing: int = 16
-    curve_subsets: int = 8
-    cost: bool = False
-    prices: PriceTable | None = None
-    pair: tuple[str, str] | None = None
 
 
 @dataclass
@@ -65,7 +49,7 @@ class MethodRun:
 
 def load_model_sat(router_dir: Path, cards: Path | None = None) -> tuple[Router, frozenset[str]]:
     """The trained Model-SAT router (with `cards`, default its own cards.json) and its aptitude question ids."""
-    from modelsat.aptitude.selection import AptitudeSet
+    from modelsat.aptitude.aptitude_set import AptitudeSet
     from modelsat.router.service import load_router
 
     return load_router(router_dir, cards), AptitudeSet.load(router_dir / "aptitude.json").query_ids
@@ -155,11 +139,14 @@ def evaluate(
     )
     if "model-sat" in picks:
         ours = routed_scores(data.y, picks["model-sat"])
-        report["model_sat_vs"] = {
-            name: paired_difference(ours, routed_scores(data.y, pick), options.seed)
-            for name, pick in picks.items()
-            if name != "model-sat"
-        }
+        others = {name: routed_scores(data.y, pick) for name, pick in picks.items() if name != "model-sat"}
+        report["model_sat_vs"] = {name: paired_difference(ours, other, options.seed) for name, other in others.items()}
+        if report["protocol"] == TASK_AVERAGED:
+            weights = {d: w for d, w in task_weights(data.queries).items() if w.any()}
+            report["model_sat_vs_task_averaged"] = {
+                name: {d: paired_difference(ours, other, options.seed, weights=w) for d, w in weights.items()}
+                for name, other in others.items()
+            }
     if options.cost:
         best = routers["best-single"].best
         report["cost"] = cost_section(data, {n: r.scores for n, r in runs.items()}, best, options)

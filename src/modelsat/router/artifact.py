@@ -23,8 +23,8 @@ import yaml
 from safetensors.torch import load_file, save_file
 
 import modelsat
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import Card, save_cards
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import RouterError
 from modelsat.io import atomic_write_bytes, atomic_write_text
 from modelsat.router.calibration import CALIBRATION_FILE

@@ -236,6 +236,11 @@ class TrainConfig(Strict):
     aptitude_sampling: Literal["representative", "discriminative"] = Field(
         "representative", description="Aptitude questions per task: a uniform sample, or the paper's p≈½ ones."
     )
+    aptitude_method: Literal["auto", "mmlu", "clusters", "tasks"] = Field(
+        "auto",
+        description="How core tasks are made (aptitude/selection.py): MMLU subjects, clusters of the train queries, "
+        "or the outcomes' own tasks clustered within; auto = mmlu when MMLU results exist, else clusters.",
+    )
     aptitude_other_tasks: bool = Field(
         False,
         description="Also a core task per non-MMLU task of the outcomes (MMLU-Pro's own problem categories).",

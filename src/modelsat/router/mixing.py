@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import Card, TaskScore
-from modelsat.aptitude.selection import AptitudeSet
 
 
 @dataclass(frozen=True)

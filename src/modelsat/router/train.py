@@ -37,8 +37,9 @@ from accelerate.utils import broadcast_object_list
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import build_cards
-from modelsat.aptitude.selection import AptitudeSet, select_aptitude_set
+from modelsat.aptitude.selection import select_aptitude_set
 from modelsat.cost.matrix import recorded_costs
 from modelsat.errors import ConfigError, RouterError
 from modelsat.evaluation.frontier import validation_aiq
@@ -235,6 +236,7 @@ def train_router(
             tc.aptitude_tasks,
             tc.aptitude_per_task,
             tc.seed,
+            method=tc.aptitude_method,
             sampling=tc.aptitude_sampling,
             other_tasks=tc.aptitude_other_tasks,
         )

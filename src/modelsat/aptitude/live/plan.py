@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.live.graders.base import Grader
 from modelsat.aptitude.live.graders.judge import JUDGE_MAX_TOKENS, JUDGE_PROMPT, Chat
 from modelsat.aptitude.live.graders.references import ReferenceBook
 from modelsat.aptitude.live.graders.registry import GRADERS, kind_for
 from modelsat.aptitude.live.graders.sandbox import Limits
 from modelsat.aptitude.live.questions import Asked, Question
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import DataError
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text; token counts in estimates are approximate

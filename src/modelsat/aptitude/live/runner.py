@@ -24,13 +24,13 @@ from typing import Any, Protocol
 import pandas as pd
 from tqdm import tqdm
 
+from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import CLAUSE_TEMPLATE, Card, build_cards
 from modelsat.aptitude.live.answer_log import Answer, AnswerLog
 from modelsat.aptitude.live.graders.base import STATUSES
 from modelsat.aptitude.live.graders.judge import Chat
 from modelsat.aptitude.live.plan import GraderSet, TestPlan, plan_test
 from modelsat.aptitude.live.questions import Asked
-from modelsat.aptitude.selection import AptitudeSet
 from modelsat.errors import ConfigError
 
 
