@@ -156,6 +156,7 @@ def test_questions_without_references_are_ungradable_and_stop_the_run_before_any
     assert "no Python tests" in plan.ungradable["humaneval-js/00"][0][1]
     with pytest.raises(DataError, match=r"mmlu/00 \(0 of 4 gradable; e.g. routerdc/mmlu/0: no answer key"):
         plan.check_coverage()
+    assert estimate(plan, set()).by_task["mmlu/00"]["calls"] == 0  # listed, with nothing to ask
 
     class Refusing:
         def answer(self, asked: Sequence[Asked], on_answer: Callable) -> None:

@@ -8,7 +8,7 @@ import pytest
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.live.answer_log import Answer, AnswerLog
 from modelsat.aptitude.live.plan import GraderSet, plan_test
-from modelsat.aptitude.live.questions import LETTERS, Question, circle, parse_letter
+from modelsat.aptitude.live.questions import LETTERS, Question, circle, embedded_options, parse_letter
 from modelsat.errors import DataError
 
 
@@ -81,3 +81,23 @@ def test_answer_log_resumes_skips_torn_lines_and_guards_the_model(tmp_path: Path
     assert AnswerLog(path, model="m").done == {("q1", 0), ("q1", 5), ("q2", 0)}
     with pytest.raises(DataError, match="answers of model 'm', not 'other'"):
         AnswerLog(path, model="other")
+
+
+@pytest.mark.parametrize(
+    ("text", "split"),
+    [
+        ("Which?\nA. one\nB. two", ("Which?", ("one", "two"))),
+        (
+            "运行中变压器温度最高的部分是\nA. 绕组\nB. 变压器油\nC. 引线\nD. 铁芯\n答案：",
+            ("运行中变压器温度最高的部分是", ("绕组", "变压器油", "引线", "铁芯")),
+        ),
+        (
+            "求问传送时要添加几个0____\nA. 1\nB. 2\nC. 3\nD. 4答案：",
+            ("求问传送时要添加几个0____", ("1", "2", "3", "4")),
+        ),
+        ("Question:Which is an example of condensation?\nAnswer:", None),  # RouterDC's ARC: no options
+        ("Pick one\nB. two\nA. one", None),  # not lettered in order
+    ],
+)
+def test_embedded_options(text: str, split: tuple | None) -> None:
+    assert embedded_options(text) == split

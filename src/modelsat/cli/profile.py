@@ -168,6 +168,10 @@ def profile(
         plan = plan_test(table, test, graders, rotations)
         _report_plan(plan, estimate(plan, log.done), as_json and dry_run)
         if dry_run:
+            try:
+                plan.check_coverage()
+            except DataError as exc:
+                err.print(f"warning: a live run would stop here: {exc}", soft_wrap=True)
             return
         answerer = open_answerer(
             live, api_key_env=api_key_env, batch_size=batch_size, concurrency=concurrency, timeout=timeout

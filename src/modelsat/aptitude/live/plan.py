@@ -26,6 +26,7 @@ from modelsat.aptitude.live.questions import Asked, Question
 from modelsat.errors import DataError
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text; token counts in estimates are approximate
+_ESTIMATE_KEYS = ("calls", "input_tokens", "output_tokens", "judge_calls", "judge_input_tokens", "judge_output_tokens")
 
 
 @dataclass
@@ -138,10 +139,10 @@ def estimate(plan: TestPlan, done: set[tuple[str, int]], judge_passes: int = 2) 
     Open-ended answers add `judge_passes` judge calls each (both orders), reading the instruction, the
     reference and an answer of up to `max_tokens`; retries of unparsed verdicts are not counted.
     """
-    by_task: dict[str, dict[str, int]] = {}
+    by_task = {task: dict.fromkeys(_ESTIMATE_KEYS, 0) for task in plan.totals}  # ungradable-only tasks too
     judge_overhead = len(JUDGE_PROMPT) // CHARS_PER_TOKEN
     for question in plan.questions:
-        row = by_task.setdefault(question.task, dict.fromkeys(_ESTIMATE_KEYS, 0))
+        row = by_task[question.task]
         for item in plan.asked[question.query_id]:
             if (question.query_id, item.shift) in done:
                 continue
@@ -154,6 +155,3 @@ def estimate(plan: TestPlan, done: set[tuple[str, int]], judge_passes: int = 2) 
                 row["judge_input_tokens"] += judge_passes * (judge_overhead + reading)
                 row["judge_output_tokens"] += judge_passes * JUDGE_MAX_TOKENS
     return Estimate(by_task)
-
-
-_ESTIMATE_KEYS = ("calls", "input_tokens", "output_tokens", "judge_calls", "judge_input_tokens", "judge_output_tokens")

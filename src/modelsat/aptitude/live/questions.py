@@ -28,6 +28,7 @@ _LETTER_PATTERNS = (
     re.compile(r"^\(?([A-J])(?:[.):]|$)"),
     re.compile(r"^[Aa]nswer:\s*\(?([A-J])\b"),
 )
+_CUE = re.compile(r"\s*(?:Answer:|答案[：:])\s*$")
 _EMBEDDED_OPTION = re.compile(r"^\(?([A-J])[.)．、]\s*(.*)$")
 
 
@@ -103,6 +104,8 @@ def embedded_options(text: str) -> tuple[str, tuple[str, ...]] | None:
     'Answer:' or '答案：' after the last option is dropped); None when the text has no such list.
     """
     lines = text.rstrip().splitlines()
+    while lines and _CUE.fullmatch(lines[-1].strip()):  # a cue line after the options ('答案：')
+        lines.pop()
     options: list[str] = []
     for line in reversed(lines):
         match = _EMBEDDED_OPTION.match(line.strip())
@@ -112,5 +115,5 @@ def embedded_options(text: str) -> tuple[str, tuple[str, ...]] | None:
     letters = [line.strip().lstrip("(")[0] for line in lines[len(lines) - len(options) :]]
     if len(options) < 2 or "".join(letters) != LETTERS[: len(options)]:
         return None
-    options[-1] = re.sub(r"\s*(?:Answer:|答案[：:])\s*$", "", options[-1])
+    options[-1] = _CUE.sub("", options[-1]).rstrip()
     return "\n".join(lines[: len(lines) - len(options)]).strip(), tuple(options)
