@@ -9,7 +9,8 @@ import pytest
 from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask
 from modelsat.aptitude.live.answer_log import AnswerLog
 from modelsat.aptitude.live.local import LocalScorer
-from modelsat.aptitude.live.questions import LETTERS, Asked, Question, aptitude_questions, circle
+from modelsat.aptitude.live.plan import GraderSet, plan_test
+from modelsat.aptitude.live.questions import LETTERS, Asked, Question, circle
 from modelsat.aptitude.live.runner import Answerer, open_answerer, profile_live
 
 pytestmark = pytest.mark.slow
@@ -26,7 +27,9 @@ def scorer() -> LocalScorer:
 @pytest.fixture(scope="module")
 def shortest(aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame) -> list[Question]:
     """The 4 aptitude questions with the shortest prompts (keeps CPU forward passes quick)."""
-    return sorted(aptitude_questions(mmlu_outcomes, aptitude), key=lambda q: len(circle(q, 1)[0].prompt))[:4]
+    return sorted(
+        plan_test(mmlu_outcomes, aptitude, GraderSet(), 1).questions, key=lambda q: len(circle(q, 1)[0].prompt)
+    )[:4]
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +81,22 @@ def test_smollm2_takes_the_test_and_resumes_after_an_interrupt(
     assert resumed.asked == resumed.answered == 4  # only the unanswered half is asked again
     log = AnswerLog(log_path, "smollm2")
     assert len(log.done) == 8 and not any(a.malformed for a in log.answers.values())
-    assert all(a.letter in LETTERS for a in log.answers.values())
+    assert all(a.reply in LETTERS and a.parsed == a.reply for a in log.answers.values())
     assert 0 <= result.accuracy_circle <= result.accuracy_plain <= 1
     assert list(result.outcomes["query_id"]) == [q.query_id for q in shortest]
     assert set(result.outcomes["score"]) <= {0.0, 1.0} and set(result.outcomes["model"]) == {"smollm2"}
     assert result.card.scores[0].accuracy == result.outcomes["score"].mean()
     assert result.card.aptitude_fingerprint == few.fingerprint
+
+
+def test_smollm2_answers_free_form_prompts_by_generation(scorer: LocalScorer, shortest: list[Question]) -> None:
+    fp32 = LocalScorer(scorer.model, scorer.tokenizer, batch_size=2, bf16=False)
+    prompts = ["What is 2 + 2?", "Name a primary colour."]
+    batched = fp32.generate(prompts, max_tokens=12)  # left-padded together
+    assert batched == [fp32.generate([p], max_tokens=12)[0] for p in prompts]
+    assert all(reply.strip() for reply in batched) and fp32.complete(prompts[0], 12) == batched[0]
+    math = Question("gsm8k/1", "gsm8k/00", "What is 2 + 2?", kind="math", reference="4")
+    items = [circle(shortest[0], 1)[0], Asked(math, 0, math.text, "", max_tokens=12, generate=True)]
+    got: dict[str, str | None] = {}
+    fp32.answer(items, lambda item, reply, seconds: got.__setitem__(item.question.kind, reply))
+    assert got["multiple-choice"] in LETTERS and got["math"] == batched[0]

@@ -7,7 +7,8 @@ import pytest
 
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.live.answer_log import Answer, AnswerLog
-from modelsat.aptitude.live.questions import LETTERS, Question, aptitude_questions, circle, parse_letter
+from modelsat.aptitude.live.plan import GraderSet, plan_test
+from modelsat.aptitude.live.questions import LETTERS, Question, circle, embedded_options, parse_letter
 from modelsat.errors import DataError
 
 
@@ -17,16 +18,16 @@ def option_line(prompt: str, letter: str) -> str:
 
 
 def test_questions_come_from_the_outcomes_rows(aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame) -> None:
-    questions = aptitude_questions(mmlu_outcomes, aptitude)
-    assert len(questions) == 1000
+    questions = plan_test(mmlu_outcomes, aptitude, GraderSet(), rotations=2).questions
+    assert len(questions) == 1000 and {q.kind for q in questions} == {"multiple-choice"}
     assert [q.query_id for q in questions[:20]] == list(aptitude.tasks[0].query_ids)
     assert max(len(q.options) for q in questions) == 10
     with pytest.raises(DataError, match=f"aptitude question {questions[0].query_id} .* not in the outcomes table"):
-        aptitude_questions(mmlu_outcomes[mmlu_outcomes["query_id"] != questions[0].query_id], aptitude)
+        plan_test(mmlu_outcomes[mmlu_outcomes["query_id"] != questions[0].query_id], aptitude, GraderSet(), 2)
 
 
 def test_rotations_move_the_right_option_and_keep_its_text(aptitude: AptitudeSet, mmlu_outcomes: pd.DataFrame) -> None:
-    for question in aptitude_questions(mmlu_outcomes, aptitude)[:40]:
+    for question in plan_test(mmlu_outcomes, aptitude, GraderSet(), rotations=2).questions[:40]:
         asked = circle(question, rotations=2)
         right = question.options[question.answer_index]
         n = len(question.options)
@@ -53,6 +54,8 @@ def test_circle_never_repeats_a_shift() -> None:
         ("The answer is D.", "D"),
         ("A good answer is C", "C"),
         ("Answer: (E)", "E"),
+        ("Let's see. The answer is (C).\n\nQuestion: next one\nAnswer: A", "C"),
+        ("The answer is b", None),  # a lowercase word is not an option letter
         ("I think so", None),
         ("J", None),  # only 4 options offered
         ("", None),
@@ -65,16 +68,36 @@ def test_parse_letter(reply: str, letter: str | None) -> None:
 def test_answer_log_resumes_skips_torn_lines_and_guards_the_model(tmp_path: Path) -> None:
     path = tmp_path / "answers.jsonl"
     log = AnswerLog(path, model="m")
-    log.append(Answer("q1", 0, "A", True, False, 0.1))
-    log.append(Answer("q1", 5, None, False, True, 0.1))
+    log.append(Answer("q1", 0, "A", 0.1, "graded", 1.0, "A"))
+    log.append(Answer("q1", 5, None, 0.1, "unparsed", 0.0))
     log.close()
     with path.open("a") as handle:
         handle.write('{"model": "m", "query_id": "q2", "sh')  # killed mid-write
     again = AnswerLog(path, model="m")
     assert again.done == {("q1", 0), ("q1", 5)} and again.torn_lines == 1
     assert again.answers[("q1", 5)].malformed
-    again.append(Answer("q2", 0, "C", False, False, 0.2))
+    again.append(Answer("q2", 0, "C", 0.2, "graded", 0.0, "C"))
     again.close()
     assert AnswerLog(path, model="m").done == {("q1", 0), ("q1", 5), ("q2", 0)}
     with pytest.raises(DataError, match="answers of model 'm', not 'other'"):
         AnswerLog(path, model="other")
+
+
+@pytest.mark.parametrize(
+    ("text", "split"),
+    [
+        ("Which?\nA. one\nB. two", ("Which?", ("one", "two"))),
+        (
+            "运行中变压器温度最高的部分是\nA. 绕组\nB. 变压器油\nC. 引线\nD. 铁芯\n答案：",
+            ("运行中变压器温度最高的部分是", ("绕组", "变压器油", "引线", "铁芯")),
+        ),
+        (
+            "求问传送时要添加几个0____\nA. 1\nB. 2\nC. 3\nD. 4答案：",
+            ("求问传送时要添加几个0____", ("1", "2", "3", "4")),
+        ),
+        ("Question:Which is an example of condensation?\nAnswer:", None),  # RouterDC's ARC: no options
+        ("Pick one\nB. two\nA. one", None),  # not lettered in order
+    ],
+)
+def test_embedded_options(text: str, split: tuple | None) -> None:
+    assert embedded_options(text) == split

@@ -6,9 +6,12 @@ Example:
     $ modelsat profile --outcomes outcomes.parquet --aptitude aptitude.json -o cards.json --facts zoo.yaml
     $ modelsat profile --outcomes outcomes.parquet --aptitude aptitude.json -o cards.json \\
         --live hf:smollm2 --outcomes-out smollm2.parquet
+    $ modelsat profile --outcomes mixed.parquet --aptitude aptitude.json -o cards.json --dry-run \\
+        --live 'openai:https://api.example.com/v1#new-model' --judge 'openai:http://localhost:8000/v1#judge'
 """
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +22,7 @@ from modelsat.aptitude.cards import CLAUSE_TEMPLATE
 from modelsat.errors import ConfigError
 
 if TYPE_CHECKING:
+    from modelsat.aptitude.live.plan import Estimate, TestPlan
     from modelsat.aptitude.live.runner import LiveResult
 
 err = Console(stderr=True)
@@ -106,6 +110,22 @@ def profile(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Prompts per local forward pass.")] = 8,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per endpoint request.")] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print a live run's summary as JSON on stdout.")] = False,
+    judge: Annotated[
+        str | None,
+        typer.Option("--judge", help="Judge of open-ended answers: openai:BASE_URL#MODEL or hf:PATH_OR_ID."),
+    ] = None,
+    grader: Annotated[
+        list[str] | None,
+        typer.Option("--grader", help="Grade task labels matching PATTERN with KIND: 'PATTERN=KIND' (repeatable)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the calls and tokens the live test would take, then stop.")
+    ] = False,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Cap on each free-form reply (math, code, open-ended).")
+    ] = None,
+    code_timeout: Annotated[float, typer.Option("--code-timeout", help="Seconds each code answer may run.")] = 10.0,
+    workers: Annotated[int, typer.Option("--workers", help="Parallel code runs and judge calls.")] = 4,
 ) -> None:
     """Write capability cards from recorded outcomes, or (--live) by giving a real model the aptitude test."""
     from modelsat.aptitude.aptitude_set import AptitudeSet
@@ -124,14 +144,42 @@ def profile(
         if models:
             raise ConfigError("--models lists recorded models; a --live run profiles one model, named by --name")
         from modelsat.aptitude.live.answer_log import AnswerLog
-        from modelsat.aptitude.live.runner import default_name, open_answerer, profile_live
+        from modelsat.aptitude.live.graders.references import ReferenceBook
+        from modelsat.aptitude.live.graders.registry import parse_rules
+        from modelsat.aptitude.live.graders.sandbox import Limits
+        from modelsat.aptitude.live.plan import GraderSet, estimate, plan_test
+        from modelsat.aptitude.live.runner import LazyChat, default_name, open_answerer, profile_live
+        from modelsat.data.locate import data_dir
+        from modelsat.errors import DataError
 
-        answerer = open_answerer(
-            live, api_key_env=api_key_env, batch_size=batch_size, concurrency=concurrency, timeout=timeout
+        try:
+            references = ReferenceBook(data_dir())
+        except DataError:
+            references = ReferenceBook(None)  # no data folder: only the outcomes' own `answer` column grades
+        graders = GraderSet(
+            references=references,
+            judge=LazyChat(judge, api_key_env=api_key_env, timeout=timeout) if judge else None,
+            limits=Limits(seconds=code_timeout),
+            rules=parse_rules(grader or []),
+            max_tokens=max_tokens,
         )
         name = name or default_name(live)
         log = AnswerLog(answers or out.with_name(f"{out.stem}.{name}.answers.jsonl"), name)
-        result = profile_live(answerer, table, test, log, name, rotations, facts=expert, template=template)
+        plan = plan_test(table, test, graders, rotations)
+        _report_plan(plan, estimate(plan, log.done), as_json and dry_run)
+        if dry_run:
+            try:
+                plan.check_coverage()
+            except DataError as exc:
+                err.print(f"warning: a live run would stop here: {exc}", soft_wrap=True)
+            return
+        answerer = open_answerer(
+            live, api_key_env=api_key_env, batch_size=batch_size, concurrency=concurrency, timeout=timeout
+        )
+        result = profile_live(
+            answerer, table, test, log, name, rotations, facts=expert, template=template, graders=graders,
+            workers=workers,
+        )  # fmt: skip
         merge_cards({name: result.card}, out)
         if outcomes_out:
             previous = read_outcomes(outcomes_out) if outcomes_out.exists() else None
@@ -143,8 +191,47 @@ def profile(
     err.print(f"{len(chosen)} card(s) on {len(test.tasks)} core tasks -> {out}")
 
 
+def _report_plan(plan: "TestPlan", cost: "Estimate", as_json: bool) -> None:
+    """What the live test will ask and cost (calls, ≈ tokens), per core task, before anything is asked."""
+    total = cost.total
+    ungradable = sum(len(v) for v in plan.ungradable.values())
+    if as_json:
+        payload = {"questions": len(plan.questions), "ungradable": ungradable, "total": total, "tasks": cost.by_task}
+        typer.echo(json.dumps(payload))
+        return
+    kinds: dict[str, set[str]] = {}
+    for question in plan.questions:
+        kinds.setdefault(question.task, set()).add(question.kind)
+    rows = [
+        [task, ",".join(sorted(kinds.get(task, ()))) or "-", plan.totals[task], len(plan.ungradable.get(task, [])),
+         row["calls"], f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", row["judge_calls"]]
+        for task, row in cost.by_task.items()
+    ]  # fmt: skip
+    _print_table(["core task", "kind", "questions", "ungradable", "calls", "≈in tokens", "out tokens ≤", "judge calls"],
+                 rows)  # fmt: skip
+    err.print(
+        f"to ask: {total.get('calls', 0):,} calls, ≈{total.get('input_tokens', 0):,} input and at most "
+        f"{total.get('output_tokens', 0):,} output tokens; judge: {total.get('judge_calls', 0):,} calls, "
+        f"≈{total.get('judge_input_tokens', 0):,} input and at most {total.get('judge_output_tokens', 0):,} output "
+        f"tokens (≈4 characters a token); {ungradable} question(s) ungradable (no reference), not asked",
+        soft_wrap=True,
+    )
+
+
+def _print_table(header: list[str], rows: list[list[object]]) -> None:
+    """Aligned plain-text columns on stderr (never cut to the terminal's width, unlike a rich table in a pipe)."""
+    cells = [header, *[[str(cell) for cell in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for row in cells:
+        pairs = enumerate(zip(row, widths, strict=True))
+        padded = [cell.ljust(width) if i < 2 else cell.rjust(width) for i, (cell, width) in pairs]
+        line = "  ".join(padded)
+        err.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 def _report_live(name: str, result: "LiveResult", log: Path, as_json: bool) -> None:
-    """Summarise a live run on stderr, or as one JSON document on stdout."""
+    """Summarise a live run (with per-task counts of graded, unparsed and timed-out answers) on stderr or as JSON."""
+    tasks = {task: asdict(counts) for task, counts in result.tasks.items()}
     summary = {
         "model": name,
         "questions": len(result.outcomes),
@@ -154,15 +241,25 @@ def _report_live(name: str, result: "LiveResult", log: Path, as_json: bool) -> N
         "accuracy_plain": result.accuracy_plain,
         "accuracy_circle": result.accuracy_circle,
         "malformed": result.malformed,
+        "judge_calls": result.judge_calls,
+        "ungradable": sum(c.ungradable for c in result.tasks.values()),
         "answers": str(log),
+        "tasks": tasks,
     }
     if as_json:
         typer.echo(json.dumps(summary))
         return
+    rows = [
+        [task, c.kinds, c.questions, c.ungradable, c.graded, c.unparsed, c.timeout, f"{c.accuracy:.0%}"]
+        for task, c in result.tasks.items()
+    ]
+    _print_table(["core task", "kind", "questions", "ungradable", "graded", "unparsed", "timed out", "accuracy"], rows)
     err.print(
         f"{name}: {summary['questions']} questions ({result.asked} prompts asked now, "
         f"{summary['seconds_per_question']} s/question); accuracy {result.accuracy_plain:.1%} plain, "
-        f"{result.accuracy_circle:.1%} with the circle test; {result.malformed} malformed; answers in {log}"
+        f"{result.accuracy_circle:.1%} with the circle test; {result.malformed} malformed; "
+        f"{result.judge_calls} judge calls; answers in {log}",
+        soft_wrap=True,
     )
 
 

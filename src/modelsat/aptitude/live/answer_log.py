@@ -1,12 +1,15 @@
 """Resumable answer log: one JSON line per (question, option shift), flushed as each answer arrives.
 
 A killed run loses at most the answer being written; a re-run reads the log and asks only the
-(question, shift) pairs not in it. A torn last line (kill mid-write) is skipped and counted.
+(question, shift) pairs not in it. A torn last line (kill mid-write) is skipped and counted. An
+answer whose grading is slow (code runs, judge calls) is logged first ungraded (`status` None) and
+again once graded; the later line wins, so a re-run grades what is still ungraded without asking
+the model again. Logs of earlier versions (`letter`, `correct`, `malformed`) still read.
 
 Example:
     log = AnswerLog("answers.jsonl", model="smollm2")
     if ("mmlu-pro/8659", 0) not in log.done:
-        log.append(Answer("mmlu-pro/8659", shift=0, letter="B", correct=True, malformed=False, seconds=0.4))
+        log.append(Answer("mmlu-pro/8659", 0, reply="B", seconds=0.4, status="graded", score=1.0, parsed="B"))
 """
 
 import json
@@ -20,14 +23,38 @@ from modelsat.errors import DataError
 
 @dataclass(frozen=True)
 class Answer:
-    """A model's reply to one question under one option shift."""
+    """A model's reply to one question under one option shift, and its grade (status None: not graded yet)."""
 
     query_id: str
     shift: int
-    letter: str | None
-    correct: bool
-    malformed: bool
+    reply: str | None
     seconds: float
+    status: str | None = None  # graded, unparsed, timeout (graders/base.py)
+    score: float | None = None
+    parsed: str | None = None  # what the grader read: letter, number, run outcome, judge's picks
+    detail: str = ""  # run output tail or the judge's raw replies
+    judge_calls: int = 0
+
+    @property
+    def correct(self) -> bool:
+        """Fully right (score 1)."""
+        return self.score == 1.0
+
+    @property
+    def malformed(self) -> bool:
+        """The grader could not read the reply."""
+        return self.status == "unparsed"
+
+
+def _from_json(raw: dict) -> Answer:
+    """An `Answer` from a log line, this version's or the letter-only one's."""
+    if "letter" in raw and "reply" not in raw:
+        status = "unparsed" if raw["malformed"] else "graded"
+        return Answer(
+            raw["query_id"], raw["shift"], raw["letter"], raw["seconds"], status, float(raw["correct"]), raw["letter"]
+        )
+    fields = Answer.__dataclass_fields__
+    return Answer(**{k: raw[k] for k in fields if k in raw})
 
 
 class AnswerLog:
@@ -47,7 +74,7 @@ class AnswerLog:
         for number, line in enumerate(self.path.read_text().splitlines(), start=1):
             try:
                 raw = json.loads(line)
-                answer = Answer(**{k: raw[k] for k in Answer.__dataclass_fields__})
+                answer = _from_json(raw)
                 model = raw["model"]
             except (json.JSONDecodeError, KeyError, TypeError):
                 self.torn_lines += 1

@@ -4,40 +4,50 @@ The circle test asks each question under several rotations of its options; a que
 right only if the model is right under every rotation, which filters out lucky guesses and
 position bias ("always answer A").
 
+Free-form questions (math, code, open-ended) are asked once; their graders (`live/graders/`) read
+the reply.
+
 Example:
-    questions = aptitude_questions(outcomes, aptitude)
-    asked = [a for q in questions for a in circle(q, rotations=2)]
-    asked[1].prompt  # options shifted by 5 places; asked[1].answer is the moved letter
+    question = Question("mmlu-pro/70", "mmlu/law", "Which court ...?", ("Supreme", "District"), 0)
+    asked = circle(question, rotations=2)
+    asked[1].prompt  # options shifted by one place; asked[1].answer is the moved letter
+    parse_letter("The answer is (B).", n_options=2)  # 'B'
 """
 
-import json
 import re
 from dataclasses import dataclass
 
-import pandas as pd
-
-from modelsat.aptitude.aptitude_set import AptitudeSet
-from modelsat.errors import DataError
-
 LETTERS = "ABCDEFGHIJ"
 INSTRUCTION = "The following is a multiple choice question. Answer with the letter of the correct option."
-# A reply that states the letter ("The answer is B", "Answer: (B)") or is the letter ("B", "B.", "(B) ...");
-# a bare leading word such as "A good ..." or "I think ..." is not a letter answer.
+# In order: "the answer is (B)" (its first statement, MMLU-Pro's own extraction), a reply that is the
+# letter ("B", "B.", "(C) because"), a reply that starts "Answer: B". A bare leading word such as
+# "A good ..." or "I think ..." is not a letter answer, and no stray letter later in a reply is guessed
+# (a few-shot model's invented next question often ends "Answer: A").
 _LETTER_PATTERNS = (
-    re.compile(r"answer\s*(?:is)?\s*[:\-]?\s*\(?([A-J])\b", re.IGNORECASE),
+    re.compile(r"[Aa]nswer is:?\s*\(?([A-J])\b"),
     re.compile(r"^\(?([A-J])(?:[.):]|$)"),
+    re.compile(r"^[Aa]nswer:\s*\(?([A-J])\b"),
 )
+_CUE = re.compile(r"\s*(?:Answer:|答案[：:])\s*$")
+_EMBEDDED_OPTION = re.compile(r"^\(?([A-J])[.)．、]\s*(.*)$")
 
 
 @dataclass(frozen=True)
 class Question:
-    """One aptitude question with its options and the index of the right one."""
+    """One aptitude question: its core task, its own task label, text and what grades it.
+
+    `options`/`answer_index` are set for multiple-choice questions, `reference` for the others (the
+    number, the tests or the reference answer the grader of `kind` compares with).
+    """
 
     query_id: str
     task: str
     text: str
-    options: tuple[str, ...]
-    answer_index: int
+    options: tuple[str, ...] = ()
+    answer_index: int | None = None
+    label: str = ""
+    kind: str = "multiple-choice"
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,35 +58,13 @@ class Asked:
     shift: int
     prompt: str
     answer: str
+    max_tokens: int = 16
+    generate: bool = False  # a free-form reply (math, code, open-ended), not an option letter
 
     @property
     def n_options(self) -> int:
         """How many options (letters) the prompt offers."""
         return len(self.question.options)
-
-
-def aptitude_questions(outcomes: pd.DataFrame, aptitude: AptitudeSet) -> list[Question]:
-    """The aptitude questions in task order, with text and options from any model's outcomes row.
-
-    Raises:
-        DataError: when a question is missing from `outcomes` or lacks options/answer.
-    """
-    rows = outcomes[outcomes["query_id"].isin(aptitude.query_ids)].drop_duplicates("query_id").set_index("query_id")
-    questions = []
-    for task in aptitude.tasks:
-        for qid in task.query_ids:
-            if qid not in rows.index:
-                raise DataError(f"aptitude question {qid} ({task.name}) is not in the outcomes table")
-            row = rows.loc[qid]
-            try:
-                options = tuple(str(o) for o in json.loads(row["options"]))
-                answer_index = LETTERS.index(str(row["answer"]))
-            except (TypeError, ValueError) as exc:
-                raise DataError(f"aptitude question {qid}: options/answer unusable ({exc})") from exc
-            if not 2 <= len(options) <= len(LETTERS) or answer_index >= len(options):
-                raise DataError(f"aptitude question {qid}: {len(options)} options, answer {row['answer']!r}")
-            questions.append(Question(qid, task.name, str(row["prompt"]), options, answer_index))
-    return questions
 
 
 def shift(n_options: int, rotation: int, rotations: int) -> int:
@@ -101,9 +89,31 @@ def ask(question: Question, k: int) -> Asked:
 
 
 def parse_letter(text: str, n_options: int) -> str | None:
-    """The option letter a generated reply gives ('B', 'B.', '(B) ...', 'The answer is B'), else None."""
+    """The option letter a reply gives ('The answer is (B)', 'B', '(B) ...', 'Answer: B'), else None."""
     for pattern in _LETTER_PATTERNS:
         match = pattern.search(text.strip())
-        if match and LETTERS.index(match.group(1)) < n_options:
-            return match.group(1)
+        if match:
+            return match.group(1) if LETTERS.index(match.group(1)) < n_options else None
     return None
+
+
+def embedded_options(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """Split a question that lists its options in its text ('...\\nA. x\\nB. y') into stem and options.
+
+    The options must be the text's last lines, lettered A, B, C, ... in order (a trailing cue such as
+    'Answer:' or '答案：' after the last option is dropped); None when the text has no such list.
+    """
+    lines = text.rstrip().splitlines()
+    while lines and _CUE.fullmatch(lines[-1].strip()):  # a cue line after the options ('答案：')
+        lines.pop()
+    options: list[str] = []
+    for line in reversed(lines):
+        match = _EMBEDDED_OPTION.match(line.strip())
+        if not match:
+            break
+        options.insert(0, match.group(2))
+    letters = [line.strip().lstrip("(")[0] for line in lines[len(lines) - len(options) :]]
+    if len(options) < 2 or "".join(letters) != LETTERS[: len(options)]:
+        return None
+    options[-1] = _CUE.sub("", options[-1]).rstrip()
+    return "\n".join(lines[: len(lines) - len(options)]).strip(), tuple(options)

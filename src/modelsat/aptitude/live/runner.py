@@ -1,7 +1,9 @@
-"""Run the aptitude test live and turn the answers into outcomes rows and a capability card.
+"""Run the aptitude test live and turn the graded answers into outcomes rows and a capability card.
 
-Each question is asked under `rotations` option shifts (the circle test); only (question, shift)
-pairs missing from the answer log are asked, so an interrupted run resumes where it stopped.
+Each question is asked through its grader (`plan.py`): multiple choice under `rotations` option
+shifts (the circle test), free-form questions once. Only (question, shift) pairs missing from the
+answer log are asked, and only answers not yet graded are graded, so an interrupted run resumes
+where it stopped. Slow grading (code runs, judge calls) runs in `workers` threads after answering.
 
 Example:
     answerer = open_answerer("hf:smollm2")
@@ -13,8 +15,10 @@ Example:
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import pandas as pd
@@ -23,15 +27,31 @@ from tqdm import tqdm
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import CLAUSE_TEMPLATE, Card, build_cards
 from modelsat.aptitude.live.answer_log import Answer, AnswerLog
-from modelsat.aptitude.live.questions import Asked, aptitude_questions, circle
+from modelsat.aptitude.live.graders.base import STATUSES
+from modelsat.aptitude.live.graders.judge import Chat
+from modelsat.aptitude.live.plan import GraderSet, TestPlan, plan_test
+from modelsat.aptitude.live.questions import Asked
 from modelsat.errors import ConfigError
 
 
 class Answerer(Protocol):
-    """Something that answers multiple-choice prompts: a local model or an endpoint."""
+    """Something that answers prompts: a local model or an endpoint."""
 
     def answer(self, asked: Sequence[Asked], on_answer: Callable[[Asked, str | None, float], None]) -> None:
-        """Answer every item, calling `on_answer(item, letter or None if malformed, seconds)` per answer."""
+        """Answer every item, calling `on_answer(item, reply or None if unusable, seconds)` per answer."""
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    """One core task of a live run: its questions, what could not be graded, and how grading went per prompt."""
+
+    kinds: str
+    questions: int
+    ungradable: int
+    graded: int
+    unparsed: int
+    timeout: int
+    accuracy: float
 
 
 @dataclass(frozen=True)
@@ -45,13 +65,29 @@ class LiveResult:
     accuracy_plain: float
     accuracy_circle: float
     malformed: int
-
     prompts_per_question: float
+    tasks: dict[str, TaskCounts]
+    judge_calls: int
 
     @property
     def seconds_per_question(self) -> float:
         """Wall time per question in this run, all its rotations included (NaN if nothing was asked)."""
         return self.seconds / self.asked * self.prompts_per_question if self.asked else float("nan")
+
+
+def _parse_spec(spec: str, flag: str) -> tuple[str, str, str]:
+    """('hf', path, '') or ('openai', base_url, model) from a model spec.
+
+    Raises:
+        ConfigError: for any other spelling.
+    """
+    kind, _, target = spec.partition(":")
+    if kind == "hf" and target:
+        return kind, target, ""
+    base_url, sep, model = target.partition("#")
+    if kind == "openai" and sep and base_url and model:
+        return kind, base_url, model
+    raise ConfigError(f"{flag} {spec!r}: expected hf:PATH_OR_ID (e.g. hf:smollm2) or openai:BASE_URL#MODEL_NAME")
 
 
 def open_answerer(
@@ -62,17 +98,38 @@ def open_answerer(
     Raises:
         ConfigError: for any other spelling.
     """
-    kind, _, target = spec.partition(":")
-    if kind == "hf" and target:
+    kind, target, model = _parse_spec(spec, "--live")
+    if kind == "hf":
         from modelsat.aptitude.live.local import LocalScorer  # torch only when a local model runs
 
         return LocalScorer.load(target, batch_size=batch_size)
-    base_url, sep, model = target.partition("#")
-    if kind == "openai" and sep and base_url and model:
-        from modelsat.aptitude.live.endpoint import EndpointClient
+    from modelsat.aptitude.live.endpoint import EndpointClient
 
-        return EndpointClient(base_url, model, os.environ.get(api_key_env), concurrency=concurrency, timeout=timeout)
-    raise ConfigError(f"--live {spec!r}: expected hf:PATH_OR_ID (e.g. hf:smollm2) or openai:BASE_URL#MODEL_NAME")
+    return EndpointClient(target, model, os.environ.get(api_key_env), concurrency=concurrency, timeout=timeout)
+
+
+class LazyChat:
+    """A judge opened on its first call, so planning and `--dry-run` never load or contact it."""
+
+    def __init__(self, spec: str, *, api_key_env: str = "OPENAI_API_KEY", timeout: float = 60.0) -> None:
+        _parse_spec(spec, "--judge")  # fail early on a bad spelling
+        self.spec, self.api_key_env, self.timeout = spec, api_key_env, timeout
+        self._chat: Chat | None = None
+
+    def complete(self, prompt: str, max_tokens: int) -> str | None:
+        """The judge's reply to `prompt`."""
+        if self._chat is None:
+            kind, target, model = _parse_spec(self.spec, "--judge")
+            if kind == "hf":
+                from modelsat.aptitude.live.local import LocalScorer
+
+                self._chat = LocalScorer.load(target, batch_size=1)
+            else:
+                from modelsat.aptitude.live.endpoint import EndpointClient
+
+                key = os.environ.get(self.api_key_env)
+                self._chat = EndpointClient(target, model, key, timeout=self.timeout)
+        return self._chat.complete(prompt, max_tokens)
 
 
 def default_name(spec: str) -> str:
@@ -91,49 +148,118 @@ def profile_live(
     facts: Mapping[str, Mapping[str, Any]] | None = None,
     template: str = CLAUSE_TEMPLATE,
     progress: bool = True,
+    graders: GraderSet | None = None,
+    workers: int = 4,
 ) -> LiveResult:
-    """Ask the unanswered aptitude questions and build `name`'s outcomes rows and card.
+    """Ask the unanswered aptitude questions, grade the ungraded answers, build `name`'s outcomes rows and card.
 
-    A question scores 1 only if answered right under every rotation (with `rotations=1`, plain accuracy).
+    A question scores its lowest score over its prompts: a multiple-choice one is right only if right
+    under every rotation (with `rotations=1`, plain accuracy); a free-form one is asked once.
 
     Raises:
-        ConfigError: `rotations` < 1. BackendError: from the answerer (answers so far stay in the log).
+        ConfigError: `rotations` < 1, an open-ended task without a judge.
+        DataError: a core task with fewer than half of its questions gradable (before anything is asked).
+        BackendError: from the answerer or the judge (answers so far stay in the log).
     """
     if rotations < 1:
         raise ConfigError(f"--rotations must be at least 1, got {rotations}")
-    questions = aptitude_questions(outcomes, aptitude)
-    asked = {q.query_id: circle(q, rotations) for q in questions}
-    todo = [a for items in asked.values() for a in items if (a.question.query_id, a.shift) not in answers.done]
-    total = sum(len(items) for items in asked.values())
-    bar = tqdm(total=total, initial=total - len(todo), desc=f"profiling {name}", file=sys.stderr, disable=not progress)
+    plan = plan_test(outcomes, aptitude, graders or GraderSet(), rotations)
+    plan.check_coverage()
+    items = {(a.question.query_id, a.shift): a for asked in plan.asked.values() for a in asked}
+    todo = [item for key, item in items.items() if key not in answers.done]
+    bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"profiling {name}", file=sys.stderr,
+               disable=not progress)  # fmt: skip
 
-    def record(item: Asked, letter: str | None, seconds: float) -> None:
-        correct = letter == item.answer
-        answers.append(Answer(item.question.query_id, item.shift, letter, correct, letter is None, seconds))
+    def record(item: Asked, reply: str | None, seconds: float) -> None:
+        grader = plan.graders[item.question.query_id]
+        answer = Answer(item.question.query_id, item.shift, reply, seconds)
+        if not grader.deferred:
+            answer = _graded(answer, grader.grade(item, reply))
+        answers.append(answer)
         bar.update(1)
 
     began = time.perf_counter()
     try:
         answerer.answer(todo, record)
+        bar.close()
+        _grade_pending(plan, items, answers, workers, progress)
     finally:
         bar.close()
         answers.close()
-    elapsed = time.perf_counter() - began
-    got = {qid: [answers.answers[(qid, a.shift)] for a in items] for qid, items in asked.items()}
-    plain = {qid: replies[0].correct for qid, replies in got.items()}  # shift 0 = the original order
-    passed = {qid: all(r.correct for r in replies) for qid, replies in got.items()}
-    rows = outcomes[outcomes["query_id"].isin(asked)].drop_duplicates("query_id").set_index("query_id")
-    rows = rows.loc[list(asked)].reset_index().assign(model=name, cost=float("nan"))
+    return _result(plan, items, answers, outcomes, aptitude, name, facts, template, len(todo),
+                   time.perf_counter() - began)  # fmt: skip
+
+
+def _graded(answer: Answer, verdict: Any) -> Answer:
+    """`answer` with the grader's verdict."""
+    return replace(answer, status=verdict.status, score=verdict.score, parsed=verdict.parsed,
+                   detail=verdict.detail, judge_calls=verdict.judge_calls)  # fmt: skip
+
+
+def _grade_pending(
+    plan: TestPlan, items: dict[tuple[str, int], Asked], answers: AnswerLog, workers: int, progress: bool
+) -> None:
+    """Grade logged answers that are not graded yet (code runs, judge calls) in `workers` threads."""
+    pending = [answers.answers[key] for key in items if answers.answers[key].status is None]
+    if not pending:
+        return
+    with (
+        ThreadPoolExecutor(max_workers=workers) as pool,
+        tqdm(total=len(pending), desc="grading", file=sys.stderr, disable=not progress) as bar,
+    ):
+        futures = {
+            pool.submit(plan.graders[a.query_id].grade, items[(a.query_id, a.shift)], a.reply): a for a in pending
+        }
+        try:
+            for future in as_completed(futures):
+                answers.append(_graded(futures[future], future.result()))
+                bar.update(1)
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _result(
+    plan: TestPlan,
+    items: dict[tuple[str, int], Asked],
+    answers: AnswerLog,
+    outcomes: pd.DataFrame,
+    aptitude: AptitudeSet,
+    name: str,
+    facts: Mapping[str, Mapping[str, Any]] | None,
+    template: str,
+    asked: int,
+    seconds: float,
+) -> LiveResult:
+    """Outcomes rows, card and per-task counts from the graded log."""
+    got = {q.query_id: [answers.answers[(q.query_id, a.shift)] for a in plan.asked[q.query_id]] for q in plan.questions}
+    plain = {qid: replies[0].score or 0.0 for qid, replies in got.items()}  # shift 0 = the original order
+    passed = {qid: min(r.score or 0.0 for r in replies) for qid, replies in got.items()}
+    rows = outcomes[outcomes["query_id"].isin(got)].drop_duplicates("query_id").set_index("query_id")
+    rows = rows.loc[list(got)].reset_index().assign(model=name, cost=float("nan"))
     rows["score"] = rows["query_id"].map(passed).astype(float)
     card = build_cards(rows, aptitude, [name], facts=facts, template=template)[name]
-    malformed = sum(r.malformed for replies in got.values() for r in replies)
+    accuracy = {s.task: s.accuracy for s in card.scores}
+    tasks = {}
+    for task in aptitude.tasks:
+        mine = [q for q in plan.questions if q.task == task.name]
+        statuses = Counter(r.status for q in mine for r in got[q.query_id])
+        tasks[task.name] = TaskCounts(
+            kinds=",".join(sorted({q.kind for q in mine})),
+            questions=len(task.query_ids),
+            ungradable=len(plan.ungradable.get(task.name, [])),
+            **{status: statuses[status] for status in STATUSES},
+            accuracy=accuracy[task.name],
+        )
     return LiveResult(
         outcomes=rows[outcomes.columns],
         card=card,
-        asked=len(todo),
-        seconds=elapsed,
+        asked=asked,
+        seconds=seconds,
         accuracy_plain=sum(plain.values()) / len(plain),
         accuracy_circle=sum(passed.values()) / len(passed),
-        malformed=malformed,
-        prompts_per_question=total / len(asked),
+        malformed=sum(r.malformed for replies in got.values() for r in replies),
+        prompts_per_question=len(items) / len(got),
+        tasks=tasks,
+        judge_calls=sum(r.judge_calls for replies in got.values() for r in replies),
     )
