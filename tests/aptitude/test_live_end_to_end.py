@@ -21,8 +21,8 @@ from modelsat.aptitude.live.answer_log import AnswerLog
 from modelsat.data.importers import table
 from modelsat.models.loading import resolve
 from modelsat.router.config import ModelsatConfig
-from modelsat.router.service import load_router
-from modelsat.router.train import train_router
+from modelsat.router.routing.service import load_router
+from modelsat.router.training.train import train_router
 
 pytestmark = pytest.mark.slow
 MEMBERS = ["member-0", "member-1", "member-2"]
