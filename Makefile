@@ -69,9 +69,9 @@ router-routerbench: setup
 # clustered within (`train.aptitude_method: tasks`), the accuracy readout keyed by task prototypes.
 DOMAIN_RECIPE := --config cpu-small --set router.accuracy_readout=true --set router.readout_keys=prototypes \
   --set train.aptitude_method=tasks --set train.lr_readout=2e-2 --set train.max_minutes=null \
-  --set train.max_train_queries=1200 --set train.stage1_steps=300
-SPECIALISTS_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=16 --set train.aptitude_per_task=20 \
-  --set train.selection_models=2 --set train.val_queries=400
+  --set train.max_train_queries=800 --set train.stage1_steps=200
+SPECIALISTS_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=10 --set train.aptitude_per_task=100 \
+  --set train.selection_models=2 --set train.val_queries=300
 CHAT_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=10 --set train.aptitude_per_task=10 \
   --set train.selection_models=4 --set train.val_queries=80
 # A seeded third of the chat zoo (13 of 38 models: numpy.random.default_rng(0).choice(sorted(CHAT), 13)), never
