@@ -36,6 +36,12 @@ class Tradeoff(BaseModel):
     max_cost: float | None = Field(default=None, ge=0, description="Most USD a request may cost (estimated).")
 
 
+class RequestOptions(Tradeoff):
+    """A request's `"modelsat"` field: a trade-off, and/or the routing mode of this request."""
+
+    mode: RoutingMode | None = Field(default=None, description="Routing mode of this request (default: serve's).")
+
+
 class BackendConfig(BaseModel):
     """One routed model and the OpenAI-compatible endpoint that serves it."""
 
