@@ -41,8 +41,8 @@ def client(tmp_path: Path, scorer: ModeScorer) -> TestClient:
     return TestClient(create_app(write_config(tmp_path, URLS), scorer, backends))
 
 
-def test_serve_config_takes_a_mode_fast_by_default(tmp_path: Path) -> None:
-    assert write_config(tmp_path, URLS).mode == "fast"
+def test_serve_config_takes_a_mode_the_routers_own_by_default(tmp_path: Path) -> None:
+    assert write_config(tmp_path, URLS).mode is None
     assert write_config(tmp_path, URLS, mode="full").mode == "full"
     with pytest.raises(ConfigError, match="mode"):
         write_config(tmp_path, URLS, mode="quick")

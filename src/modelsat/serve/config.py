@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, fie
 
 from modelsat.data.zoos import ZOOS, check_models
 from modelsat.errors import ConfigError
-from modelsat.router.routing.modes import DEFAULT_MODE, RoutingMode
+from modelsat.router.routing.modes import RoutingMode
 
 ROUTED_MODEL = "modelsat"
 
@@ -83,10 +83,11 @@ class ServeConfig(BaseModel):
         default=3.0, ge=0, description="How long routing collects concurrent requests into one scoring batch."
     )
     max_batch: int = Field(default=64, gt=0, description="Most instructions scored in one batch.")
-    mode: RoutingMode = Field(
-        default=DEFAULT_MODE,
+    mode: RoutingMode | None = Field(
+        default=None,
         description="Routing mode: fast (the request's encoder embedding and the router's accuracy readout; the "
-        "capability LLM is not loaded) or full (the capability LLM reads every card too, loaded at start-up). A "
+        "capability LLM is not loaded) or full (the capability LLM reads every card too, loaded at start-up); unset: "
+        "fast, or full for a router scored by its LLM alone. A "
         'request may ask for the other with `"modelsat": {"mode": ...}`; it is then loaded on first use.',
     )
 
