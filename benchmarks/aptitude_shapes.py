@@ -41,7 +41,7 @@ class EmbeddingCache:
         texts = self.service.reader.texts([self.prompts[q] for q in missing])
         with torch.no_grad():
             for start in tqdm(range(0, len(missing), 64), desc="embed", disable=not missing):
-                batch = self.service.net.capability.embed_texts(texts[start : start + 64]).float().cpu()
+                batch = self.service.scorer.net.capability.embed_texts(texts[start : start + 64]).float().cpu()
                 self.vectors.update(zip(missing[start : start + 64], batch, strict=True))
         return torch.stack([self.vectors[q] for q in ids])
 
@@ -55,8 +55,8 @@ def main() -> None:
     parser.add_argument("--holdout", required=True, help="zoo models the router never trained on")
     parser.add_argument("--shapes", default="50x20,30x30,20x40,20x60", help="MMLU subjects x questions per task")
     args = parser.parse_args()
-    service = load_router(args.router, calibrated=False)
-    readout = service.net.capability.readout
+    service = load_router(args.router, calibrated=False, mode="full")
+    readout = service.scorer.net.capability.readout
     if readout is None:
         raise SystemExit(f"{args.router} has no accuracy readout (router.accuracy_readout)")
     meta = read_router_config(args.router)[1]
@@ -74,7 +74,7 @@ def main() -> None:
         aptitude = select_aptitude_set(outcomes, list(meta["zoo"]), n_tasks, per_task, other_tasks=True)
         data = build_eval_set(outcomes, models, aptitude.query_ids)
         cards = build_cards(outcomes, aptitude, models)
-        prototypes = aptitude_prototypes(service.net, aptitude, outcomes, service.reader)
+        prototypes = aptitude_prototypes(service.scorer.net, aptitude, outcomes, service.reader)
         keys = torch.stack([prototypes[t.name] for t in aptitude.tasks]).float()  # (T, D)
         numbers = [card_numbers(cards[m], len(aptitude.tasks)) for m in models]
         accuracy = torch.tensor([a for a, _ in numbers])

@@ -47,7 +47,7 @@ def main() -> None:
     table = read_outcomes(args.outcomes)
     models = sorted(table["model"].unique())
     exclude = AptitudeSet.load(args.router / "aptitude.json").query_ids
-    service = load_router(args.router, calibrated=False)
+    service = load_router(args.router, calibrated=False, mode="full")
     val = ScoreMatrix.from_outcomes(table, models, "validation", exclude=exclude)
     val_rows = split_outcomes(table[table["query_id"].isin(set(val.query_ids))], "validation")
     val_cost = cost_matrix(val_rows, pd.DataFrame({"query_id": list(val.query_ids)}), models)

@@ -114,7 +114,8 @@ class Routed:
         if not raw:
             return self.service.score_instructions(texts, list(SMALL_5))
         cards = [self.service.cards[m] for m in SMALL_5]
-        return score_in_batches(self.service.net, texts, cards, self.service.batch_size, self.service.bf16)
+        scorer = self.service.scorer
+        return score_in_batches(scorer.net, texts, cards, scorer.batch_size, scorer.bf16)
 
 
 def latency(service: RoutingService, questions: list[str], tokens: int) -> dict[str, float]:
@@ -138,8 +139,9 @@ def latency(service: RoutingService, questions: list[str], tokens: int) -> dict[
 
 def use_config(service: RoutingService, cfg: RouterConfig) -> None:
     """Read and cut instructions as `cfg` says (budget, context, head), whatever the router was saved with."""
-    service.net.layout = dataclasses.replace(service.net.layout, max_instruction_tokens=cfg.max_instruction_tokens)
-    service.reader = RoutingTextReader.for_router(service.net.llm_tokenizer, cfg)
+    net = service.scorer.net
+    net.layout = dataclasses.replace(net.layout, max_instruction_tokens=cfg.max_instruction_tokens)
+    service.reader = RoutingTextReader.for_router(net.llm_tokenizer, cfg)
 
 
 def main() -> None:
@@ -156,13 +158,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    service = load_router(args.router)
+    service = load_router(args.router, mode="full")
     overrides = {
         "context_tokens": args.context_tokens,
         "max_instruction_tokens": args.budget,
         "truncation_head_tokens": args.head_tokens,
     }
-    cfg = service.net.cfg.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    cfg = service.scorer.net.cfg.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     use_config(service, cfg)
     prompts, scores = test_queries(args.outcomes, args.router, args.limit)
     if args.long_only:

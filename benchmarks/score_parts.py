@@ -6,8 +6,11 @@ With `--holdout`, every row is given with and without the models the router neve
 join by card), so it shows which part reads a new model's card. Readout variants re-weigh the same
 cards without retraining: a sharper or softer task temperature, and task accuracies shrunk toward the
 card's mean over the other tasks of the same MMLU-Pro category (`--shrink N`: N pseudo-questions, so
-a 20-question task entry keeps 20/(20+N) of its own weight). On data that declares its domains (RouterDC's
-`specialists`), accuracies are task-averaged as that paper reports them.
+a 20-question task entry keeps 20/(20+N) of its own weight). `--llm-weights` routes with the LLM's
+log-odds scaled by each factor β beside the rest of the score (β = 0 is the fast routing mode, β = 1 the
+router as trained): whether the LLM's part carries per-instruction information a larger say would use.
+On data that declares its domains (RouterDC's `specialists`), accuracies are task-averaged as that paper
+reports them.
 
     .venv/bin/python benchmarks/score_parts.py --router routers/default --zoo small-5 [--n 600]
     .venv/bin/python benchmarks/score_parts.py --router routers/fold-c --zoo all --n 0 \
@@ -91,9 +94,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--temperatures", default="", help="readout temperatures to try, e.g. 10,20,40")
     parser.add_argument("--shrink", default="", help="pseudo-question counts for category shrinkage, e.g. 20,40")
+    parser.add_argument("--llm-weights", default="", help="factors β on the LLM's log-odds to try, e.g. 0.5,2,4")
     args = parser.parse_args()
-    service = load_router(args.router, calibrated=False)
-    net = service.net
+    service = load_router(args.router, calibrated=False, mode="full")
+    net = service.scorer.net
     outcomes = read_outcomes(args.outcomes)
     models = resolve_zoo(
         outcomes["model"].unique(), zoo=args.zoo or (None if args.models else "small-5"), models=args.models
@@ -103,7 +107,7 @@ def main() -> None:
     data = build_eval_set(outcomes, models, aptitude.query_ids, args.n or None, seed=0)
     cards = [service.cards[m] for m in models]
     texts = service.reader.texts(data.queries["prompt"].astype(str).tolist())
-    parts = score_parts(net, texts, cards, args.batch, service.bf16)
+    parts = score_parts(net, texts, cards, args.batch, service.scorer.bf16)
     rows = np.arange(len(texts))
     kept = np.array([m not in new for m in models])
     by_task = "domain" in data.queries and data.queries["domain"].notna().any()  # RouterDC's protocol
@@ -123,6 +127,8 @@ def main() -> None:
 
     llm, head, readout = parts["llm"], parts["head"], parts["readout"]
     table = {"router": row(llm + head + readout), "llm_only": row(llm)}
+    for beta in [float(b) for b in args.llm_weights.split(",") if b]:
+        table[f"router, LLM part x{beta:g}"] = row(beta * llm + head + readout)
     if net.capability.prior is not None:
         table["head_only"] = row(head)
     if net.capability.readout is not None:

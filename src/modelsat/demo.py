@@ -2,8 +2,11 @@
 
 Imports the MMLU-Pro zoo, summarises it, routes real test instructions with the shipped router
 (`routers/default`) and evaluates it against the baselines on a sample of test queries, with Phi-3-mini,
-which the router never trained on, joining by its aptitude card (the report's `new_models` section). Each step
-prints the `modelsat` command it runs, so the demo doubles as a tour of the CLI.
+which the router never trained on, joining by its aptitude card (the report's `new_models` section). The
+evaluation runs both routing modes on the same queries (`model-sat`: full, with the capability LLM;
+`model-sat-fast`: encoder and accuracy readout only) and the demo ends with their accuracy, the difference
+with its 95 % interval, and their routing latency. Each step prints the `modelsat` command it runs, so the demo
+doubles as a tour of the CLI.
 
     python -m modelsat.demo [--limit 300]
 """
@@ -43,6 +46,19 @@ def demo_instructions(outcomes_path: Path, aptitude_path: Path, n: int) -> Path:
     path = OUT / "instructions.jsonl"
     path.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in picked["prompt"]))
     return path
+
+
+def modes_summary(report: dict) -> str:
+    """Both routing modes side by side: routed accuracy, routing latency, and full minus fast with its interval."""
+    lines = ["", "routing mode          accuracy   route ms p50   route ms p90"]
+    for method, mode in (("model-sat-fast", "fast (default)"), ("model-sat", "full")):
+        timing = report["timing"]["by_method"][method]
+        accuracy = 100 * report["methods"][method]["accuracy"]
+        lines.append(f"{mode:20s} {accuracy:8.1f} %   {timing['route_ms_p50']:12.1f}   {timing['route_ms_p90']:12.1f}")
+    diff = report["model_sat_vs"]["model-sat-fast"]
+    low, high = (100 * v for v in diff["ci95"])
+    lines.append(f"full minus fast: {100 * diff['difference']:+.1f} points, 95 % interval [{low:+.1f}, {high:+.1f}]")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -90,6 +106,7 @@ def main() -> None:
         "--markdown",
         str(OUT / "report.md"),
     )
+    print(modes_summary(json.loads((OUT / "report.json").read_text())))
     print(f"\ndemo finished in {time.time() - started:.0f} s; report in {OUT / 'report.json'}")
 
 

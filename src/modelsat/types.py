@@ -41,7 +41,8 @@ class InstructionScorer(Protocol):
     """What `serve` and `route` need from a loaded router: scores for raw instruction texts, and the rule that
     reads a chat into the routing text it scores.
 
-    `modelsat.router.routing.service.load_router(router_dir, cards_path)` returns one; tests may use fakes.
+    `modelsat.router.routing.service.load_router(router_dir, cards_path)` returns one; tests may use fakes. A scorer
+    with routing modes also takes `mode=` ("fast" or "full"); `serve` passes it only when a request asks for one.
     """
 
     models: list[str]

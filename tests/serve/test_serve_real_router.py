@@ -46,3 +46,21 @@ def test_real_router_reads_the_question_behind_a_long_system_prompt() -> None:
         wrapped = client.post("/v1/route", json={"messages": chat}).json()
     assert wrapped["routing_text"] == alone["routing_text"] == question
     assert wrapped["ranking"] == alone["ranking"]
+
+
+def test_real_router_serves_fast_and_loads_full_when_a_request_asks() -> None:
+    from modelsat.router.routing.service import load_router
+
+    cfg = load_serve_config(ROOT / "configs" / "serve.example.yaml")
+    assert cfg.mode == "fast"
+    scorer = load_scorer(cfg)
+    backends = {name: EchoBackend(name) for name in cfg.backends}
+    prompt = "Solve for x: 3x + 7 = 22. Show the algebra."
+    with TestClient(create_app(cfg, scorer, backends)) as client:
+        fast = client.post("/v1/route", json={"prompt": prompt}).json()
+        assert sorted(scorer._modes) == ["fast"], "the capability LLM is not loaded until a request asks for it"
+        full = client.post("/v1/route", json={"prompt": prompt, "modelsat": {"mode": "full"}}).json()
+    assert (fast["mode"], full["mode"]) == ("fast", "full")
+    models = list(cfg.backends)
+    expected = load_router(cfg.router, cfg.cards, mode="full").score_instructions([prompt], models)[0]
+    assert {r["model"]: r["score"] for r in full["ranking"]} == pytest.approx(dict(zip(models, expected, strict=True)))

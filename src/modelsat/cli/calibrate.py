@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 
 from modelsat.cli.options import ModelsOption, ModeOption, RouterOption
-from modelsat.router.routing.modes import DEFAULT_MODE
 
 err = Console(stderr=True)
 
@@ -24,7 +23,7 @@ def calibrate(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Fit on a seeded sample of N validation queries.")
     ] = None,
-    mode: ModeOption = DEFAULT_MODE,
+    mode: ModeOption = None,
 ) -> None:
     """Fit P(Yes) = sigmoid(a·log-odds + b) on the validation queries of the router's training zoo.
 

@@ -14,10 +14,11 @@ SetOption = Annotated[
     list[str] | None, typer.Option("--set", help="Override a config value, e.g. --set train.stage1_steps=100.")
 ]
 ModeOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--mode",
         help="Routing mode: fast (the request's encoder embedding and the accuracy readout; the capability LLM is "
-        "not loaded) or full (the capability LLM reads every card too). See docs/router.md.",
+        "not loaded) or full (the capability LLM reads every card too). Default: fast, or full for a router scored "
+        "by its LLM alone. See docs/router.md.",
     ),
 ]

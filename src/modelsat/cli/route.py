@@ -18,7 +18,6 @@ from rich.table import Table
 
 from modelsat.cli.options import DeviceOption, JsonOption, ModelsOption, ModeOption, RouterOption
 from modelsat.errors import ConfigError, DataError
-from modelsat.router.routing.modes import DEFAULT_MODE
 from modelsat.router.routing.routing_text import Turn, content_text
 
 if TYPE_CHECKING:
@@ -88,7 +87,7 @@ def route(
     max_cost: Annotated[
         float | None, typer.Option("--max-cost", min=0, help="Only models estimated to cost ≤ this (USD per query).")
     ] = None,
-    mode: ModeOption = DEFAULT_MODE,
+    mode: ModeOption = None,
 ) -> None:
     """Rank models for an instruction (or every line of --file), best first, with P(Yes) (and cost with --prices)."""
     import numpy as np

@@ -28,7 +28,8 @@ def serve(
         str | None,
         typer.Option(
             "--mode",
-            help="Routing mode, fast or full (default: the config's `mode:`, fast when unset). See docs/router.md.",
+            help="Routing mode, fast or full (default: the config's `mode:`; unset, fast, or full for a router scored "
+            "by its LLM alone). See docs/router.md.",
         ),
     ] = None,
 ) -> None:

@@ -30,7 +30,7 @@ from modelsat.router.routing.routing_text import RoutingText, Turn
 from modelsat.serve.api import APIError, install_error_handler, read_json, validate
 from modelsat.serve.auth import api_keys_from_env, authorized
 from modelsat.serve.backends import Backend, BackendRejected, BackendUnavailable, build_backends
-from modelsat.serve.config import ROUTED_MODEL, ServeConfig, Tradeoff
+from modelsat.serve.config import ROUTED_MODEL, RequestOptions, ServeConfig, Tradeoff
 from modelsat.serve.cost import apply_tradeoff, request_tradeoff, without_tradeoff
 from modelsat.serve.metrics import Metrics
 from modelsat.serve.routing import RoutingBatcher, load_scorer, request_mode
@@ -50,7 +50,7 @@ class RouteRequest(BaseModel):
     model: str = ROUTED_MODEL
     messages: list[Message] | None = None
     prompt: str | None = None
-    modelsat: Tradeoff | None = None
+    modelsat: RequestOptions | None = None
 
     @model_validator(mode="after")
     def _one_input(self) -> "RouteRequest":

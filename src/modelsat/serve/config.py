@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, fie
 
 from modelsat.data.zoos import ZOOS, check_models
 from modelsat.errors import ConfigError
-from modelsat.router.routing.modes import DEFAULT_MODE, RoutingMode
+from modelsat.router.routing.modes import RoutingMode
 
 ROUTED_MODEL = "modelsat"
 
@@ -34,6 +34,12 @@ class Tradeoff(BaseModel):
 
     lam: float = Field(default=0.0, ge=0, alias="lambda", description="Utility given up per USD of estimated cost.")
     max_cost: float | None = Field(default=None, ge=0, description="Most USD a request may cost (estimated).")
+
+
+class RequestOptions(Tradeoff):
+    """A request's `"modelsat"` field: a trade-off, and/or the routing mode of this request."""
+
+    mode: RoutingMode | None = Field(default=None, description="Routing mode of this request (default: serve's).")
 
 
 class BackendConfig(BaseModel):
@@ -77,10 +83,11 @@ class ServeConfig(BaseModel):
         default=3.0, ge=0, description="How long routing collects concurrent requests into one scoring batch."
     )
     max_batch: int = Field(default=64, gt=0, description="Most instructions scored in one batch.")
-    mode: RoutingMode = Field(
-        default=DEFAULT_MODE,
+    mode: RoutingMode | None = Field(
+        default=None,
         description="Routing mode: fast (the request's encoder embedding and the router's accuracy readout; the "
-        "capability LLM is not loaded) or full (the capability LLM reads every card too, loaded at start-up). A "
+        "capability LLM is not loaded) or full (the capability LLM reads every card too, loaded at start-up); unset: "
+        "fast, or full for a router scored by its LLM alone. A "
         'request may ask for the other with `"modelsat": {"mode": ...}`; it is then loaded on first use.',
     )
 

@@ -73,6 +73,8 @@ def test_fast_scores_are_the_full_score_without_the_llm_term(tiny_routers, name)
 def test_a_router_scored_by_its_llm_alone_has_no_fast_mode(tiny_routers) -> None:
     with pytest.raises(RouterError, match="route it with --mode full"):
         load_router(tiny_routers["llm-only"], mode="fast")
+    assert load_router(tiny_routers["llm-only"]).mode == "full", "unless told, such a router routes in full"
+    assert load_router(tiny_routers["prototypes"]).mode == "fast"
     full = load_router(tiny_routers["llm-only"], bf16="off", mode="full")
     assert full.score_instructions(TEXTS, MODELS).shape == (3, 2)
     with pytest.raises(RouterError, match="route it with --mode full"):

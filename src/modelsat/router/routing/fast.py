@@ -26,6 +26,7 @@ from modelsat.errors import RouterError
 from modelsat.router.config import RouterConfig
 from modelsat.router.routing.capability import CapabilityModule, readout_inputs
 from modelsat.router.routing.folder import read_router_config, read_weights
+from modelsat.router.routing.modes import has_fast_terms
 from modelsat.router.routing.prototypes import PROTOTYPES_FILE, card_prototype_keys, load_prototypes
 
 NO_FAST_TERMS = "scores with its capability LLM alone (no accuracy readout, no prior head): route it with --mode full"
@@ -70,7 +71,7 @@ class FastScorer:
         from modelsat.models.loading import load_encoder
 
         cfg, _ = read_router_config(router_dir)
-        if not (cfg.router.accuracy_readout or cfg.router.prior_head):
+        if not has_fast_terms(cfg.router):
             raise RouterError(f"{router_dir}: this router {NO_FAST_TERMS}")
         state = read_weights(router_dir)
         cap_state = {k.removeprefix("capability."): v for k, v in state.items() if k.startswith("capability.")}

@@ -8,7 +8,7 @@ and a `Router` (query tables, used by `evaluate`). Either way an instruction is 
 the first time a request asks for it when the service started in `fast`.
 
 Example:
-    service = load_router(Path("routers/default"), Path("cards.json"))  # fast
+    service = load_router(Path("routers/default"), Path("cards.json"))  # fast: the router has a readout
     ranking = service.rank("Integrate x^2 from 0 to 1")  # [(model, P(Yes)), ...] best first
     full = service.with_mode("full")  # the same cards and reader, the capability LLM loaded now
 """
@@ -26,7 +26,7 @@ from modelsat.aptitude.cards import Card, load_cards
 from modelsat.errors import RouterError
 from modelsat.router.routing.calibration import Calibration, calibration_file
 from modelsat.router.routing.folder import read_router_config
-from modelsat.router.routing.modes import DEFAULT_MODE, RoutingMode, check_mode
+from modelsat.router.routing.modes import RoutingMode, check_mode, default_mode
 from modelsat.router.routing.routing_text import RoutingTextReader
 
 MAX_CACHED_CANDIDATE_SETS = 16  # distinct candidate lists whose card side is kept
@@ -134,13 +134,14 @@ def load_router(
     device: str = "cpu",
     bf16: str = "auto",
     calibrated: bool = True,
-    mode: str = DEFAULT_MODE,
+    mode: str | None = None,
 ) -> RoutingService:
     """Load a router directory and the cards to route between (default: the router's own cards.json).
 
-    `mode` "fast" loads the encoder and readout only, "full" the capability LLM too (`routing/modes.py`); the
-    other mode loads on first use (`RoutingService.with_mode`). With `calibrated`, the directory's calibration of
-    the mode (calibration.json for full, calibration-fast.json for fast), when there is one, maps the log-odds.
+    `mode` "fast" loads the encoder and readout only, "full" the capability LLM too (`routing/modes.py`; None: fast
+    unless the router is scored by its LLM alone); the other mode loads on first use (`RoutingService.with_mode`).
+    With `calibrated`, the directory's calibration of the mode (calibration.json for full, calibration-fast.json
+    for fast), when there is one, maps the log-odds.
 
     Raises:
         RouterError: missing router files, cards made against another aptitude set, a bad calibration file, or
@@ -149,8 +150,8 @@ def load_router(
     from modelsat.models.loading import load_tokenizer
 
     router_dir = Path(router_dir)
-    mode = check_mode(mode)
     cfg, _ = read_router_config(router_dir)
+    mode = default_mode(cfg.router) if mode is None else check_mode(mode)
     aptitude = AptitudeSet.load(router_dir / "aptitude.json")
     path = Path(cards_path) if cards_path is not None else router_dir / "cards.json"
     cards = load_cards(path)
