@@ -24,14 +24,14 @@ def serve(
         bool, typer.Option("--debug", help="Debug log of modelsat: how many tokens the router read of each request.")
     ] = False,
 ) -> None:
-    """Serve an OpenAI-compatible API whose model `modelsat` is answered by the routed model."""
+    """Serve an OpenAI-compatible API whose model `modelsat` is answered by the routed model (SIGHUP reloads)."""
     from modelsat.serve.app import serve as run_proxy  # fastapi, uvicorn and torch load only here
     from modelsat.serve.config import load_serve_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if debug:
         logging.getLogger("modelsat").setLevel(logging.DEBUG)
-    run_proxy(load_serve_config(config), host, port, os.environ, log_prompts=log_prompts)
+    run_proxy(load_serve_config(config), host, port, os.environ, log_prompts=log_prompts, config_path=config)
 
 
 def backend(
