@@ -38,7 +38,16 @@ from modelsat.serve.dispatch import Dispatcher
 from modelsat.serve.health import HealthBoard, Prober
 from modelsat.serve.keys import KeyEntry, KeyRing, RateLimiter, retry_after_seconds
 from modelsat.serve.metrics import Metrics
-from modelsat.serve.reload import LiveSet, ReloadRefused, ServingSet, ServingSetLoader, make_batcher, routed_names
+from modelsat.serve.reload import (
+    LiveSet,
+    ReloadRefused,
+    ScorerLoader,
+    ServingSet,
+    ServingSetLoader,
+    make_batcher,
+    reload_scorer,
+    routed_names,
+)
 from modelsat.serve.routing import load_scorer
 from modelsat.serve.wire import ChatRequest, Message, chat_turns, message_text
 from modelsat.types import InstructionScorer
@@ -126,6 +135,7 @@ def create_app(
     config_path: Path | None = None,
     environ: Mapping[str, str] | None = None,
     handle_sighup: bool = False,
+    scorer_loader: ScorerLoader = reload_scorer,
 ) -> FastAPI:
     """The proxy app; routing, probing and backends start and stop with the app's lifespan.
 
@@ -140,6 +150,7 @@ def create_app(
         config_path: serve.yaml to re-read on POST /admin/reload (and SIGHUP); without it reloads are refused.
         environ: environment of reloads (backend API-key variables, MODELSAT_API_KEYS).
         handle_sighup: reload on SIGHUP (main thread only: `serve` sets it).
+        scorer_loader: builds a reload's router from the new config and the router serving now.
     """
     if set(backends) != set(cfg.backends):
         raise ValueError(f"backends {sorted(backends)} do not match the config's {sorted(cfg.backends)}")
@@ -150,7 +161,7 @@ def create_app(
     dispatcher = Dispatcher(metrics, board)
     keyring = keys if keys is not None else KeyRing(KeyRing.plain(api_keys))
     initial = ServingSet(cfg, scorer, dict(backends), keyring, make_batcher(cfg, scorer, metrics.batch_size.observe))
-    loader = None if config_path is None else ServingSetLoader(Path(config_path), dict(environ or {}))
+    loader = None if config_path is None else ServingSetLoader(Path(config_path), dict(environ or {}), scorer_loader)
 
     def swapped(old: ServingSet, new: ServingSet) -> None:
         changed = [m for m in new.models if m in old.cfg.backends and old.cfg.backends[m] != new.cfg.backends[m]]
