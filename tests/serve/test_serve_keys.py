@@ -156,3 +156,14 @@ def test_unknown_profile_in_keys_file_stops_start_up(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"keys": [{"name": "x", "key": "k1", "profiles": ["nope"]}]}))
     with pytest.raises(ConfigError, match="key 'x' allows unknown profile"):
         KeyRing.load(path, {}).check_profiles({"chat-only"}, path)
+
+
+def test_the_example_keys_file_loads_against_the_example_config() -> None:
+    from modelsat.serve.config import load_serve_config
+    from modelsat.serve.reload import routed_names
+
+    root = Path(__file__).parents[2] / "configs"
+    ring = KeyRing.load(root / "keys.example.yaml", {})
+    ring.check_profiles(routed_names(load_serve_config(root / "serve.example.yaml")), root / "keys.example.yaml")
+    assert [(k.name, k.rpm, k.admin) for k in ring.entries] == [("team-math", 60, False), ("ops", None, True)]
+    assert ring.identify("Bearer change-me-ops-key").name == "ops"

@@ -130,6 +130,7 @@ class ServingSetLoader:
         missing = sorted(set(cfg.backends) - set(scorer.models))
         if missing:
             raise ConfigError(f"{cfg.cards}: the router has no card for backend(s) {', '.join(missing)}")
+        scorer.score_instructions(["warm-up"], list(cfg.backends))  # cards encoded before the swap, not on a request
         changed = {n: b for n, b in cfg.backends.items() if current.cfg.backends.get(n) != b}
         fresh = build_backends(cfg.model_copy(update={"backends": changed}), self.environ) if changed else {}
         backends = {n: fresh[n] if n in fresh else current.backends[n] for n in cfg.backends}
