@@ -422,6 +422,7 @@ def summarise(run: Run, start: float, warmup_s: float, reload_window: tuple[floa
         "faults": len(run.recoveries),
         "recovery_s_max": None if None in recovered or not recovered else round(max(recovered), 2),
         "never_recovered": [r for r in run.recoveries if r["seconds"] is None],
+        "recoveries": [f"{r['model']}:{r['fault']}:{r['seconds'] and round(r['seconds'], 1)}" for r in run.recoveries],
         "rss_mb_by_minute": {str(k): round(v, 1) for k, v in sorted(by_minute.items())},
         "rss_mb_after_warmup": round(at_warmup, 1),
         "rss_mb_end": round(float(mb[-1]), 1),

@@ -29,6 +29,7 @@ def serve(
     from modelsat.serve.config import load_serve_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per backend call would drown the proxy's own
     if debug:
         logging.getLogger("modelsat").setLevel(logging.DEBUG)
     run_proxy(load_serve_config(config), host, port, os.environ, log_prompts=log_prompts, config_path=config)

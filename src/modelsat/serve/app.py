@@ -15,6 +15,7 @@ Example:
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
@@ -64,6 +65,7 @@ ENDPOINTS = (
     "/metrics",
 )
 LOOPBACK = ("127.0.0.1", "::1", "localhost", "testclient")
+ONEDNN_CACHE_ENV, ONEDNN_CACHE_CAPACITY = "ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64"
 
 
 class RouteRequest(BaseModel):
@@ -432,6 +434,9 @@ def serve(
     keys = KeyRing.load(cfg.keys, environ)
     keys.check_profiles(routed_names(cfg), cfg.keys)
     backends = build_backends(cfg, environ)
+    # oneDNN keeps compiled kernels for every (batch, length) shape it meets, 1,024 by default: a proxy's ever-new
+    # request shapes grew its memory for many minutes (docs/serving.md#chaos-soak); a small cache bounds it.
+    os.environ.setdefault(ONEDNN_CACHE_ENV, ONEDNN_CACHE_CAPACITY)
     scorer = load_scorer(cfg)
     if not keys.enabled and host not in ("127.0.0.1", "localhost", "::1"):
         log.warning(
