@@ -170,12 +170,19 @@ async def wait_ready(url: str, timeout_s: float = 300) -> float:
     raise SystemExit(f"{url} did not start within {timeout_s} s")
 
 
+def process_status(pid: int) -> dict[str, float]:
+    """Resident memory (MB: all, anonymous) and thread count of process `pid` (Linux /proc)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {
+        "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+        "anon_mb": int(fields["RssAnon"].split()[0]) / 1024,
+        "threads": int(fields["Threads"]),
+    }
+
+
 def rss_mb(pid: int) -> float:
-    """Resident memory of process `pid` in MB (Linux /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    """Resident memory of process `pid` in MB."""
+    return process_status(pid)["rss_mb"]
 
 
 # --- configuration ------------------------------------------------------------------------------------
@@ -236,6 +243,7 @@ class Run:
 
     outcomes: list[Outcome] = field(default_factory=list)
     rss: list[tuple[float, float]] = field(default_factory=list)
+    threads: list[tuple[float, int, float]] = field(default_factory=list)  # (time, threads, anonymous MB)
     recoveries: list[dict[str, Any]] = field(default_factory=list)
     reload: dict[str, Any] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
@@ -358,12 +366,19 @@ async def schedule(run: Run, backends: list[Backend], start: float, stop: float,
         (echo[0], "garbage", 10),
     ]
     tasks, step, at = [], 0, start + 10
+    busy: set[str] = set()  # backends under a fault or not yet answering again: their recovery is still timed
     while at < stop - 25:
         if not (quiet[0] <= at <= quiet[1]):
-            backend, what, hold = plan[step % len(plan)]
             await asyncio.sleep(max(0.0, at - time.monotonic()))
-            tasks.append(asyncio.create_task(fault(run, backend, what, hold, stop)))
-            step += 1
+            for _ in plan:
+                backend, what, hold = plan[step % len(plan)]
+                step += 1
+                if backend.model not in busy:
+                    busy.add(backend.model)
+                    task = asyncio.create_task(fault(run, backend, what, hold, stop))
+                    task.add_done_callback(lambda _, model=backend.model: busy.discard(model))
+                    tasks.append(task)
+                    break
         at += 12
     await asyncio.gather(*tasks)
 
@@ -387,7 +402,9 @@ async def reload_new_model(run: Run, url: str, folder: Path, backends: list[Back
 
 async def sample_memory(run: Run, pid: int, stop: float, every_s: float) -> None:
     while time.monotonic() < stop:
-        run.rss.append((time.monotonic(), rss_mb(pid)))
+        status = process_status(pid)
+        run.rss.append((time.monotonic(), status["rss_mb"]))
+        run.threads.append((time.monotonic(), status["threads"], status["anon_mb"]))
         await asyncio.sleep(every_s)
 
 
@@ -410,9 +427,12 @@ def summarise(run: Run, start: float, warmup_s: float, reload_window: tuple[floa
         failed_in_reload = sum(
             o.kind not in ("answered", "fell_back") and o.start <= hi and o.end >= lo for o in run.outcomes
         )
-    by_minute = {}
+    by_minute: dict[int, float] = {}
     for t, m in run.rss:
         by_minute.setdefault(int((t - start) // 60), m)
+    threads_by_minute: dict[int, int] = {}
+    for t, n, _ in run.threads:
+        threads_by_minute.setdefault(int((t - start) // 60), n)
     return {
         "requests": len(run.outcomes),
         "outcomes": dict(sorted(kinds.items())),
@@ -424,6 +444,7 @@ def summarise(run: Run, start: float, warmup_s: float, reload_window: tuple[floa
         "never_recovered": [r for r in run.recoveries if r["seconds"] is None],
         "recoveries": [f"{r['model']}:{r['fault']}:{r['seconds'] and round(r['seconds'], 1)}" for r in run.recoveries],
         "rss_mb_by_minute": {str(k): round(v, 1) for k, v in sorted(by_minute.items())},
+        "threads_by_minute": {str(k): v for k, v in sorted(threads_by_minute.items())},
         "rss_mb_after_warmup": round(at_warmup, 1),
         "rss_mb_end": round(float(mb[-1]), 1),
         "rss_growth_pct_after_warmup": round(growth, 2),
