@@ -19,6 +19,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from modelsat.serve.config import ROUTED_MODEL, ServeConfig, Tradeoff
 from modelsat.serve.cost import apply_tradeoff, request_tradeoff, without_tradeoff
 from modelsat.serve.dispatch import Dispatcher
 from modelsat.serve.health import HealthBoard, Prober
+from modelsat.serve.heap import TRIM_EVERY_S, trim_heap
 from modelsat.serve.keys import KeyEntry, KeyRing, RateLimiter, retry_after_seconds
 from modelsat.serve.metrics import Metrics
 from modelsat.serve.reload import (
@@ -45,7 +47,7 @@ from modelsat.serve.reload import (
     ScorerLoader,
     ServingSet,
     ServingSetLoader,
-    make_batcher,
+    batcher_factory,
     reload_scorer,
     routed_names,
 )
@@ -162,7 +164,9 @@ def create_app(
     limiter = RateLimiter()
     dispatcher = Dispatcher(metrics, board)
     keyring = keys if keys is not None else KeyRing(KeyRing.plain(api_keys))
-    initial = ServingSet(cfg, scorer, dict(backends), keyring, make_batcher(cfg, scorer, metrics.batch_size.observe))
+    scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelsat-routing")
+    new_batcher = batcher_factory(metrics.batch_size.observe, scoring)
+    initial = ServingSet(cfg, scorer, dict(backends), keyring, new_batcher(cfg, scorer))
     loader = None if config_path is None else ServingSetLoader(Path(config_path), dict(environ or {}), scorer_loader)
 
     def swapped(old: ServingSet, new: ServingSet) -> None:
@@ -174,7 +178,7 @@ def create_app(
         metrics.generation.set(new.generation)
         metrics.served_models.set(len(new.models))
 
-    live = LiveSet(initial, loader, metrics.batch_size.observe, swapped)
+    live = LiveSet(initial, loader, new_batcher, scoring, swapped)
     prober = Prober(board, lambda: live.current.backends)
     metrics.served_models.set(len(initial.models))
 
@@ -187,15 +191,27 @@ def create_app(
         metrics.reloads.labels(result="applied").inc()
         return summary
 
+    signalled: set[asyncio.Task[dict[str, Any]]] = set()
+
     def on_sighup() -> None:
         log.info("SIGHUP: reloading %s", config_path)
         task = asyncio.ensure_future(reload())
-        task.add_done_callback(lambda t: t.exception())  # refusals are logged by reload(); never unretrieved
+        signalled.add(task)  # a reference until done; a refusal is logged by the reload itself
+        task.add_done_callback(lambda t: signalled.discard(t) or t.cancelled() or t.exception())
+
+    async def trim_periodically() -> None:
+        """Free heap pages back to the OS now (after loading the router) and every minute, on the scoring thread
+        (serialized with routing, off the event loop)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await loop.run_in_executor(scoring, trim_heap)
+            await asyncio.sleep(TRIM_EVERY_S)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncGenerator[None, None]:
         await initial.batcher.start()
         prober.start()
+        trimmer = asyncio.create_task(trim_periodically(), name="modelsat-trim")
         if handle_sighup:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
         try:
@@ -203,8 +219,11 @@ def create_app(
         finally:
             if handle_sighup:
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            trimmer.cancel()
+            await asyncio.gather(trimmer, return_exceptions=True)
             await prober.aclose()
             await live.aclose()
+            scoring.shutdown(wait=False)
 
     app = FastAPI(title="modelsat", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(_PinAndCount, metrics=metrics, live=live)

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 from modelsat.errors import ConfigError, DataError, ModelsatError, RouterError
 from modelsat.serve.backends import Backend, build_backends
 from modelsat.serve.config import ServeConfig, check_against_models, load_serve_config
+from modelsat.serve.heap import trim_heap
 from modelsat.serve.keys import KeyRing
 from modelsat.serve.routing import RoutingBatcher, load_scorer
 from modelsat.types import InstructionScorer
@@ -74,9 +76,18 @@ class ServingSet:
         return list(self.cfg.backends)
 
 
-def make_batcher(cfg: ServeConfig, scorer: InstructionScorer, on_batch: Callable[[int], None]) -> RoutingBatcher:
-    """The routing batcher of a serving set."""
-    return RoutingBatcher(scorer, list(cfg.backends), cfg.batch_wait_ms / 1000, cfg.max_batch, on_batch=on_batch)
+BatcherFactory = Callable[[ServeConfig, InstructionScorer], RoutingBatcher]
+
+
+def batcher_factory(on_batch: Callable[[int], None], executor: ThreadPoolExecutor) -> BatcherFactory:
+    """Routing batchers that all score on `executor`: one scoring thread for the proxy's whole life, so a reload
+    neither runs two scorers at once nor leaves a thread's worth of freed memory behind."""
+
+    def make(cfg: ServeConfig, scorer: InstructionScorer) -> RoutingBatcher:
+        wait_s = cfg.batch_wait_ms / 1000
+        return RoutingBatcher(scorer, list(cfg.backends), wait_s, cfg.max_batch, on_batch=on_batch, executor=executor)
+
+    return make
 
 
 def reload_scorer(cfg: ServeConfig, current: InstructionScorer, current_cfg: ServeConfig) -> InstructionScorer:
@@ -114,7 +125,7 @@ class ServingSetLoader:
     environ: Mapping[str, str]
     scorer_loader: ScorerLoader = reload_scorer
 
-    def build(self, current: ServingSet, on_batch: Callable[[int], None]) -> ServingSet:
+    def build(self, current: ServingSet, new_batcher: BatcherFactory) -> ServingSet:
         """A new set: backends whose config is unchanged are reused (their connections and cool-down state too).
 
         Raises:
@@ -130,11 +141,10 @@ class ServingSetLoader:
         missing = sorted(set(cfg.backends) - set(scorer.models))
         if missing:
             raise ConfigError(f"{cfg.cards}: the router has no card for backend(s) {', '.join(missing)}")
-        scorer.score_instructions(["warm-up"], list(cfg.backends))  # cards encoded before the swap, not on a request
         changed = {n: b for n, b in cfg.backends.items() if current.cfg.backends.get(n) != b}
         fresh = build_backends(cfg.model_copy(update={"backends": changed}), self.environ) if changed else {}
         backends = {n: fresh[n] if n in fresh else current.backends[n] for n in cfg.backends}
-        batcher = make_batcher(cfg, scorer, on_batch)
+        batcher = new_batcher(cfg, scorer)
         return ServingSet(cfg, scorer, backends, keys, batcher, generation=current.generation + 1)
 
 
@@ -145,6 +155,10 @@ def routed_names(cfg: ServeConfig) -> set[str]:
     return {*cfg.profiles, *cfg.tradeoffs, *ZOOS}
 
 
+def _warm_up(serving: ServingSet) -> None:
+    serving.scorer.score_instructions(["warm-up"], serving.models)
+
+
 class LiveSet:
     """The serving set now in use, with pinning for requests and a serialized reload."""
 
@@ -152,12 +166,14 @@ class LiveSet:
         self,
         initial: ServingSet,
         loader: ServingSetLoader | None,
-        on_batch: Callable[[int], None],
+        new_batcher: BatcherFactory,
+        scoring: ThreadPoolExecutor,
         on_swap: Callable[[ServingSet, ServingSet], None],
     ) -> None:
         self.current = initial
         self._loader = loader
-        self._on_batch = on_batch
+        self._new_batcher = new_batcher
+        self._scoring = scoring
         self._on_swap = on_swap
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
@@ -189,8 +205,10 @@ class LiveSet:
             started = time.perf_counter()
             old = self.current
             try:
-                new = await asyncio.to_thread(self._loader.build, old, self._on_batch)
-            except ConfigError as exc:
+                new = await asyncio.to_thread(self._loader.build, old, self._new_batcher)
+                # the new cards are encoded now, on the scoring thread, not by the first request after the swap
+                await asyncio.get_running_loop().run_in_executor(self._scoring, _warm_up, new)
+            except (ConfigError, RouterError) as exc:
                 log.error("reload refused, still serving generation %d: %s", old.generation, exc)
                 raise ReloadRefused(str(exc)) from None
             await new.batcher.start()
@@ -230,6 +248,7 @@ class LiveSet:
         for backend in old.backends.values():
             if id(backend) not in kept:
                 await backend.aclose()
+        await asyncio.get_running_loop().run_in_executor(self._scoring, trim_heap)  # the old set's memory
         log.info("generation %d retired", old.generation)
 
     async def aclose(self) -> None:
