@@ -245,6 +245,7 @@ class Run:
     outcomes: list[Outcome] = field(default_factory=list)
     rss: list[tuple[float, float]] = field(default_factory=list)
     threads: list[tuple[float, int, float]] = field(default_factory=list)  # (time, threads, anonymous MB)
+    load: list[float] = field(default_factory=list)  # the machine's 1-minute load average at each sample
     recoveries: list[dict[str, Any]] = field(default_factory=list)
     reload: dict[str, Any] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
@@ -414,6 +415,7 @@ async def sample_memory(run: Run, pid: int, stop: float, every_s: float) -> None
         status = process_status(pid)
         run.rss.append((time.monotonic(), status["rss_mb"]))
         run.threads.append((time.monotonic(), status["threads"], status["anon_mb"]))
+        run.load.append(os.getloadavg()[0])
         await asyncio.sleep(every_s)
 
 
@@ -454,6 +456,9 @@ def summarise(run: Run, start: float, warmup_s: float, reload_window: tuple[floa
         "recoveries": [f"{r['model']}:{r['fault']}:{r['seconds'] and round(r['seconds'], 1)}" for r in run.recoveries],
         "rss_mb_by_minute": {str(k): round(v, 1) for k, v in sorted(by_minute.items())},
         "threads_by_minute": {str(k): v for k, v in sorted(threads_by_minute.items())},
+        "load_average_mean": round(float(np.mean(run.load)), 1) if run.load else None,
+        "load_average_max": round(float(np.max(run.load)), 1) if run.load else None,
+        "cpus": os.cpu_count(),
         "rss_mb_after_warmup": round(at_warmup, 1),
         "rss_mb_end": round(float(mb[-1]), 1),
         "rss_growth_pct_after_warmup": round(growth, 2),

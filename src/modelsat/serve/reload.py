@@ -106,7 +106,10 @@ def reload_scorer(cfg: ServeConfig, current: InstructionScorer, current_cfg: Ser
     from modelsat.aptitude.selection import AptitudeSet
 
     try:
-        cards = load_cards(cfg.cards)
+        cards = load_cards(cfg.cards)  # its errors name the file
+    except DataError as exc:
+        raise ConfigError(str(exc)) from exc
+    try:
         check_fingerprints(cards, AptitudeSet.load(Path(cfg.router) / "aptitude.json"))
     except DataError as exc:
         raise ConfigError(f"{cfg.cards}: {exc}") from exc
