@@ -14,13 +14,14 @@ import numpy as np
 import uvicorn
 import yaml
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from modelsat.models.loading import resolve
 from modelsat.router.config import RouterConfig
 from modelsat.router.routing.routing_text import RoutingTextReader
 from modelsat.serve.backends import BackendRejected, BackendUnavailable
 from modelsat.serve.config import ServeConfig, load_serve_config
+from modelsat.serve.wire import SSE_DONE, chat_chunk, chat_completion, new_id, sse_event
 
 MATH, CODE, CHAT = "mathstral-7B", "DeepSeek-Coder-V2", "Qwen1.5-7B-Chat"
 KEYWORDS = {MATH: ("integral", "prove", "equation"), CODE: ("python", "function", "bug"), CHAT: ()}
@@ -133,3 +134,65 @@ def write_config(tmp_path: Path, backends: Mapping[str, str | dict[str, Any]], *
     path = tmp_path / "serve.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return load_serve_config(path)
+
+
+class Switch:
+    """Mutable behaviour of a `controllable_app`: how it answers from now on."""
+
+    def __init__(self) -> None:
+        self.delay_s = 0.0  # before answering (a value above the proxy's timeout_s is a hanging backend)
+        self.status = 200  # 5xx: fail
+        self.event_delay_s = 0.0  # between streamed events
+        self.break_after: int | None = None  # streamed events before the connection drops
+        self.hang_after: int | None = None  # streamed events before going silent
+        self.send_done = True  # end streams with data: [DONE]
+        self.calls = 0
+
+
+def controllable_app(switch: Switch, name: str = "ctl") -> FastAPI:
+    """An OpenAI-compatible echo server whose failures a test switches on and off (see `Switch`)."""
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        switch.calls += 1
+        await asyncio.sleep(switch.delay_s)
+        if switch.status >= 400:
+            return JSONResponse({"error": {"message": "boom", "type": "server_error", "code": None}}, switch.status)
+        text = body["messages"][-1]["content"]
+        if not body.get("stream"):
+            return JSONResponse(chat_completion(name, text, 1, len(text.split())))
+        return StreamingResponse(_events(switch, name, text.split()), media_type="text/event-stream")
+
+    return app
+
+
+async def _events(switch: Switch, name: str, words: list[str]) -> AsyncGenerator[bytes, None]:
+    completion_id = new_id()
+    events = [chat_chunk(completion_id, name, {"role": "assistant", "content": ""})]
+    events += [chat_chunk(completion_id, name, {"content": (" " if i else "") + w}) for i, w in enumerate(words)]
+    events.append(chat_chunk(completion_id, name, {}, finish_reason="stop"))
+    for i, event in enumerate(events):
+        if switch.break_after is not None and i == switch.break_after:
+            raise ConnectionResetError("backend killed mid-stream")  # uvicorn drops the connection
+        if switch.hang_after is not None and i == switch.hang_after:
+            await asyncio.sleep(3600)
+        yield sse_event(event)
+        await asyncio.sleep(switch.event_delay_s)
+    if switch.send_done:
+        yield SSE_DONE
+
+
+@contextmanager
+def serve_proxy(tmp_path: Path, scorer: Any, backends: Mapping[str, Any], **kwargs: Any) -> Iterator[tuple[str, Any]]:
+    """The proxy over real HTTP for `backends` (model -> base URL or fields), config extras as keyword arguments
+    (`create_app` options go in `app_options`); yields (base URL, app)."""
+    from modelsat.serve.app import create_app
+    from modelsat.serve.backends import build_backends
+
+    options = kwargs.pop("app_options", {})
+    cfg = write_config(tmp_path, backends, **kwargs)
+    app = create_app(cfg, scorer, build_backends(cfg, {}), config_path=tmp_path / "serve.yaml", **options)
+    with run_http(app) as url:
+        yield url, app

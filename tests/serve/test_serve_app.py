@@ -236,7 +236,7 @@ def test_api_keys_are_enforced(client_for) -> None:
     assert ok.status_code == 200
     assert client.get("/v1/models").status_code == 401
     assert client.get("/metrics").status_code == 401
-    assert client.get("/healthz").json() == {"status": "ok", "models": 3}
+    assert client.get("/healthz").json() == {"status": "ok", "models": 3, "generation": 0}
 
 
 def test_metrics_count_requests_routes_and_errors(client_for) -> None:

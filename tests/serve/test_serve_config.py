@@ -32,6 +32,8 @@ def test_example_config_loads_with_paths_relative_to_it() -> None:
     assert cfg.backends["mathstral-7B"].price is not None
     assert cfg.profiles == {"chat-only": ["Qwen1.5-7B-Chat"]}
     assert cfg.fallbacks == 1
+    assert cfg.stream_idle_s == 30 and cfg.cooldown.failures == 3 and cfg.cooldown.cooldown_s == 10
+    assert cfg.keys is None
 
 
 @pytest.mark.parametrize(
@@ -47,6 +49,9 @@ def test_example_config_loads_with_paths_relative_to_it() -> None:
         (base(profiles={"fast": ["gpt-4o"]}), r"profile 'fast': unknown model\(s\) 'gpt-4o'; available: mathstral-7B"),
         (base(profiles={"small-5": ["mathstral-7B"]}), "shadows the named zoo"),
         (base(fallbacks=-1), "fallbacks: Input should be greater than or equal to 0"),
+        (base(cooldown={"failures": 0}), r"cooldown\.failures: Input should be greater than or equal to 1"),
+        (base(cooldown={"cooldown": 5}), r"cooldown\.cooldown: Extra inputs are not permitted"),
+        (base(stream_idle_s=0), "stream_idle_s: Input should be greater than 0"),
         ({"router": "r"}, "cards: Field required; .*backends: Field required"),
         ("- a\n- b\n", "expected a mapping with router, cards and backends"),
         ("router: [unclosed\n", "not valid YAML"),

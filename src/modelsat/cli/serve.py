@@ -33,19 +33,19 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve an OpenAI-compatible API whose model `modelsat` is answered by the routed model."""
+    """Serve an OpenAI-compatible API whose model `modelsat` is answered by the routed model (SIGHUP reloads)."""
     from modelsat.serve.app import serve as run_proxy  # fastapi, uvicorn and torch load only here
     from modelsat.serve.config import load_serve_config
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per backend call would drown the proxy's own
     if debug:
         logging.getLogger("modelsat").setLevel(logging.DEBUG)
-    cfg = load_serve_config(config)
     if mode is not None:
         from modelsat.router.routing.modes import check_mode
 
-        cfg = cfg.model_copy(update={"mode": check_mode(mode)})
-    run_proxy(cfg, host, port, os.environ, log_prompts=log_prompts)
+        mode = check_mode(mode)
+    run_proxy(load_serve_config(config), host, port, os.environ, log_prompts=log_prompts, config_path=config, mode=mode)
 
 
 def backend(

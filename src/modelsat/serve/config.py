@@ -42,6 +42,21 @@ class RequestOptions(Tradeoff):
     mode: RoutingMode | None = Field(default=None, description="Routing mode of this request (default: serve's).")
 
 
+class Cooldown(BaseModel):
+    """When a failing backend is taken out of every pick, and how it is let back in (docs/serving.md#cool-downs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    failures: int = Field(
+        default=3, ge=1, description="Failures (timeout, connection error, 5xx) that start a cool-down."
+    )
+    window_s: float = Field(default=30.0, gt=0, description="Seconds within which those failures must fall.")
+    cooldown_s: float = Field(default=10.0, gt=0, description="Seconds a cooled-down backend is skipped.")
+    probe_timeout_s: float = Field(
+        default=5.0, gt=0, description="Seconds the one probe request after a cool-down may take before it fails."
+    )
+
+
 class BackendConfig(BaseModel):
     """One routed model and the OpenAI-compatible endpoint that serves it."""
 
@@ -77,6 +92,13 @@ class ServeConfig(BaseModel):
     )
     fallbacks: int = Field(
         default=1, ge=0, description="How many next-ranked models to try after a backend timeout or 5xx."
+    )
+    stream_idle_s: float = Field(
+        default=30.0, gt=0, description="Seconds a stream may go without an event before it ends with an error event."
+    )
+    cooldown: Cooldown = Field(default_factory=Cooldown, description="Cool-downs of failing backends.")
+    keys: Path | None = Field(
+        default=None, description="Named API keys with per-key limits (`keys.yaml`); replaces MODELSAT_API_KEYS."
     )
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest accepted request body (413 above).")
     batch_wait_ms: float = Field(
@@ -141,7 +163,8 @@ def load_serve_config(path: str | Path) -> ServeConfig:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path}: {problems}") from None
     base = path.parent
-    return cfg.model_copy(update={"router": base / cfg.router, "cards": base / cfg.cards})
+    paths = {"router": base / cfg.router, "cards": base / cfg.cards}
+    return cfg.model_copy(update=paths | ({"keys": base / cfg.keys} if cfg.keys is not None else {}))
 
 
 def check_against_models(cfg: ServeConfig, card_models: Iterable[str]) -> None:

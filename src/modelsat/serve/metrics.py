@@ -6,13 +6,19 @@ Example:
     text = metrics.render()  # Prometheus exposition format, served at GET /metrics
 """
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+import contextlib
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
 class Metrics:
-    """Counters and histograms of requests, routing decisions and backend calls."""
+    """Counters and histograms of requests, routing decisions and backend calls; gauges of backend states.
+
+    Per-key series are labelled with the key's name from keys.yaml (`env-1`, ... for MODELSAT_API_KEYS), never
+    with the key.
+    """
 
     content_type = CONTENT_TYPE_LATEST
 
@@ -58,6 +64,48 @@ class Metrics:
             ["model"],
             registry=self.registry,
         )
+
+        self.backend_up = Gauge(
+            "modelsat_backend_up",
+            "1 when a backend takes requests, 0 while it cools down or awaits its probe.",
+            ["model"],
+            registry=self.registry,
+        )
+        self.cooldowns = Counter(
+            "modelsat_backend_cooldowns", "Cool-downs started per backend.", ["model"], registry=self.registry
+        )
+        self.stream_interruptions = Counter(
+            "modelsat_stream_interruptions",
+            "Streams ended with a stream_interrupted error event, by model and reason (broken, idle, unfinished).",
+            ["model", "reason"],
+            registry=self.registry,
+        )
+        self.key_requests = Counter(
+            "modelsat_key_requests", "Requests by API key name and status.", ["key", "status"], registry=self.registry
+        )
+        self.key_cost = Counter(
+            "modelsat_key_cost_usd", "Estimated spend by API key name.", ["key"], registry=self.registry
+        )
+        self.reloads = Counter(
+            "modelsat_reloads", "Reloads by result (applied, refused).", ["result"], registry=self.registry
+        )
+        self.generation = Gauge(
+            "modelsat_config_generation",
+            "Reloads applied since start-up (0: the start-up config).",
+            registry=self.registry,
+        )
+        self.served_models = Gauge("modelsat_served_models", "Models served now.", registry=self.registry)
+
+    def backend_state(self, model: str, state: str) -> None:
+        """Record a backend's state change (`up`, `cooling`, `probing`)."""
+        self.backend_up.labels(model=model).set(1 if state == "up" else 0)
+        if state == "cooling":
+            self.cooldowns.labels(model=model).inc()
+
+    def forget_backend(self, model: str) -> None:
+        """Drop the state gauge of a backend that left the config."""
+        with contextlib.suppress(KeyError):  # never set for this model
+            self.backend_up.remove(model)
 
     def render(self) -> bytes:
         """All metrics in the Prometheus text format."""

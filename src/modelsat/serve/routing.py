@@ -44,6 +44,7 @@ class RoutingBatcher:
         wait_s: float,
         max_batch: int,
         on_batch: Callable[[int], None] | None = None,
+        executor: ThreadPoolExecutor | None = None,
     ) -> None:
         self.models = list(models)
         self._scorer = scorer
@@ -52,12 +53,14 @@ class RoutingBatcher:
         self._on_batch = on_batch
         self._queue: asyncio.Queue[_Item] | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor = executor
+        self._owns_executor = executor is None  # a shared one (one scoring thread across reloads) stays open
 
     async def start(self) -> None:
         """Start the collecting task on the running event loop and the scoring thread."""
         self._queue = asyncio.Queue()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelsat-routing")
+        if self._owns_executor:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelsat-routing")
         self._worker = asyncio.create_task(self._run(), name="modelsat-routing")
 
     async def aclose(self) -> None:
@@ -70,7 +73,7 @@ class RoutingBatcher:
                 _, _, future = self._queue.get_nowait()
                 if not future.done():
                     future.set_exception(RouterError("the router is shutting down"))
-        if self._executor is not None:
+        if self._executor is not None and self._owns_executor:
             self._executor.shutdown(wait=False)
 
     async def scores(self, instruction: str, mode: str | None = None) -> np.ndarray:

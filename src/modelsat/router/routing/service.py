@@ -85,6 +85,26 @@ class RoutingService:
             self._modes[mode] = other
         return self._modes[mode]
 
+    def with_cards(self, cards: dict[str, Card]) -> "RoutingService":
+        """This router over other cards (checked against its aptitude set by the caller): the scorers of every mode
+        loaded so far are reused, so no weights load again (a proxy's live reload)."""
+        load = self._load_mode
+
+        def load_other(mode: RoutingMode) -> RoutingService:
+            if load is None:
+                raise RouterError(f"this router was loaded for {self.mode} routing only")
+            fresh = load(mode)
+            return RoutingService(fresh.scorer, cards, fresh.reader, mode, fresh.calibration, load_mode=load_other)
+
+        shared: dict[str, RoutingService] = {}
+        for mode, service in self._modes.items():
+            twin = RoutingService(
+                service.scorer, cards, service.reader, service.mode, service.calibration, load_mode=load_other
+            )
+            twin._modes = shared
+            shared[mode] = twin
+        return shared[self.mode]
+
     def _candidates(self, models: Sequence[str] | None) -> Any:
         """The chosen models' card side, computed once per candidate list (the weights never change here)."""
         key = tuple(models) if models is not None else tuple(self.models)
