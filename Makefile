@@ -71,7 +71,8 @@ DOMAIN_RECIPE := --config cpu-small --set router.accuracy_readout=true --set rou
   --set train.aptitude_method=tasks --set train.lr_readout=2e-2 --set train.max_minutes=null \
   --set train.max_train_queries=800 --set train.stage1_steps=200
 SPECIALISTS_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=10 --set train.aptitude_per_task=100 \
-  --set train.selection_models=2 --set train.val_queries=300
+  --set train.selection_models=2 --set train.val_queries=300 --set train.stage1_steps=80 --set train.eval_every=40 \
+  --set train.checkpoint_every=40
 CHAT_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=10 --set train.aptitude_per_task=10 \
   --set train.selection_models=4 --set train.val_queries=80
 # A seeded third of the chat zoo (13 of 38 models: numpy.random.default_rng(0).choice(sorted(CHAT), 13)), never
