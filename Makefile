@@ -69,12 +69,12 @@ router-routerbench: setup
 # clustered within (`train.aptitude_method: tasks`), the accuracy readout keyed by task prototypes.
 DOMAIN_RECIPE := --config cpu-small --set router.accuracy_readout=true --set router.readout_keys=prototypes \
   --set train.aptitude_method=tasks --set train.lr_readout=2e-2 --set train.max_minutes=null \
-  --set train.max_train_queries=800 --set train.stage1_steps=200
+  --set train.max_train_queries=800
 SPECIALISTS_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=10 --set train.aptitude_per_task=100 \
   --set train.selection_models=2 --set train.val_queries=300 --set train.stage1_steps=80 --set train.eval_every=40 \
   --set train.checkpoint_every=40
 CHAT_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=10 --set train.aptitude_per_task=10 \
-  --set train.selection_models=4 --set train.val_queries=80
+  --set train.selection_models=4 --set train.val_queries=80 --set train.stage1_steps=200
 # A seeded third of the chat zoo (13 of 38 models: numpy.random.default_rng(0).choice(sorted(CHAT), 13)), never
 # trained on: they join by card. It holds the zoo's three strongest models.
 CHAT_NEW := FuseChat-Gemma-2-9B-Instruct,FuseChat-Llama-3.1-8B-Instruct,FuseChat-Llama-3.2-1B-Instruct,alpaca-7b_concise,$\
