@@ -4,10 +4,12 @@ Over N real MMLU-Pro test instructions routed among a router's cards (25 for `ro
 thread count given (1 by default, as the DESIGN target reads):
 
 - single requests: p50/p99 ms of `score_instructions([text])`, the two modes timed in turn on each request,
-  so a change in the machine's load hits both alike and the ratio stays fair;
+  so a change in the machine's load hits both alike and the ratio stays fair; wall time, and the CPU time of
+  the routing thread (`*_cpu_*`: at one thread, what the request costs on a core of its own, whatever else
+  runs on the machine);
 - batches: ms per request in batches of `--batch` requests (the two modes in turn on each batch);
 - start-up and peak memory: each mode loaded and run on the same requests in a process of its own (peak
-  resident set size, seconds from the interpreter's start to a loaded router);
+  resident set size, seconds from the interpreter's start to a loaded router, wall and CPU);
 - agreement: the share of requests on which both modes pick the same model.
 
     .venv/bin/python benchmarks/route_modes.py [--router routers/default] [--n 200] [--batch 32] [--threads 1]
@@ -35,6 +37,8 @@ def child(mode: str, router: Path, prompts_file: Path, threads: int) -> None:
     torch.set_num_threads(threads)
     service = load_router(router, mode=mode)
     loaded = time.perf_counter() - START
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    loaded_cpu = usage.ru_utime + usage.ru_stime
     prompts = json.loads(prompts_file.read_text())
     for prompt in prompts:
         service.score_instructions([prompt])
@@ -45,6 +49,7 @@ def child(mode: str, router: Path, prompts_file: Path, threads: int) -> None:
         json.dumps(
             {
                 "load_s": loaded,
+                "load_cpu_s": loaded_cpu,
                 "peak_rss_mb": peak_mb,
                 "llm_imported": llm_imported,
                 "training_imported": training_imported,
@@ -114,27 +119,35 @@ def main() -> None:
     for service in services.values():  # warm-up: card side and first-call costs
         service.score_instructions(prompts[:2], models)
     single: dict[str, list[float]] = {mode: [] for mode in services}
+    single_cpu: dict[str, list[float]] = {mode: [] for mode in services}
     picks: dict[str, list[int]] = {mode: [] for mode in services}
     for prompt in prompts:
         for mode, service in services.items():
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             row = service.score_instructions([prompt], models)[0]
             single[mode].append(1000 * (time.perf_counter() - started))
+            single_cpu[mode].append(1000 * (time.thread_time() - started_cpu))
             picks[mode].append(int(row.argmax()))
     batched: dict[str, list[float]] = {mode: [] for mode in services}
+    batched_cpu: dict[str, list[float]] = {mode: [] for mode in services}
     for start in range(0, len(prompts) - args.batch + 1, args.batch):
         chunk = prompts[start : start + args.batch]
         for mode, service in services.items():
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             service.score_instructions(chunk, models)
             batched[mode].append(1000 * (time.perf_counter() - started) / len(chunk))
+            batched_cpu[mode].append(1000 * (time.thread_time() - started_cpu) / len(chunk))
 
     figures = {
         mode: {
             "single_ms_p50": round(percentile(single[mode], 50), 2),
             "single_ms_p99": round(percentile(single[mode], 99), 2),
+            "single_cpu_ms_p50": round(percentile(single_cpu[mode], 50), 2),
+            "single_cpu_ms_p99": round(percentile(single_cpu[mode], 99), 2),
             "batched_ms_per_request": round(float(np.median(batched[mode])), 2),
+            "batched_cpu_ms_per_request": round(float(np.median(batched_cpu[mode])), 2),
             "load_s": round(processes[mode]["load_s"], 2),
+            "load_cpu_s": round(processes[mode]["load_cpu_s"], 2),
             "peak_rss_mb": round(processes[mode]["peak_rss_mb"], 1),
             "imports_llm": processes[mode]["llm_imported"],
             "imports_training": processes[mode]["training_imported"],
@@ -151,6 +164,7 @@ def main() -> None:
         "modes": figures,
         "full_over_fast": {
             "single_p50": round(figures["full"]["single_ms_p50"] / figures["fast"]["single_ms_p50"], 1),
+            "single_cpu_p50": round(figures["full"]["single_cpu_ms_p50"] / figures["fast"]["single_cpu_ms_p50"], 1),
             "batched": round(figures["full"]["batched_ms_per_request"] / figures["fast"]["batched_ms_per_request"], 1),
             "peak_rss": round(figures["full"]["peak_rss_mb"] / figures["fast"]["peak_rss_mb"], 2),
         },

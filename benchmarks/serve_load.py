@@ -4,7 +4,9 @@ Echo backends and the proxy run in their own processes on loopback; the client s
 once with httpx.AsyncClient (or, with `--clients N`, from N clients that each send their next request when
 the previous one is answered) and reports errors, latency, routing overhead and throughput. Overhead is
 what the proxy adds: client latency minus the backend time the proxy measured (`x-modelsat-backend-ms`).
-`startup_s` is the time from launching the proxy's process to its first answered health check.
+`startup_s` is the time from launching the proxy's process to its first answered health check; `proxy_cpu_s`
+the CPU time the proxy used during the timed requests, so `requests_per_proxy_cpu_s` is what one core of its
+own routes, whatever else runs on the machine.
 
 Example:
     $ .venv/bin/python benchmarks/serve_load.py --requests 200                    # fake (hash) scorer
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import os
 import socket
 import statistics
 import time
@@ -116,6 +119,15 @@ async def load(url: str, n: int, clients: int | None = None) -> tuple[list[tuple
         return results, time.perf_counter() - start
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far, from /proc (None where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) * 1000 if values else float("nan")
 
@@ -169,7 +181,9 @@ def main() -> None:
         proxy.start()
         wait_ready(url)
         startup = time.perf_counter() - launched
+        cpu_before = cpu_seconds(proxy.pid)
         results, wall = asyncio.run(load(url, args.requests, args.clients))
+        cpu_after = cpu_seconds(proxy.pid)
         calls, mean_batch = batch_stats(httpx.get(url + "/metrics").text)
     finally:
         for worker in workers:
@@ -195,6 +209,11 @@ def main() -> None:
         "mean_batch_size": round(mean_batch, 1),
         "requests_per_s": round(len(ok) / wall, 1),
     }
+    if cpu_before is not None and cpu_after is not None and cpu_after > cpu_before:
+        # the proxy's own CPU time: what the run costs whatever else shares the machine's cores
+        summary["proxy_cpu_s"] = round(cpu_after - cpu_before, 2)
+        summary["requests_per_proxy_cpu_s"] = round(len(ok) / (cpu_after - cpu_before), 1)
+        summary["load_average_1min"] = round(os.getloadavg()[0], 2)
     print(json.dumps(summary, indent=1))
     if summary["errors"]:
         raise SystemExit(1)

@@ -43,7 +43,8 @@ def test_unknown_baseline_is_a_usage_error(synthetic_outcomes, tmp_path) -> None
 def test_router_option_loads_model_sat_and_its_aptitude_set(synthetic_outcomes, tmp_path, monkeypatch) -> None:
     calls = []
     fake = types.ModuleType("modelsat.router.routing.service")
-    fake.load_router = lambda router_dir, cards: calls.append((router_dir, cards)) or TopicRouter()
+    fake.load_router = lambda router_dir, cards, mode: calls.append((router_dir, cards, mode)) or TopicRouter()
+    fake.METHOD_NAMES = {"full": "model-sat", "fast": "model-sat-fast"}
     monkeypatch.setitem(sys.modules, "modelsat.router.routing.service", fake)
     router_dir = tmp_path / "router"
     aptitude = AptitudeSet(tasks=(CoreTask("mmlu/math", "math", ("syn/0", "syn/3")),), zoo=tuple(MODELS), seed=0)
@@ -59,9 +60,10 @@ def test_router_option_loads_model_sat_and_its_aptitude_set(synthetic_outcomes, 
         "oracle",
     ]
     args += ["--router", str(router_dir), "--cards", str(tmp_path / "cards.json"), "-o", str(tmp_path / "r.json")]
+    args += ["--mode", "full"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert calls == [(router_dir, tmp_path / "cards.json")]
+    assert calls == [(router_dir, tmp_path / "cards.json", "full")]
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["model_sat_included"] and report["aptitude_excluded"] == 2
     assert report["timing"]["method"] == "model-sat"

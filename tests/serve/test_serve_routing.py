@@ -134,14 +134,17 @@ def test_load_scorer_returns_the_loaded_router(carded: Path, monkeypatch: pytest
     from modelsat.router.routing import service
 
     fake = KeywordScorer({MATH: ("prove",)})
-    monkeypatch.setattr(service, "load_router", lambda router_dir, cards_path, mode=None: fake)
+    modes = []
+    monkeypatch.setattr(service, "load_router", lambda router_dir, cards_path, mode: modes.append(mode) or fake)
     assert load_scorer(write_config(carded, {MATH: "http://127.0.0.1:9/v1"})) is fake
+    assert load_scorer(write_config(carded, {MATH: "http://127.0.0.1:9/v1"}, mode="full")) is fake
+    assert modes == [None, "full"], "serve.yaml's mode, unset by default (the router's own)"
 
 
 def test_router_load_errors_become_config_errors(carded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from modelsat.router.routing import service
 
-    def refuse(router_dir: Path, cards_path: Path, mode: str | None = None) -> None:
+    def refuse(router_dir: Path, cards_path: Path, mode: str | None) -> None:
         raise RouterError("cards.json: card(s) of mathstral-7B were made against another aptitude set")
 
     monkeypatch.setattr(service, "load_router", refuse)

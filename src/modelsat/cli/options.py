@@ -18,7 +18,7 @@ ModeOption = Annotated[
     typer.Option(
         "--mode",
         help="Routing mode: fast (the request's encoder embedding and the accuracy readout; the capability LLM is "
-        "not loaded) or full (the capability LLM reads every card too). Default: fast, or full for a router scored "
-        "by its LLM alone. See docs/router.md.",
+        "not loaded) or full (the capability LLM reads every card too). Default: fast for a router with an accuracy "
+        "readout, else full. See docs/router.md.",
     ),
 ]

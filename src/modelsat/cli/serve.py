@@ -28,8 +28,8 @@ def serve(
         str | None,
         typer.Option(
             "--mode",
-            help="Routing mode, fast or full (default: the config's `mode:`; unset, fast, or full for a router scored "
-            "by its LLM alone). See docs/router.md.",
+            help="Routing mode, fast or full (default: the config's `mode:`; unset, fast for a router with an accuracy "
+            "readout, else full). See docs/router.md.",
         ),
     ] = None,
 ) -> None:

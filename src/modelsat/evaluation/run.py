@@ -9,7 +9,7 @@ Example:
 """
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,19 +50,19 @@ class MethodRun:
 
 def load_model_sat(
     router_dir: Path, cards: Path | None = None, modes: Sequence[str] = ("full", "fast")
-) -> tuple[list[Router], frozenset[str]]:
+) -> tuple[dict[str, Router], frozenset[str]]:
     """The trained Model-SAT router in each routing mode of `modes` (with `cards`, default its own cards.json), and
     its aptitude question ids. Full mode is the method `model-sat`, fast mode `model-sat-fast`. Asked for both, a
     router scored by its LLM alone (no fast mode) gives full only."""
     from modelsat.aptitude.aptitude_set import AptitudeSet
     from modelsat.router.routing.folder import read_router_config
     from modelsat.router.routing.modes import has_fast_terms
-    from modelsat.router.routing.service import load_router
+    from modelsat.router.routing.service import METHOD_NAMES, load_router
 
     if len(modes) > 1 and not has_fast_terms(read_router_config(router_dir)[0].router):
         modes = [m for m in modes if m != "fast"]
     first = load_router(router_dir, cards, mode=modes[0])
-    routers: list[Router] = [first, *(first.with_mode(mode) for mode in modes[1:])]
+    routers = {METHOD_NAMES[modes[0]]: first} | {METHOD_NAMES[m]: first.with_mode(m) for m in modes[1:]}
     return routers, AptitudeSet.load(router_dir / "aptitude.json").query_ids
 
 
@@ -118,11 +118,11 @@ def cost_section(data: EvalSet, scores: dict[str, np.ndarray], best_single: str,
 def evaluate(
     outcomes: pd.DataFrame,
     options: EvalOptions,
-    model_sat: Router | Sequence[Router] | None = None,
+    model_sat: Router | Mapping[str, Router] | None = None,
     progress: Progress | None = None,
 ) -> dict:
-    """Evaluate the baselines (and Model-SAT when given: one router, or one per routing mode, each under its own
-    `name`) on the same test queries; return the report dict."""
+    """Evaluate the baselines (and Model-SAT when given: one router, named model-sat, or one per routing mode by
+    method name) on the same test queries; return the report dict."""
     notify = progress or (lambda method, stage: None)
     data = build_eval_set(outcomes, options.models, options.aptitude_ids or (), options.limit, options.seed)
     routers: dict[str, Router] = {
@@ -132,7 +132,7 @@ def evaluate(
     if isinstance(model_sat, Router):
         routers["model-sat"] = model_sat
     elif model_sat is not None:
-        routers |= {router.name: router for router in model_sat}
+        routers |= dict(model_sat)
     runs: dict[str, MethodRun] = {}
     for name, router in routers.items():
         runs[name] = run_method(name, router, data, options.n_timing, notify)

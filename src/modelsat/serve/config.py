@@ -109,7 +109,7 @@ class ServeConfig(BaseModel):
         default=None,
         description="Routing mode: fast (the request's encoder embedding and the router's accuracy readout; the "
         "capability LLM is not loaded) or full (the capability LLM reads every card too, loaded at start-up); unset: "
-        "fast, or full for a router scored by its LLM alone. A "
+        "fast for a router with an accuracy readout, else full. A "
         'request may ask for the other with `"modelsat": {"mode": ...}`; it is then loaded on first use.',
     )
 

@@ -15,6 +15,8 @@ from safetensors.torch import load_file, save_file
 from modelsat.aptitude.cards import load_cards
 from modelsat.errors import ConfigError, RouterError
 from modelsat.router.config import ModelsatConfig
+from modelsat.router.routing.folder import read_router_config
+from modelsat.router.routing.modes import default_mode, has_fast_terms
 from modelsat.router.routing.service import load_router
 from modelsat.router.training.train import train_router
 
@@ -75,6 +77,8 @@ def test_a_router_scored_by_its_llm_alone_has_no_fast_mode(tiny_routers) -> None
         load_router(tiny_routers["llm-only"], mode="fast")
     assert load_router(tiny_routers["llm-only"]).mode == "full", "unless told, such a router routes in full"
     assert load_router(tiny_routers["prototypes"]).mode == "fast"
+    routerbench = read_router_config(SHIPPED.parent / "routerbench")[0].router  # a prior head, no readout
+    assert has_fast_terms(routerbench) and default_mode(routerbench) == "full"
     full = load_router(tiny_routers["llm-only"], bf16="off", mode="full")
     assert full.score_instructions(TEXTS, MODELS).shape == (3, 2)
     with pytest.raises(RouterError, match="route it with --mode full"):

@@ -159,7 +159,7 @@ def load_router(
     """Load a router directory and the cards to route between (default: the router's own cards.json).
 
     `mode` "fast" loads the encoder and readout only, "full" the capability LLM too (`routing/modes.py`; None: fast
-    unless the router is scored by its LLM alone); the other mode loads on first use (`RoutingService.with_mode`).
+    unless the router has no accuracy readout); the other mode loads on first use (`RoutingService.with_mode`).
     With `calibrated`, the directory's calibration of the mode (calibration.json for full, calibration-fast.json
     for fast), when there is one, maps the log-odds.
 
