@@ -80,6 +80,8 @@ def test_instruction_pooling_scores_per_instruction_and_equals_full_forward(tiny
 @pytest.mark.parametrize("instruction_pooling", [True, False])
 def test_routing_service_reuses_the_cards_connector_outputs(tiny_specs, make_card, instruction_pooling, monkeypatch):
     from modelsat.router.routing.llm.inference import score_in_batches
+    from modelsat.router.routing.llm.scorer import LlmScorer
+    from modelsat.router.routing.routing_text import RoutingTextReader
     from modelsat.router.routing.service import RoutingService
 
     cfg = RouterConfig(
@@ -90,7 +92,8 @@ def test_routing_service_reuses_the_cards_connector_outputs(tiny_specs, make_car
         torch.nn.init.normal_(net.capability.instruction_queries.weight, std=0.5)
     cards = cards_for(3, make_card)
     fresh = score_in_batches(net, INSTRUCTIONS, cards, batch_size=1)
-    service = RoutingService(net, {c.model: c for c in cards}, bf16=False)
+    reader = RoutingTextReader.for_router(net.llm_tokenizer, cfg)
+    service = RoutingService(LlmScorer(net, bf16=False), {c.model: c for c in cards}, reader, "full")
     calls = []
     connector = net.capability.connector.forward
     monkeypatch.setattr(net.capability.connector, "forward", lambda x: calls.append(x.shape) or connector(x))
