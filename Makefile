@@ -81,10 +81,10 @@ CHAT_NEW := FuseChat-Gemma-2-9B-Instruct,FuseChat-Llama-3.1-8B-Instruct,FuseChat
   alpaca-farm-ppo-human,baize-v2-13b,falcon-7b-instruct,gpt35_turbo_instruct,gpt4_1106_preview,nous-hermes-13b,$\
   oasst-rlhf-llama-33b,openbuddy-llama2-13b-v11.1,ultralm-13b
 
-out/specialists.parquet:
+out/specialists.parquet: | $(STAMP)
 	$(BIN)/modelsat import routerdc $(DATA)/routerdc -o $@
 
-out/chat.parquet:
+out/chat.parquet: | $(STAMP)
 	$(BIN)/modelsat import alpaca-eval $(DATA)/alpaca-eval/results.zip -o $@
 
 router-specialists: setup out/specialists.parquet
