@@ -34,7 +34,7 @@ from modelsat.aptitude.cards import Card
 from modelsat.data.schema import read_outcomes
 from modelsat.data.zoos import parse_models, resolve_zoo
 from modelsat.evaluation.dataset import build_eval_set
-from modelsat.evaluation.metrics import task_weights
+from modelsat.evaluation.metrics import declares_domains, task_weights
 from modelsat.router.routing.llm.inference import autocast, card_clause_tokens
 from modelsat.router.routing.llm.model import RouterNet
 from modelsat.router.routing.service import load_router
@@ -110,7 +110,7 @@ def main() -> None:
     parts = score_parts(net, texts, cards, args.batch, service.scorer.bf16)
     rows = np.arange(len(texts))
     kept = np.array([m not in new for m in models])
-    by_task = "domain" in data.queries and data.queries["domain"].notna().any()  # RouterDC's protocol
+    by_task = declares_domains(data.queries)  # RouterDC's protocol
     weights = task_weights(data.queries)["all"] if by_task else np.full(len(texts), 1 / len(texts))
 
     def routed(scores: np.ndarray, mask: np.ndarray | None = None) -> float:

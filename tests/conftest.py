@@ -1,5 +1,5 @@
-"""Shared fixtures: the real MMLU-Pro outcomes (imported once per session), the data folder and an
-in-process `modelsat` runner."""
+"""Shared fixtures: the real MMLU-Pro outcomes (imported once per session), the data folder, an
+in-process `modelsat` runner, and tiny random-weight router parts (real tokenizers) for fast tests."""
 
 import sys
 from collections.abc import Callable
@@ -8,9 +8,12 @@ from typing import NamedTuple
 
 import pandas as pd
 import pytest
+import torch
+from transformers import AutoTokenizer, BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
 
 from modelsat.data.importers import mmlu_pro
 from modelsat.data.locate import data_dir
+from modelsat.models.loading import resolve
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +53,37 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return CliResult(code, out, err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_specs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Folders holding a 2-layer Llama (SmolLM2 tokenizer) and a 2-layer BERT (MiniLM tokenizer)."""
+    root = tmp_path_factory.mktemp("tiny")
+    torch.manual_seed(0)
+    llm_tok = AutoTokenizer.from_pretrained(resolve("smollm2"))
+    llm = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(llm_tok),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            tie_word_embeddings=True,
+        )
+    )
+    llm.save_pretrained(root / "llm")
+    llm_tok.save_pretrained(root / "llm")
+    enc_tok = AutoTokenizer.from_pretrained(resolve("minilm"))
+    enc = BertModel(
+        BertConfig(
+            vocab_size=enc_tok.vocab_size,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+        )
+    )
+    enc.save_pretrained(root / "enc")
+    enc_tok.save_pretrained(root / "enc")
+    return {"llm": str(Path(root / "llm")), "encoder": str(Path(root / "enc"))}

@@ -10,16 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 import uvicorn
 from mixed_zoo import mixed_table
-from transformers import AutoTokenizer, BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
 
 from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask
 from modelsat.aptitude.cards import load_cards
 from modelsat.aptitude.live.answer_log import AnswerLog
 from modelsat.data.importers import table
-from modelsat.models.loading import resolve
 from modelsat.router.config import ModelsatConfig
 from modelsat.router.routing.service import load_router
 from modelsat.router.training.train import train_router
@@ -27,36 +24,6 @@ from modelsat.router.training.train import train_router
 pytestmark = pytest.mark.slow
 MEMBERS = ["member-0", "member-1", "member-2"]
 LABELS = ("mmlu/high_school_biology", "gsm8k", "humaneval", "mbpp", "alpaca-eval/helpful_base")
-
-
-def tiny_router_parts(root: Path) -> dict[str, str]:
-    """A 2-layer Llama (SmolLM2 tokenizer) and a 2-layer BERT (MiniLM tokenizer) with random weights."""
-    torch.manual_seed(0)
-    llm_tok = AutoTokenizer.from_pretrained(resolve("smollm2"))
-    LlamaForCausalLM(
-        LlamaConfig(
-            vocab_size=len(llm_tok),
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            tie_word_embeddings=True,
-        )  # fmt: skip
-    ).save_pretrained(root / "llm")
-    llm_tok.save_pretrained(root / "llm")
-    enc_tok = AutoTokenizer.from_pretrained(resolve("minilm"))
-    BertModel(
-        BertConfig(
-            vocab_size=enc_tok.vocab_size,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-        )  # fmt: skip
-    ).save_pretrained(root / "enc")
-    enc_tok.save_pretrained(root / "enc")
-    return {"llm": str(root / "llm"), "encoder": str(root / "enc")}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +49,12 @@ def smollm2_url() -> Iterator[str]:
 
 
 def test_smollm2_profiled_live_on_four_kinds_joins_the_router(
-    shared_data: Path, mmlu_outcomes: pd.DataFrame, smollm2_url: str, tmp_path: Path, cli: Callable
+    shared_data: Path,
+    mmlu_outcomes: pd.DataFrame,
+    smollm2_url: str,
+    tmp_path: Path,
+    cli: Callable,
+    tiny_specs: dict[str, str],
 ) -> None:
     raw = tmp_path / "mixed.jsonl"
     mixed_table(shared_data, mmlu_outcomes).to_json(raw, orient="records", lines=True)
@@ -93,10 +65,9 @@ def test_smollm2_profiled_live_on_four_kinds_joins_the_router(
     aptitude = AptitudeSet(core, tuple(MEMBERS), 0)
 
     router_dir = tmp_path / "router"
-    parts = tiny_router_parts(tmp_path / "parts")
     train = {"stage1_steps": 2, "eval_every": 2, "val_queries": 16, "batch_instructions": 4, "warmup_steps": 1,
              "bf16": "off", "selection_models": 0}  # fmt: skip
-    cfg = ModelsatConfig.model_validate({"router": parts, "train": train})
+    cfg = ModelsatConfig.model_validate({"router": tiny_specs, "train": train})
     train_router(outcomes, MEMBERS, cfg, router_dir, aptitude=aptitude)
 
     cards, answers = tmp_path / "cards.json", tmp_path / "answers.jsonl"

@@ -99,13 +99,7 @@ def cluster_aptitude_set(
     vectors = _embed(texts, embedder)
     labels = _kmeans(vectors, n_tasks, seed)
     descriptions = cluster_keywords(texts, labels, n_tasks)
-    rng = np.random.default_rng(seed)
-    weights = weights.assign(cluster=labels)
-    tasks = []
-    for k in range(n_tasks):
-        members = pick_questions(weights[weights["cluster"] == k], n_per_task, sampling, rng)
-        tasks.append((descriptions[k], tuple(members.index)))
-    tasks.sort(key=lambda item: min(item[1]))
+    tasks = pick_clusters(weights, labels, descriptions, n_per_task, sampling, np.random.default_rng(seed))
     core = tuple(CoreTask(f"cluster/{i:02d}", description, ids) for i, (description, ids) in enumerate(tasks))
     return AptitudeSet(tasks=core, zoo=tuple(models), seed=seed)
 
@@ -129,25 +123,39 @@ def task_aptitude_set(
             `n_tasks` have eligible questions.
     """
     weights, texts = _eligible(outcomes, models, n_tasks)
-    weights = weights.assign(text=texts)
     shares = task_shares(weights["task"].value_counts(), n_tasks)
     vectors = _embed(texts, embedder)
     rng = np.random.default_rng(seed)
     core = []
     for task, k in sorted(shares.items()):
         inside = (weights["task"] == task).to_numpy()
-        group = weights[inside]
-        labels = _kmeans(vectors[inside], k, seed) if k > 1 else np.zeros(len(group), dtype=int)
-        described = cluster_keywords(group["text"].tolist(), labels, k) if k > 1 else [""]
-        clusters = []
-        for c in range(k):
-            members = pick_questions(group[labels == c].drop(columns="text"), n_per_task, sampling, rng)
-            keywords = f": {described[c]}" if described[c] else ""
-            clusters.append((task_description(task) + keywords, tuple(members.index)))
-        clusters.sort(key=lambda item: min(item[1]))
+        if k == 1:
+            labels, descriptions = np.zeros(int(inside.sum()), dtype=int), [task_description(task)]
+        else:
+            labels = _kmeans(vectors[inside], k, seed)
+            keywords = cluster_keywords([t for t, keep in zip(texts, inside, strict=True) if keep], labels, k)
+            descriptions = [f"{task_description(task)}: {words}" for words in keywords]
+        clusters = pick_clusters(weights[inside], labels, descriptions, n_per_task, sampling, rng)
         names = [task] if k == 1 else [f"{task}/{i:02d}" for i in range(k)]
         core += [CoreTask(name, description, ids) for name, (description, ids) in zip(names, clusters, strict=True)]
     return AptitudeSet(tasks=tuple(core), zoo=tuple(models), seed=seed)
+
+
+def pick_clusters(
+    weights: pd.DataFrame,
+    labels: np.ndarray,
+    descriptions: list[str],
+    n_per_task: int,
+    sampling: Sampling,
+    rng: np.random.Generator,
+) -> list[tuple[str, tuple[str, ...]]]:
+    """(description, question ids) of each cluster of `labels`, `n_per_task` questions picked by `sampling`, in
+    the order of their first question id (so the result does not depend on k-means' label order)."""
+    clusters = []
+    for k, description in enumerate(descriptions):
+        members = pick_questions(weights[labels == k], n_per_task, sampling, rng)
+        clusters.append((description, tuple(members.index)))
+    return sorted(clusters, key=lambda item: min(item[1]))
 
 
 def task_shares(sizes: pd.Series, n_tasks: int) -> dict[str, int]:

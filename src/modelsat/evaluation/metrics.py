@@ -29,6 +29,12 @@ def group_means(values: np.ndarray, labels: Sequence[str] | np.ndarray) -> dict[
     return {str(k): float(v) for k, v in series.sort_index().items()}
 
 
+def declares_domains(queries: pd.DataFrame) -> bool:
+    """Whether the queries declare their domains (RouterDC's protocol), so accuracies are averaged over tasks."""
+    declared = queries.get("domain")
+    return declared is not None and bool(declared.notna().any())
+
+
 def task_weights(queries: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per query, its weight in the task-averaged accuracy of all queries and of each domain (RouterDC's protocol:
     every task counts the same, whatever its size); a domain's weights are 0 outside it and sum to 1."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelsat.data.zoos import ZOOS
+from modelsat.evaluation.metrics import declares_domains
 from modelsat.io import atomic_write_text
 
 if TYPE_CHECKING:
@@ -40,9 +41,8 @@ def build_report(
     if options.aptitude_ids is None:
         notes.append(NO_APTITUDE)
     headline = timing.get(ours[0], {}) if ours else {}
-    declared = data.queries.get("domain")
     return {
-        "protocol": TASK_AVERAGED if declared is not None and declared.notna().any() else "query-weighted",
+        "protocol": TASK_AVERAGED if declares_domains(data.queries) else "query-weighted",
         "zoo": list(data.models),
         "zoo_name": options.zoo_name if options.zoo_name in ZOOS else None,
         "split": "test",

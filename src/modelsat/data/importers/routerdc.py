@@ -28,8 +28,13 @@ from modelsat.data.schema import validate_outcomes
 from modelsat.errors import DataError
 
 SOURCE = "routerdc"
-IN_DISTRIBUTION = {"mmlu": "mmlu", "gsm8k": "gsm8k", "cmmlu": "cmmlu", "arc_challenge": "arc-challenge"}
-IN_DISTRIBUTION |= {"humaneval": "humaneval"}
+IN_DISTRIBUTION = {
+    "mmlu": "mmlu",
+    "gsm8k": "gsm8k",
+    "cmmlu": "cmmlu",
+    "arc_challenge": "arc-challenge",
+    "humaneval": "humaneval",
+}
 OUT_OF_DISTRIBUTION = {"MATH_prealgebra": "math-prealgebra", "mbpp": "mbpp", "ceval": "ceval"}
 OUTSIDE_PROTOCOL = ("arc_easy", "javascript")
 _SPLIT_FILE = re.compile(r"^(?P<stem>.+?)[_-](?P<split>train|test)$")
