@@ -7,6 +7,8 @@ thread count given (1 by default, as the DESIGN target reads):
   so a change in the machine's load hits both alike and the ratio stays fair; wall time, and the CPU time of
   the routing thread (`*_cpu_*`: at one thread, what the request costs on a core of its own, whatever else
   runs on the machine);
+- single requests in a process that loads one mode only, as `serve` runs (`alone_ms_*`: the other mode's
+  forward passes no longer share the caches and matrix units between requests);
 - batches: ms per request in batches of `--batch` requests (the two modes in turn on each batch);
 - start-up and peak memory: each mode loaded and run on the same requests in a process of its own (peak
   resident set size, seconds from the interpreter's start to a loaded router, wall and CPU);
@@ -28,6 +30,15 @@ from pathlib import Path
 START = time.perf_counter()  # the child's start-up clock starts with the interpreter's first line here
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM). Not `ru_maxrss`: that keeps the parent's peak across
+    fork and exec, so a child started by a parent holding the outcomes would report the parent's memory."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("/proc/self/status has no VmHWM line")
+
+
 def child(mode: str, router: Path, prompts_file: Path, threads: int) -> None:
     """Load one mode, route every request once, print {load_s, peak_rss_mb}."""
     import torch
@@ -40,9 +51,13 @@ def child(mode: str, router: Path, prompts_file: Path, threads: int) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     loaded_cpu = usage.ru_utime + usage.ru_stime
     prompts = json.loads(prompts_file.read_text())
+    service.score_instructions(prompts[:2])  # warm-up: card side and first-call costs
+    alone_ms = []
     for prompt in prompts:
+        started = time.perf_counter()
         service.score_instructions([prompt])
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        alone_ms.append(1000 * (time.perf_counter() - started))
+    peak_mb = peak_rss_mb()
     llm_imported = "modelsat.router.routing.llm.model" in sys.modules
     training_imported = any(name.startswith("modelsat.router.training") for name in sys.modules)
     print(
@@ -51,6 +66,8 @@ def child(mode: str, router: Path, prompts_file: Path, threads: int) -> None:
                 "load_s": loaded,
                 "load_cpu_s": loaded_cpu,
                 "peak_rss_mb": peak_mb,
+                "alone_ms_p50": percentile(alone_ms, 50),
+                "alone_ms_p99": percentile(alone_ms, 99),
                 "llm_imported": llm_imported,
                 "training_imported": training_imported,
             }
@@ -93,7 +110,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:  # start-up and memory: one process per mode, the same requests
         prompts_file = Path(tmp) / "prompts.json"
-        prompts_file.write_text(json.dumps(prompts[:50]))
+        prompts_file.write_text(json.dumps(prompts))
         env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
         processes = {}
         for mode in ("fast", "full"):
@@ -144,6 +161,8 @@ def main() -> None:
             "single_ms_p99": round(percentile(single[mode], 99), 2),
             "single_cpu_ms_p50": round(percentile(single_cpu[mode], 50), 2),
             "single_cpu_ms_p99": round(percentile(single_cpu[mode], 99), 2),
+            "alone_ms_p50": round(processes[mode]["alone_ms_p50"], 2),
+            "alone_ms_p99": round(processes[mode]["alone_ms_p99"], 2),
             "batched_ms_per_request": round(float(np.median(batched[mode])), 2),
             "batched_cpu_ms_per_request": round(float(np.median(batched_cpu[mode])), 2),
             "load_s": round(processes[mode]["load_s"], 2),

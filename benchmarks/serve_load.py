@@ -30,6 +30,9 @@ import httpx
 import numpy as np
 import uvicorn
 
+from modelsat.models.loading import resolve
+from modelsat.router.config import RouterConfig
+from modelsat.router.routing.routing_text import RoutingTextReader
 from modelsat.serve.app import create_app
 from modelsat.serve.backend_server import create_backend_app
 from modelsat.serve.backends import EchoBackend, build_backends
@@ -46,10 +49,14 @@ PROMPTS = [
 
 
 class HashScorer:
-    """A fast deterministic fake router: scores from a checksum of (instruction, model)."""
+    """A fast deterministic fake router: scores from a checksum of (instruction, model). Requests are read by the
+    default router's rule over the real SmolLM2 tokenizer, as the real router reads them."""
 
     def __init__(self, models: Sequence[str]) -> None:
+        from transformers import AutoTokenizer
+
         self.models = list(models)
+        self.reader = RoutingTextReader.for_router(AutoTokenizer.from_pretrained(resolve("smollm2")), RouterConfig())
 
     def score_instructions(self, instructions: Sequence[str], models: Sequence[str] | None = None) -> np.ndarray:
         """(len(instructions), len(models)) pseudo-random scores in [0, 1)."""
@@ -152,6 +159,7 @@ def main() -> None:
     parser.add_argument("--cards", type=Path, default=Path("routers/default/cards.json"))
     parser.add_argument("--mode", choices=["fast", "full"], default="fast", help="routing mode of the real router")
     parser.add_argument("--clients", type=int, default=None, help="concurrent clients (default: all requests at once)")
+    parser.add_argument("--max-batch", type=int, default=None, help="the proxy's max_batch (default: serve's own)")
     args = parser.parse_args()
 
     if args.scorer == "real":
@@ -165,9 +173,10 @@ def main() -> None:
     workers = [ctx.Process(target=run_echo, args=(p,), daemon=True) for p in ports]
     urls = [f"http://127.0.0.1:{port}/v1" for port in ports]
     backends = {m: {"base_url": urls[i % len(urls)], "model": "echo"} for i, m in enumerate(models)}
-    cfg = ServeConfig.model_validate(
-        {"router": str(args.router), "cards": str(args.cards), "backends": backends, "mode": args.mode}
-    )
+    settings = {"router": str(args.router), "cards": str(args.cards), "backends": backends, "mode": args.mode}
+    if args.max_batch is not None:
+        settings["max_batch"] = args.max_batch
+    cfg = ServeConfig.model_validate(settings)
     proxy_port = free_port()
     proxy = ctx.Process(target=run_proxy, args=(cfg, args.scorer, proxy_port), daemon=True)
     for worker in workers:
