@@ -10,13 +10,18 @@ a 20-question task entry keeps 20/(20+N) of its own weight). `--llm-weights` rou
 log-odds scaled by each factor β beside the rest of the score (β = 0 is the fast routing mode, β = 1 the
 router as trained): whether the LLM's part carries per-instruction information a larger say would use.
 On data that declares its domains (RouterDC's `specialists`), accuracies are task-averaged as that paper
-reports them.
+reports them, over all tasks and per domain; there a dataset's core tasks (`mmlu/00`, `mmlu/01`, ...) make up
+the category that `--shrink` shrinks toward. `--no-llm` skips the LLM's forward pass (the readout rows are
+then fast mode's score), and `--split train` scores the train queries outside the aptitude test instead of the
+test queries: a validation set on which to choose a variant before looking at the test.
 
     .venv/bin/python benchmarks/score_parts.py --router routers/default --zoo small-5 [--n 600]
     .venv/bin/python benchmarks/score_parts.py --router routers/fold-c --zoo all --n 0 \
         --holdout Phi-3-mini-4k-instruct,DeepSeek-Coder-V2,... --temperatures 10,20,40 --shrink 20,40
     .venv/bin/python benchmarks/score_parts.py --router routers/specialists --outcomes out/specialists.parquet \
         --zoo specialists --n 0
+    .venv/bin/python benchmarks/score_parts.py --router routers/specialists --outcomes out/specialists.parquet \
+        --zoo specialists --n 0 --no-llm --split train --temperatures 9.36,20,40 --shrink 100,300,1000
 """
 
 import argparse
@@ -32,6 +37,7 @@ from tqdm.auto import tqdm
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import Card
 from modelsat.data.schema import read_outcomes
+from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import parse_models, resolve_zoo
 from modelsat.evaluation.dataset import build_eval_set
 from modelsat.evaluation.metrics import declares_domains, task_weights
@@ -40,8 +46,11 @@ from modelsat.router.routing.llm.model import RouterNet
 from modelsat.router.routing.service import load_router
 
 
-def score_parts(net: RouterNet, texts: list[str], cards: list[Card], batch: int, bf16: bool) -> dict[str, np.ndarray]:
-    """(Q, N) LLM log-odds, prior-head and accuracy-readout parts, and (Q, D_enc) instruction embeddings."""
+def score_parts(
+    net: RouterNet, texts: list[str], cards: list[Card], batch: int, bf16: bool, with_llm: bool = True
+) -> dict[str, np.ndarray]:
+    """(Q, N) LLM log-odds, prior-head and accuracy-readout parts, and (Q, D_enc) instruction embeddings; without
+    `with_llm` the LLM's forward pass is skipped (its part is 0: the fast routing mode's score)."""
     parts: dict[str, list[np.ndarray]] = {"llm": [], "head": [], "readout": [], "embedded": []}
     clause_tokens = card_clause_tokens(net, cards, bf16)[0]  # the card's own clause order
     with torch.no_grad(), autocast(net.device, bf16):
@@ -49,9 +58,12 @@ def score_parts(net: RouterNet, texts: list[str], cards: list[Card], batch: int,
             chunk = texts[start : start + batch]
             embedded = net.capability.embed_texts(chunk).float() if net.reads_instruction_embedding else None
             caps = net.capability_tokens(cards, embedded=embedded, clause_tokens=clause_tokens)
-            ids, mask = net.prefixes(chunk)
-            total = net.fast_score_tokens(ids, mask, caps).float()
-            head = torch.as_tensor(net.capability.prior_scores(caps), dtype=torch.float32).expand_as(total)
+            head = torch.as_tensor(net.capability.prior_scores(caps), dtype=torch.float32)
+            if with_llm:
+                total = net.fast_score_tokens(*net.prefixes(chunk), caps).float()
+                head = head.expand_as(total)
+            else:
+                total = head = head.expand(len(chunk), len(cards))
             readout = torch.as_tensor(net.readout_scores(cards, embedded), dtype=torch.float32).expand_as(total)
             parts["llm"].append((total - head).cpu().numpy())
             parts["head"].append(head.cpu().numpy())
@@ -95,10 +107,19 @@ def main() -> None:
     parser.add_argument("--temperatures", default="", help="readout temperatures to try, e.g. 10,20,40")
     parser.add_argument("--shrink", default="", help="pseudo-question counts for category shrinkage, e.g. 20,40")
     parser.add_argument("--llm-weights", default="", help="factors β on the LLM's log-odds to try, e.g. 0.5,2,4")
+    parser.add_argument("--no-llm", dest="llm", action="store_false", help="readout and prior head only (fast mode)")
+    parser.add_argument(
+        "--split",
+        choices=["test", "train"],
+        default="test",
+        help="queries scored: test, or train outside the aptitude test (a validation set to choose variants on)",
+    )
     args = parser.parse_args()
     service = load_router(args.router, calibrated=False, mode="full")
     net = service.scorer.net
     outcomes = read_outcomes(args.outcomes)
+    if args.split == "train":  # the train queries take the test queries' place; the aptitude test stays excluded
+        outcomes = split_outcomes(outcomes, "train").assign(split="test")
     models = resolve_zoo(
         outcomes["model"].unique(), zoo=args.zoo or (None if args.models else "small-5"), models=args.models
     )
@@ -107,27 +128,30 @@ def main() -> None:
     data = build_eval_set(outcomes, models, aptitude.query_ids, args.n or None, seed=0)
     cards = [service.cards[m] for m in models]
     texts = service.reader.texts(data.queries["prompt"].astype(str).tolist())
-    parts = score_parts(net, texts, cards, args.batch, service.scorer.bf16)
+    bf16 = service.scorer.bf16 and args.llm  # without the LLM, the encoder runs in fp32 as in fast mode
+    parts = score_parts(net, texts, cards, args.batch, bf16, with_llm=args.llm)
     rows = np.arange(len(texts))
     kept = np.array([m not in new for m in models])
     by_task = declares_domains(data.queries)  # RouterDC's protocol
-    weights = task_weights(data.queries)["all"] if by_task else np.full(len(texts), 1 / len(texts))
+    all_weights = task_weights(data.queries) if by_task else {}
+    weights = all_weights["all"] if by_task else np.full(len(texts), 1 / len(texts))
+    domain_weights = {name: w for name, w in all_weights.items() if name != "all" and w.any()}
 
-    def routed(scores: np.ndarray, mask: np.ndarray | None = None) -> float:
+    def routed(scores: np.ndarray, mask: np.ndarray | None = None, over: np.ndarray = weights) -> float:
         """Routed accuracy (%): query-weighted, or task-averaged where the data declares its domains."""
         masked = scores if mask is None else np.where(mask[None, :], scores, -np.inf)
-        return round(100 * float(data.y[rows, masked.argmax(axis=1)] @ weights), 2)
+        return round(100 * float(data.y[rows, masked.argmax(axis=1)] @ over), 2)
 
     def row(scores: np.ndarray) -> dict[str, float]:
         with_new = routed(scores)
         if not new:
-            return {"routed": with_new}
+            return {"routed": with_new} | {name: routed(scores, over=w) for name, w in domain_weights.items()}
         without = routed(scores, kept)
         return {"with_new": with_new, "without_new": without, "gain": round(with_new - without, 2)}
 
     llm, head, readout = parts["llm"], parts["head"], parts["readout"]
-    table = {"router": row(llm + head + readout), "llm_only": row(llm)}
-    for beta in [float(b) for b in args.llm_weights.split(",") if b]:
+    table = {"router": row(llm + head + readout), "llm_only": row(llm)} if args.llm else {}
+    for beta in [float(b) for b in args.llm_weights.split(",") if b and args.llm]:
         table[f"router, LLM part x{beta:g}"] = row(beta * llm + head + readout)
     if net.capability.prior is not None:
         table["head_only"] = row(head)
@@ -136,7 +160,7 @@ def main() -> None:
         category_of = (
             dict(zip(outcomes["task"].astype(str), outcomes["category"].astype(str), strict=True))
             if "category" in outcomes
-            else {}
+            else {s.task: s.task.rsplit("/", 1)[0] for s in cards[0].scores}  # a dataset's core tasks: "mmlu/02"
         )
         per_task = len(aptitude.tasks[0].query_ids)
         own_temperature = net.capability.readout.log_temperature.exp().item()
@@ -147,7 +171,8 @@ def main() -> None:
                 variant = readout_variant(net, cards, parts["embedded"], accuracy, temperature)
                 label = f"temperature {temperature:g}, shrink {pseudo:g}"
                 table[f"readout_only ({label})"] = row(variant)
-                table[f"router ({label})"] = row(llm + head + variant)
+                if args.llm:
+                    table[f"router ({label})"] = row(llm + head + variant)
     best_single = round(100 * float((weights @ data.y).max()), 2)
     averaging = "task-averaged" if by_task else "query-weighted"
     print(
