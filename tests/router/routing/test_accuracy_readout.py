@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 import torch
-from router_doubles import TINY_TRAIN, synthetic_outcomes
+from router_doubles import STAGE1_INSTRUCTIONS, TINY_TRAIN, stage1_backward, synthetic_outcomes
 
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.errors import ConfigError
@@ -13,10 +13,8 @@ from modelsat.router.config import ModelsatConfig, RouterConfig
 from modelsat.router.routing.capability import AccuracyReadout
 from modelsat.router.routing.folder import read_router_config
 from modelsat.router.routing.llm.inference import score_in_batches
-from modelsat.router.routing.llm.model import RouterNet
 from modelsat.router.routing.service import load_router
-from modelsat.router.training.losses import instruction_listwise_loss
-from modelsat.router.training.train import routed_accuracy, selection_models, set_stage, train_router
+from modelsat.router.training.train import routed_accuracy, selection_models, train_router
 from modelsat.router.training.training_data import ScoreMatrix
 
 
@@ -43,14 +41,8 @@ def test_readout_trains_with_the_connector_and_every_scoring_path_adds_it(tiny_s
     router = RouterConfig(
         llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], instruction_pooling=True, accuracy_readout=True
     )
-    cfg = ModelsatConfig(router=router)
-    net = RouterNet.build(cfg.router)
-    set_stage(net, cfg, stage=1)
-    cards = [make_card("a", [0.2, 0.9, 0.5]), make_card("b", [0.8, 0.1, 0.5])]
-    instructions = ["Solve 2x = 4.", "Who wrote Hamlet?"]
-    ids, mask = net.prefixes(instructions)
-    scores = net(mask, cards, prefix_ids=ids, instructions=instructions)
-    instruction_listwise_loss(scores, torch.tensor([[1.0, 0.0], [0.0, 1.0]])).backward()
+    net, cards, ids, mask = stage1_backward(router, make_card)
+    instructions = STAGE1_INSTRUCTIONS
     assert net.capability.readout.weight.grad is not None and net.capability.readout.log_temperature.grad is not None
     net.eval()
     with torch.no_grad():

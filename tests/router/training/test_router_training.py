@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from router_doubles import TINY_TRAIN, synthetic_outcomes
+from router_doubles import TINY_TRAIN, stage1_backward, synthetic_outcomes
 
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.errors import ConfigError
@@ -31,14 +31,7 @@ from modelsat.router.training.training_data import ScoreMatrix
 @pytest.mark.parametrize("instruction_pooling", [False, True])
 def test_stage1_gradients_reach_the_connector_and_nothing_else(tiny_specs, make_card, instruction_pooling):
     router = RouterConfig(llm=tiny_specs["llm"], encoder=tiny_specs["encoder"], instruction_pooling=instruction_pooling)
-    cfg = ModelsatConfig(router=router)
-    net = RouterNet.build(cfg.router)
-    set_stage(net, cfg, stage=1)
-    cards = [make_card("a", [0.2, 0.9, 0.5]), make_card("b", [0.8, 0.1, 0.5])]
-    instructions = ["Solve 2x = 4.", "Who wrote Hamlet?"]
-    ids, mask = net.prefixes(instructions)
-    scores = net(mask, cards, prefix_ids=ids, instructions=instructions)
-    instruction_listwise_loss(scores, torch.tensor([[1.0, 0.0], [0.0, 1.0]])).backward()
+    net, _, _, _ = stage1_backward(router, make_card)
     with_grad = {n for n, p in net.named_parameters() if p.grad is not None and p.grad.abs().sum() > 0}
     assert with_grad, "no parameter received a gradient"
     assert all(n.startswith("capability.") and not n.startswith("capability.encoder.") for n in with_grad)

@@ -92,12 +92,13 @@ class RoutingTextReader:
         at = asked[-1]
         question, before = self._question(turns[at].text.strip())
         context = self._context(turns, at, before)
-        share = min(self.context_tokens, self.budget - len(self._ids(question)))
-        limit = len(self._ids(question)) + share
+        question_tokens = len(self._ids(question))
+        share = min(self.context_tokens, self.budget - question_tokens)
+        limit = question_tokens + share
         room = share
         while True:  # pieces tokenised apart may take a token more or less joined: shrink until it fits
             text = self._assemble(at, question, context, room)
-            tokens = len(self._ids(text))
+            tokens = question_tokens if text == question else len(self._ids(text))
             if tokens <= limit or room <= 0:
                 break
             room -= tokens - limit
