@@ -13,7 +13,10 @@ On data that declares its domains (RouterDC's `specialists`), accuracies are tas
 reports them, over all tasks and per domain; there a dataset's core tasks (`mmlu/00`, `mmlu/01`, ...) make up
 the category that `--shrink` shrinks toward. `--no-llm` skips the LLM's forward pass (the readout rows are
 then fast mode's score), and `--split train` scores the train queries outside the aptitude test instead of the
-test queries: a validation set on which to choose a variant before looking at the test.
+test queries: a validation set on which to choose a variant before looking at the test. `--classifier C,...`
+replaces the readout's similarity to task prototypes by a logistic regression (inverse regularisation C) fitted
+on the aptitude questions' embeddings, each labelled with its category (its dataset, for `specialists`): a
+card's accuracy on each category weighed by the request's posterior over them.
 
     .venv/bin/python benchmarks/score_parts.py --router routers/default --zoo small-5 [--n 600]
     .venv/bin/python benchmarks/score_parts.py --router routers/fold-c --zoo all --n 0 \
@@ -21,7 +24,8 @@ test queries: a validation set on which to choose a variant before looking at th
     .venv/bin/python benchmarks/score_parts.py --router routers/specialists --outcomes out/specialists.parquet \
         --zoo specialists --n 0
     .venv/bin/python benchmarks/score_parts.py --router routers/specialists --outcomes out/specialists.parquet \
-        --zoo specialists --n 0 --no-llm --split train --temperatures 9.36,20,40 --shrink 100,300,1000
+        --zoo specialists --n 0 --no-llm --split train --temperatures 9.36,20,40 --shrink 100,300,1000 \
+        --classifier 10,30,100
 """
 
 import argparse
@@ -31,7 +35,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+import scipy.special
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
 from tqdm.auto import tqdm
 
 from modelsat.aptitude.aptitude_set import AptitudeSet
@@ -95,6 +102,26 @@ def readout_variant(
         return readout(torch.as_tensor(embedded), keys, acc, torch.zeros_like(acc)).numpy()
 
 
+def classifier_readout(
+    aptitude_embedded: np.ndarray,
+    aptitude_tasks: list[str],
+    embedded: np.ndarray,
+    cards: list[Card],
+    category_of: dict[str, str],
+    inverse_regularisation: float,
+) -> np.ndarray:
+    """(Q, N) each card's mean accuracy per category of its tasks, weighed by a logistic regression's posterior
+    over the categories (fitted on the aptitude questions, labelled by their task's category)."""
+    labels = [category_of.get(t, t) for t in aptitude_tasks]
+    classifier = LogisticRegression(C=inverse_regularisation, max_iter=5000)
+    classifier.fit(normalize(aptitude_embedded), labels)
+    card_tasks = np.array([category_of.get(s.task, s.task) for s in cards[0].scores])
+    accuracy = np.array([[s.accuracy for s in card.scores] for card in cards])  # (N, T)
+    by_category = np.stack([accuracy[:, card_tasks == c].mean(1) for c in classifier.classes_], 1)  # (N, G)
+    pooled = classifier.predict_proba(normalize(embedded)) @ by_category.T
+    return scipy.special.logit(pooled.clip(0.01, 0.99))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--router", type=Path, default=Path("routers/default"))
@@ -106,6 +133,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--temperatures", default="", help="readout temperatures to try, e.g. 10,20,40")
     parser.add_argument("--shrink", default="", help="pseudo-question counts for category shrinkage, e.g. 20,40")
+    parser.add_argument("--classifier", default="", help="task-classifier readouts to try: values of C, e.g. 10,30")
     parser.add_argument("--llm-weights", default="", help="factors β on the LLM's log-odds to try, e.g. 0.5,2,4")
     parser.add_argument("--no-llm", dest="llm", action="store_false", help="readout and prior head only (fast mode)")
     parser.add_argument(
@@ -173,6 +201,23 @@ def main() -> None:
                 table[f"readout_only ({label})"] = row(variant)
                 if args.llm:
                     table[f"router ({label})"] = row(llm + head + variant)
+        if args.classifier:
+            prompts = outcomes.drop_duplicates("query_id").set_index("query_id")["prompt"].astype(str)
+            aptitude_ids = [q for task in aptitude.tasks for q in task.query_ids]
+            aptitude_tasks = [task.name for task in aptitude.tasks for _ in task.query_ids]
+            aptitude_texts = service.reader.texts(prompts.loc[aptitude_ids].tolist())
+            with torch.no_grad():
+                aptitude_embedded = np.concatenate(
+                    [
+                        net.capability.embed_texts(aptitude_texts[i : i + 64]).float().cpu().numpy()
+                        for i in range(0, len(aptitude_texts), 64)
+                    ]
+                )
+            for value in [float(c) for c in args.classifier.split(",") if c]:
+                variant = classifier_readout(
+                    aptitude_embedded, aptitude_tasks, parts["embedded"], cards, category_of, value
+                )
+                table[f"readout_only (task classifier, C {value:g})"] = row(variant)
     best_single = round(100 * float((weights @ data.y).max()), 2)
     averaging = "task-averaged" if by_task else "query-weighted"
     print(

@@ -11,7 +11,7 @@ from serve_doubles import CHAT, CODE, MATH, KeywordScorer, write_config
 
 from modelsat.aptitude.cards import Card, TaskScore, save_cards
 from modelsat.errors import ConfigError, RouterError
-from modelsat.serve.routing import RoutingBatcher, load_scorer
+from modelsat.serve.routing import RoutingBatcher, load_scorer, routing_threads, use_routing_threads
 
 MODELS = [MATH, CODE, CHAT]
 
@@ -150,3 +150,40 @@ def test_router_load_errors_become_config_errors(carded: Path, monkeypatch: pyte
     monkeypatch.setattr(service, "load_router", refuse)
     with pytest.raises(ConfigError, match="made against another aptitude set"):
         load_scorer(write_config(carded, {MATH: "http://127.0.0.1:9/v1"}))
+
+
+@pytest.mark.parametrize(
+    ("cores", "configured", "mode", "expected"),
+    [
+        (4, None, "fast", 3),  # one core left to the event loop
+        (4, None, "full", 4),  # the LLM forward is most of the work
+        (4, None, None, 4),  # a scorer without modes routes like full
+        (1, None, "fast", 1),
+        (4, 2, "fast", 2),  # serve.yaml's routing_threads wins
+        (4, 6, "full", 6),
+    ],
+)
+def test_routing_threads_leave_the_event_loop_a_core_in_fast_mode(
+    monkeypatch: pytest.MonkeyPatch, cores: int, configured: int | None, mode: str | None, expected: int
+) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    assert routing_threads(configured, mode) == expected
+
+
+def test_use_routing_threads_sets_torchs_threads(tmp_path: Path) -> None:
+    import torch
+
+    scorer = KeywordScorer({MATH: ("prove",)})
+    scorer.mode = "fast"
+    before = torch.get_num_threads()
+    try:
+        cfg = write_config(tmp_path, {MATH: "http://127.0.0.1:9/v1"}, routing_threads=1)
+        assert use_routing_threads(cfg, scorer) == 1
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_routing_threads_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="routing_threads"):
+        write_config(tmp_path, {MATH: "http://127.0.0.1:9/v1"}, routing_threads=0)

@@ -51,7 +51,7 @@ from modelsat.serve.reload import (
     reload_scorer,
     routed_names,
 )
-from modelsat.serve.routing import load_scorer, request_mode
+from modelsat.serve.routing import load_scorer, request_mode, use_routing_threads
 from modelsat.serve.wire import ChatRequest, Message, chat_turns, message_text
 from modelsat.types import InstructionScorer
 
@@ -472,6 +472,7 @@ def serve(
     # request shapes grew its memory for many minutes (docs/serving.md#chaos-soak); a small cache bounds it.
     os.environ.setdefault(ONEDNN_CACHE_ENV, ONEDNN_CACHE_CAPACITY)
     scorer = load_scorer(cfg)
+    log.info("routing on %d CPU threads", use_routing_threads(cfg, scorer))
     if not keys.enabled and host not in ("127.0.0.1", "localhost", "::1"):
         log.warning(
             "no API keys (keys file or MODELSAT_API_KEYS): anyone reaching %s:%d can use every backend", host, port

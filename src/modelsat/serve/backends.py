@@ -3,6 +3,8 @@
 A backend owns its model name (it sets `model` in the body it sends). Retryable failures (timeout,
 connection refused, 5xx, a reply that is not JSON) raise `BackendUnavailable`, which the proxy answers by
 trying the next-ranked model; a 4xx raises `BackendRejected`, which is the caller's fault and passes through.
+HTTP backends use httpx2 (httpx's successor, as the openai client does): httpx 0.28's connection pool checks
+every open connection's socket on each request, which cost a loaded proxy a tenth of its CPU (docs/router.md).
 
 Example:
     backend = OpenAICompatibleBackend("http://127.0.0.1:8101/v1", "smollm2", api_key=None, timeout_s=30)
@@ -15,7 +17,7 @@ import json
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Protocol
 
-import httpx
+import httpx2
 
 from modelsat.errors import BackendError
 from modelsat.serve.config import ServeConfig, api_key
@@ -71,8 +73,8 @@ class OpenAICompatibleBackend:
         self.model = model
         self._url = base_url.rstrip("/") + "/chat/completions"
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-        self._client = httpx.AsyncClient(headers=headers, timeout=timeout_s, limits=limits)
+        limits = httpx2.Limits(max_connections=256, max_keepalive_connections=64)
+        self._client = httpx2.AsyncClient(headers=headers, timeout=timeout_s, limits=limits)
 
     def _body(self, body: Mapping[str, Any], stream: bool) -> dict[str, Any]:
         return {**body, "model": self.model, "stream": stream}
@@ -81,9 +83,9 @@ class OpenAICompatibleBackend:
         """POST the body and return the parsed completion."""
         try:
             response = await self._client.post(self._url, json=self._body(body, stream=False))
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             raise BackendUnavailable("timeout", type(exc).__name__) from exc
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise BackendUnavailable("unreachable", type(exc).__name__) from exc
         _raise_for_status(response.status_code, response.content)
         try:
@@ -99,9 +101,9 @@ class OpenAICompatibleBackend:
         request = self._client.build_request("POST", self._url, json=self._body(body, stream=True))
         try:
             response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             raise BackendUnavailable("timeout", type(exc).__name__) from exc
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise BackendUnavailable("unreachable", type(exc).__name__) from exc
         try:
             if response.status_code >= 400:
@@ -110,9 +112,9 @@ class OpenAICompatibleBackend:
                 raise BackendUnavailable("invalid-response", "not an event stream")
             async for chunk in response.aiter_raw():
                 yield chunk
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             raise BackendUnavailable("timeout", type(exc).__name__) from exc
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise BackendUnavailable("unreachable", type(exc).__name__) from exc
         finally:
             await response.aclose()

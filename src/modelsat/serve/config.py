@@ -104,7 +104,18 @@ class ServeConfig(BaseModel):
     batch_wait_ms: float = Field(
         default=3.0, ge=0, description="How long routing collects concurrent requests into one scoring batch."
     )
-    max_batch: int = Field(default=64, gt=0, description="Most instructions scored in one batch.")
+    max_batch: int = Field(
+        default=32,
+        gt=0,
+        description="Most instructions scored in one batch; the default is the scorers' own forward batch (a larger "
+        "batch is two forward passes, and its first half waits for the second).",
+    )
+    routing_threads: int | None = Field(
+        default=None,
+        gt=0,
+        description="CPU threads of the router's forward passes; unset: every core but one in fast mode (the event "
+        "loop's HTTP work is as large as routing there and needs a core of its own), every core in full mode.",
+    )
     mode: RoutingMode | None = Field(
         default=None,
         description="Routing mode: fast (the request's encoder embedding and the router's accuracy readout; the "

@@ -15,6 +15,7 @@ Example:
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -181,3 +182,23 @@ def load_scorer(cfg: ServeConfig) -> InstructionScorer:
         raise ConfigError(str(exc)) from exc
     check_against_models(cfg, scorer.models)
     return scorer
+
+
+def use_routing_threads(cfg: ServeConfig, scorer: InstructionScorer) -> int:
+    """Give the router's forward passes `routing_threads(...)` torch threads (process-wide: call once, at
+    start-up) and return how many."""
+    import torch
+
+    threads = routing_threads(cfg.routing_threads, getattr(scorer, "mode", None))
+    torch.set_num_threads(threads)
+    return threads
+
+
+def routing_threads(configured: int | None, mode: str | None) -> int:
+    """Torch threads for routing: `configured`, else every core of this process but one in fast mode and every core
+    otherwise (docs/router.md, "Both modes measured": fast routing costs about as much CPU per request as the
+    proxy's HTTP work on the event loop; full routing is most of the proxy's work)."""
+    if configured is not None:
+        return configured
+    cores = len(os.sched_getaffinity(0))
+    return max(1, cores - 1) if mode == "fast" else cores
