@@ -146,6 +146,7 @@ def main() -> None:
     service = load_router(args.router, calibrated=False, mode="full")
     net = service.scorer.net
     outcomes = read_outcomes(args.outcomes)
+    prompts = outcomes.drop_duplicates("query_id").set_index("query_id")["prompt"].astype(str)  # every split's
     if args.split == "train":  # the train queries take the test queries' place; the aptitude test stays excluded
         outcomes = split_outcomes(outcomes, "train").assign(split="test")
     models = resolve_zoo(
@@ -202,7 +203,6 @@ def main() -> None:
                 if args.llm:
                     table[f"router ({label})"] = row(llm + head + variant)
         if args.classifier:
-            prompts = outcomes.drop_duplicates("query_id").set_index("query_id")["prompt"].astype(str)
             aptitude_ids = [q for task in aptitude.tasks for q in task.query_ids]
             aptitude_tasks = [task.name for task in aptitude.tasks for _ in task.query_ids]
             aptitude_texts = service.reader.texts(prompts.loc[aptitude_ids].tolist())
