@@ -1,10 +1,10 @@
 """Load test of `modelsat serve`: N concurrent chat requests through the proxy to fast echo backends.
 
 Echo backends and the proxy run in their own processes on loopback; the client sends every request at
-once with httpx2.AsyncClient (or, with `--clients N`, from N clients that each send their next request when
-the previous one is answered; httpx 0.28's pool cost this load generator 4.7 ms of CPU per request at 200 open
-connections, on the cores the proxy shares) and reports errors, latency, routing overhead and throughput. Overhead is
-what the proxy adds: client latency minus the backend time the proxy measured (`x-modelsat-backend-ms`).
+once (or, with `--clients N`, from N clients that each send their next request when the previous one is
+answered) and reports errors, latency, routing overhead and throughput. The client is httpx2's: httpx 0.28's pool
+cost this load generator 4.7 ms of CPU per request at 200 open connections, on the cores the proxy shares.
+Overhead is what the proxy adds: client latency minus the backend time the proxy measured (`x-modelsat-backend-ms`).
 `startup_s` is the time from launching the proxy's process to its first answered health check; `proxy_cpu_s`
 the CPU time the proxy used during the timed requests, so `requests_per_proxy_cpu_s` is what one core of its
 own routes, whatever else runs on the machine.

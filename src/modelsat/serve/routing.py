@@ -196,7 +196,7 @@ def use_routing_threads(cfg: ServeConfig, scorer: InstructionScorer) -> int:
 
 def routing_threads(configured: int | None, mode: str | None) -> int:
     """Torch threads for routing: `configured`, else every core of this process but one in fast mode and every core
-    otherwise (docs/router.md, "Both modes measured": fast routing costs about as much CPU per request as the
+    otherwise (docs/router.md, "Where the proxy's time goes": fast routing costs about as much CPU per request as the
     proxy's HTTP work on the event loop; full routing is most of the proxy's work)."""
     if configured is not None:
         return configured
