@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from modelsat.data.importers import routerdc
+from modelsat.data.schema import read_outcomes, write_outcomes
 from modelsat.data.splits import split_outcomes
 from modelsat.data.zoos import SPECIALISTS
 from modelsat.errors import DataError
@@ -31,9 +32,93 @@ def test_real_import_keeps_the_papers_tasks_splits_and_domains(specialists: pd.D
     per_task = test.groupby(["task", "model"])["score"].mean().unstack()
     assert per_task.loc["gsm8k", "MetaMath-Mistral-7B"] == pytest.approx(0.696, abs=1e-3)
     assert per_task.loc["gsm8k", "zephyr-7b-beta"] == pytest.approx(0.330, abs=1e-3)
-    assert (
-        per_task.loc["mmlu"].idxmax() == "zephyr-7b-beta" and per_task.loc["mbpp"].idxmax() == "dolphin-2.9-llama3-8b"
+    assert per_task.loc["mmlu", "Meta-Llama-3-8B"] == pytest.approx(0.646, abs=1e-3)
+    assert per_task.loc["mmlu"].idxmax() == "Meta-Llama-3-8B"
+    assert per_task.loc["mbpp"].idxmax() == "dolphin-2.9-llama3-8b"
+    assert per_task.loc["cmmlu"].nlargest(2).index.tolist() == ["Meta-Llama-3-8B", "Chinese-Mistral-7B-v0.1"]
+    assert per_task.loc["cmmlu"].idxmin() == "zephyr-7b-beta"
+
+
+def _raw(shared_data: Path, name: str) -> list[dict]:
+    return json.loads((shared_data / "routerdc" / name).read_text())
+
+
+def _imported(specialists: pd.DataFrame, query_id: str) -> dict[str, float]:
+    rows = specialists[specialists["query_id"] == query_id]
+    return dict(zip(rows["model"], rows["score"], strict=True))
+
+
+@pytest.mark.parametrize(
+    ("file", "task"),
+    [
+        ("mmlu_test.json", "mmlu"),
+        ("cmmlu_train.json", "cmmlu"),
+        ("arc_challenge_test.json", "arc-challenge"),
+        ("ceval.json", "ceval"),
+    ],
+)
+def test_multiple_choice_scores_are_right_exactly_when_above_zero(
+    specialists: pd.DataFrame, shared_data: Path, file: str, task: str
+) -> None:
+    records = _raw(shared_data, file)
+    split = "train" if "_train" in file else "test"
+    values = [set(routerdc.parse_scores(r["scores"]).values()) for r in records]
+    index = next(i for i, v in enumerate(values) if 0 in v and any(0 < x < 1 for x in v))  # right and wrong models
+    raw = routerdc.parse_scores(records[index]["scores"])
+    imported = _imported(specialists, f"routerdc/{task}/{split}/{index}")
+    assert imported == {model: float(value > 0) for model, value in raw.items()}
+
+
+@pytest.mark.parametrize(("file", "task"), [("gsm8k-test.json", "gsm8k"), ("humaneval_train.json", "humaneval")])
+def test_sampled_scores_keep_the_share_of_answers_right(
+    specialists: pd.DataFrame, shared_data: Path, file: str, task: str
+) -> None:
+    records = _raw(shared_data, file)
+    split = "train" if "_train" in file else "test"
+    index = next(
+        i for i, r in enumerate(records) if any(0 < v < 1 for v in routerdc.parse_scores(r["scores"]).values())
     )
+    imported = _imported(specialists, f"routerdc/{task}/{split}/{index}")
+    assert imported == routerdc.parse_scores(records[index]["scores"])
+    assert any(0 < value < 1 for value in imported.values())
+
+
+def test_math_scores_stay_zero_or_one(specialists: pd.DataFrame, shared_data: Path) -> None:
+    records = _raw(shared_data, "MATH_prealgebra.json")
+    index = next(i for i, r in enumerate(records) if 1 in routerdc.parse_scores(r["scores"]).values())
+    assert _imported(specialists, f"routerdc/math-prealgebra/test/{index}") == routerdc.parse_scores(
+        records[index]["scores"]
+    )
+    assert set(specialists.loc[specialists["task"] == "math-prealgebra", "score"].unique()) == {0.0, 1.0}
+
+
+def _stale(specialists: pd.DataFrame, shared_data: Path) -> pd.DataFrame:
+    """The table as imported before multiple-choice scores were binarised: the files' raw probabilities."""
+    records = _raw(shared_data, "mmlu_test.json")
+    raw = {f"routerdc/mmlu/test/{i}": routerdc.parse_scores(r["scores"]) for i, r in enumerate(records)}
+    stale = specialists.copy()
+    mmlu = stale["query_id"].isin(raw)
+    pairs = zip(stale.loc[mmlu, "query_id"], stale.loc[mmlu, "model"], strict=True)
+    stale.loc[mmlu, "score"] = [raw[q][m] for q, m in pairs]
+    return stale
+
+
+def test_a_table_imported_before_the_fix_is_refused_until_reimported(
+    cli, specialists: pd.DataFrame, shared_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "old.parquet"
+    write_outcomes(_stale(specialists, shared_data), out)
+    for command in (("data", "info", out), ("import", "routerdc", shared_data / "routerdc", "-o", out)):
+        refused = cli(*command)
+        assert refused.code == 1
+        assert "gold-option probabilities" in refused.stderr and "--replace" in refused.stderr
+        assert "task 'mmlu'" in refused.stderr
+    with pytest.raises(DataError, match="re-import"):
+        read_outcomes(out)
+    reimported = cli("import", "routerdc", shared_data / "routerdc", "-o", out, "--replace")
+    assert reimported.code == 0, reimported.stderr
+    fresh = read_outcomes(out)
+    assert set(fresh.loc[fresh["task"] == "mmlu", "score"].unique()) == {0.0, 1.0}
 
 
 def test_declared_split_is_kept_with_a_tenth_of_train_for_validation(specialists: pd.DataFrame) -> None:
@@ -95,3 +180,16 @@ def test_cli_import_reports_the_files_left_out(cli, shared_data: Path, tmp_path:
     summary = json.loads(info.stdout)
     assert summary["domains"] == {"in_domain": 15343, "out_of_domain": 2717}
     assert summary["splits"]["test"] == 12125
+    assert "above 0" in summary["score_meaning"]["cmmlu"] and "share of 10" in summary["score_meaning"]["gsm8k"]
+    assert set(summary["score_meaning"]) == {
+        "mmlu",
+        "gsm8k",
+        "cmmlu",
+        "arc-challenge",
+        "humaneval",
+        "math-prealgebra",
+        "mbpp",
+        "ceval",
+    }
+    tables = cli("data", "info", out)
+    assert "What a score means" in tables.stdout and "pass@1" in tables.stdout

@@ -40,6 +40,11 @@ def render(summary: dict, file: Path, console: Console) -> None:
     shown = ", ".join(f"{escape(task)} ({n:,})" for task, n in tasks[:TOP_TASKS])
     more = f", … {len(tasks) - TOP_TASKS} more" if len(tasks) > TOP_TASKS else ""
     console.print(f"tasks by size: {shown}{more}")
+    if summary["score_meaning"]:
+        meaning = Table("task", "a score of 1 means …", title="What a score means (RouterDC's tasks)")
+        for task, text in summary["score_meaning"].items():
+            meaning.add_row(escape(task), escape(text))
+        console.print(meaning)
 
 
 @data_app.command("info")

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from modelsat.data import schema
 from modelsat.data.importers import ImportResult, alpaca_eval, lm_eval, mmlu_pro, routerbench, routerdc, table
+from modelsat.data.routerdc_scoring import refuse_stale_routerdc
 from modelsat.data.zoos import parse_models
 
 err = Console(stderr=True, soft_wrap=True)
@@ -32,8 +33,9 @@ def store(result: ImportResult, out: Path, replace: bool) -> None:
             err.print(f"[yellow]skipped {count:,} record(s) in {escape(file)}: {escape(reason)}[/]")
     for note in result.notes:
         err.print(f"[yellow]note: {escape(note)}[/]")
-    existing = schema.read_outcomes(out) if out.exists() else None
+    existing = schema.read_outcomes(out, refuse_stale=not replace) if out.exists() else None
     merged = schema.merge_outcomes(existing, result.outcomes, replace=replace)
+    refuse_stale_routerdc(merged, str(out))
     schema.write_outcomes(merged, out)
     n_models = result.outcomes["model"].nunique()
     err.print(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from modelsat.data.routerdc_scoring import MEANING, SOURCE
 from modelsat.data.splits import SPLITS, declared_splits, domain_of, split_of
 
 
@@ -17,8 +18,10 @@ def summarize(outcomes: pd.DataFrame, models: Sequence[str] | None = None) -> di
 
     Returns:
         `{"n_rows", "n_models", "n_queries", "models": {name: {"queries", "accuracy", "mean_cost"}},
-        "n_tasks", "tasks": {task: n_queries}, "splits": {split: n_queries}, "domains": {domain: n_queries}}`;
-        query counts are distinct query ids, `mean_cost` is null where no cost is known.
+        "n_tasks", "tasks": {task: n_queries}, "score_meaning": {task: text}, "splits": {split: n_queries},
+        "domains": {domain: n_queries}}`; `score_meaning` says what a score is for the tasks of sources whose
+        scores differ per task (RouterDC's); query counts are distinct query ids, `mean_cost` is null where no
+        cost is known.
     """
     if models is not None:
         outcomes = outcomes[outcomes["model"].isin(list(models))]
@@ -43,6 +46,13 @@ def summarize(outcomes: pd.DataFrame, models: Sequence[str] | None = None) -> di
         },
         "n_tasks": len(tasks),
         "tasks": {str(task): int(n) for task, n in tasks.items()},
+        "score_meaning": score_meaning(queries),
         "splits": {split: int(splits.get(split, 0)) for split in SPLITS},
         "domains": {domain: int(domains.get(domain, 0)) for domain in ("in_domain", "out_of_domain")},
     }
+
+
+def score_meaning(queries: pd.DataFrame) -> dict[str, str]:
+    """What a score means for each RouterDC task in `queries` (one row per query)."""
+    tasks = sorted(queries.loc[queries["source"] == SOURCE, "task"].unique())
+    return {task: MEANING[task] for task in tasks if task in MEANING}

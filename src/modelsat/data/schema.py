@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from modelsat.data.routerdc_scoring import refuse_stale_routerdc
 from modelsat.errors import DataError
 
 REQUIRED = ["model", "query_id", "prompt", "task", "source", "score"]
@@ -91,8 +92,13 @@ def merge_outcomes(existing: pd.DataFrame | None, new: pd.DataFrame, *, replace:
     return pd.concat([existing.loc[~overlap], new], ignore_index=True)
 
 
-def read_outcomes(path: str | Path) -> pd.DataFrame:
-    """Read and validate an outcomes Parquet file."""
+def read_outcomes(path: str | Path, *, refuse_stale: bool = True) -> pd.DataFrame:
+    """Read and validate an outcomes Parquet file.
+
+    Raises:
+        DataError: for a missing, unreadable or malformed file, and (unless `refuse_stale` is False) for one whose
+            RouterDC scores were imported before they were read as RouterDC scores them.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such outcomes file (create one with `modelsat import ...`)")
@@ -100,7 +106,10 @@ def read_outcomes(path: str | Path) -> pd.DataFrame:
         df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises many types for a corrupt file
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from exc
-    return validate_outcomes(df, str(path))
+    outcomes = validate_outcomes(df, str(path))
+    if refuse_stale:
+        refuse_stale_routerdc(outcomes, str(path))
+    return outcomes
 
 
 def write_outcomes(df: pd.DataFrame, path: str | Path) -> None:

@@ -1,14 +1,17 @@
 """RouterDC importer: the RouterDC paper's per-question scores of 7 open 7–8B models (`split2_model7`).
 
-Each file is one JSON list of `{"question": str, "scores": {"<hf org>/<model>": share of sampled answers
-right}}`; in the published files `scores` is often a Python dict *written as a string*, read with
-`ast.literal_eval` (literals only, never code). The file name gives the task, the split and the domain
-the paper assigns it: `<task>_train.json` / `<task>_test.json` for its in-distribution tasks (MMLU,
-GSM8K, CMMLU, ARC-Challenge, HumanEval), test-only files for its out-of-distribution ones
-(MATH-prealgebra, MBPP, C-Eval). Models are named without their organisation (`MetaMath-Mistral-7B`).
-The query id is `routerdc/<task>/<split>/<index in file>`; the files' own split is kept in the `split`
-column and the paper's in/out-of-distribution labels in `domain`. Files outside the paper's protocol
-(ARC-Easy, HumanEval-JavaScript) are listed in a note and not imported.
+Each file is one JSON list of `{"question": str, "scores": {"<hf org>/<model>": score}}`, read as RouterDC
+scores it (`data/routerdc_scoring.py`): on the multiple-choice files a score is the gold option's probability
+when the model's top option is the gold one, else 0, and becomes 1 (right, above 0) or 0; on the sampled
+files (GSM8K, HumanEval, MBPP) it is the share of 10 answers right and is kept; MATH is 0/1. In the
+published files `scores` is often a Python dict *written as a string*, read with `ast.literal_eval`
+(literals only, never code). The file name gives the task, the split and the domain the paper assigns
+it: `<task>_train.json` / `<task>_test.json` for its in-distribution tasks (MMLU, GSM8K, CMMLU,
+ARC-Challenge, HumanEval), test-only files for its out-of-distribution ones (MATH-prealgebra, MBPP,
+C-Eval). Models are named without their organisation (`MetaMath-Mistral-7B`). The query id is
+`routerdc/<task>/<split>/<index in file>`; the files' own split is kept in the `split` column and the
+paper's in/out-of-distribution labels in `domain`. Files outside the paper's protocol (ARC-Easy,
+HumanEval-JavaScript) are listed in a note and not imported.
 
 Example:
     result = load(Path("../shared/data/routerdc"))
@@ -24,10 +27,10 @@ import pandas as pd
 
 from modelsat.data.importers import ImportResult
 from modelsat.data.importers.files import require_file
+from modelsat.data.routerdc_scoring import SOURCE, as_share_right
 from modelsat.data.schema import validate_outcomes
 from modelsat.errors import DataError
 
-SOURCE = "routerdc"
 IN_DISTRIBUTION = {
     "mmlu": "mmlu",
     "gsm8k": "gsm8k",
@@ -117,7 +120,7 @@ def _rows(path: Path, task: str, split: str, domain: str, result: ImportResult) 
                     "prompt": question,
                     "task": task,
                     "source": SOURCE,
-                    "score": score,
+                    "score": as_share_right(task, score),
                     "split": split,
                     "domain": domain,
                 }
