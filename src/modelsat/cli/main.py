@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from modelsat.cli import calibrate, data, evaluate, importing, plot, profile, route, serve, train
+from modelsat.cli import calibrate, data, evaluate, importing, plot, profile, readout, route, serve, train
 from modelsat.errors import ConfigError, ModelsatError
 
 app = typer.Typer(
@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (importing, data, profile, plot, train, calibrate, route, evaluate, serve):
+for module in (importing, data, profile, plot, train, calibrate, readout, route, evaluate, serve):
     module.register(app)
 
 

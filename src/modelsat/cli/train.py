@@ -32,7 +32,8 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/checkpoints/last.pt.")] = False,
     device: DeviceOption = "cpu",
 ) -> None:
-    """Train a Model-SAT router for a zoo and write it to OUT."""
+    """Train a Model-SAT router for a zoo and write it to OUT; a router with an accuracy readout then chooses how
+    to read cards on its validation split (`modelsat readout choose`)."""
     from accelerate import PartialState
 
     from modelsat.data.schema import read_outcomes
@@ -56,6 +57,13 @@ def train(
             f"router written to {result.router_dir} (best validation {cfg.train.select_by} "
             f"{result.best_val_score:.4f}, {result.seconds / 60:.1f} min)"
         )
+        if cfg.router.accuracy_readout:
+            from modelsat.cli.readout import render
+            from modelsat.router.routing.readout_choice import READOUT_FILE, choose_readout
+
+            choice = choose_readout(result.router_dir, table)
+            choice.save(result.router_dir / READOUT_FILE)
+            render(choice, result.router_dir)
 
 
 def register(app: typer.Typer) -> None:

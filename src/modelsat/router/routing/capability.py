@@ -51,33 +51,59 @@ def readout_inputs(cards: Sequence[Card], n_clauses: int, device: torch.device) 
     return accuracy, is_fact
 
 
+class GroupPosterior(nn.Module):
+    """A fitted softmax regression over groups of core tasks: (B, D_enc) embeddings → (B, G) posterior."""
+
+    def __init__(self, coef: torch.Tensor, intercept: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("coef", coef.float(), persistent=False)  # (G, D_enc), on unit-norm embeddings
+        self.register_buffer("intercept", intercept.float(), persistent=False)  # (G,)
+
+    def forward(self, instructions: torch.Tensor) -> torch.Tensor:
+        logits = nn.functional.normalize(instructions.float(), dim=-1) @ self.coef.T + self.intercept
+        return logits.softmax(-1)
+
+
 class AccuracyReadout(nn.Module):
     """α·logit of a card's accuracy on the subjects nearest the instruction (`router.accuracy_readout`).
 
     The weights are a softmax over the card's accuracy clauses of the cosine similarity between the
     instruction's and each clause's encoder embedding, at a learned temperature; facts get no weight. The
     result is monotone in the card's accuracies, so a card stronger than every training card still reads as
-    stronger: what a connector that has only seen 15–45 % cards cannot promise.
+    stronger: what a connector that has only seen 15–45 % cards cannot promise. With `groups` (a task classifier
+    chosen on validation, `routing/readout_choice.py`) the clause weights are the request's posterior over groups
+    of tasks instead, and the keys each clause's share of its group (N, C, G).
     """
 
     def __init__(self, temperature: float = 10.0, weight: float = 1.0) -> None:
         super().__init__()
         self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
         self.weight = nn.Parameter(torch.tensor(weight))
+        self.groups: GroupPosterior | None = None
 
     def forward(
         self, instructions: torch.Tensor, clauses: torch.Tensor, accuracy: torch.Tensor, is_fact: torch.Tensor
     ) -> torch.Tensor:
         """(B, D_enc) instruction and (N, C, D_enc) clause embeddings, (N, C) accuracies and fact flags → (B, N)."""
+        weights = (
+            torch.einsum("bg,ncg->bnc", self.groups(instructions), clauses.float())
+            if self.groups is not None
+            else self.similarity_weights(instructions, clauses, is_fact)
+        )
+        pooled = torch.einsum("bnc,nc->bn", weights, accuracy.float()).clamp(0.01, 0.99)
+        return self.weight * torch.logit(pooled)
+
+    def similarity_weights(
+        self, instructions: torch.Tensor, clauses: torch.Tensor, is_fact: torch.Tensor
+    ) -> torch.Tensor:
+        """(B, N, C) softmax over each card's clauses of their cosine similarity to the instruction."""
         sim = torch.einsum(
             "bd,ncd->bnc",
             nn.functional.normalize(instructions.float(), dim=-1),
             nn.functional.normalize(clauses.float(), dim=-1),
         )
         sim = sim.masked_fill(is_fact.bool().unsqueeze(0), float("-inf"))
-        weights = (sim * self.log_temperature.exp()).softmax(-1)  # (B, N, C)
-        pooled = torch.einsum("bnc,nc->bn", weights, accuracy.float()).clamp(0.01, 0.99)
-        return self.weight * torch.logit(pooled)
+        return (sim * self.log_temperature.exp()).softmax(-1)
 
 
 class CapabilityModule(nn.Module):

@@ -28,6 +28,7 @@ from modelsat.router.routing.capability import CapabilityModule, readout_inputs
 from modelsat.router.routing.folder import read_router_config, read_weights
 from modelsat.router.routing.modes import has_fast_terms
 from modelsat.router.routing.prototypes import PROTOTYPES_FILE, card_prototype_keys, load_prototypes
+from modelsat.router.routing.readout_choice import ReadoutChoice, load_readout_choice
 
 NO_FAST_TERMS = "scores with its capability LLM alone (no accuracy readout, no prior head): route it with --mode full"
 CONNECTOR_OUT = "connector.2.weight"  # (D_llm, hidden): the LLM width the capability tokens live in
@@ -52,18 +53,23 @@ class FastScorer:
         capability: CapabilityModule,
         cfg: RouterConfig,
         prototypes: Mapping[str, torch.Tensor] | None,
+        choice: ReadoutChoice | None = None,
         batch_size: int = 32,
     ) -> None:
         if capability.readout is None and capability.prior is None:
             raise RouterError(f"this router {NO_FAST_TERMS}")
+        if choice is not None and capability.readout is not None:
+            choice.install(capability.readout)
         self.capability = capability.eval()
         self.cfg = cfg
         self.prototypes = prototypes
+        self.choice = choice
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, router_dir: Path, device: str = "cpu") -> "FastScorer":
-        """The capability module of a router directory, with its encoder; the capability LLM is not loaded.
+    def load(cls, router_dir: Path, device: str = "cpu", stored_readout: bool = True) -> "FastScorer":
+        """The capability module of a router directory, with its encoder; the capability LLM is not loaded. With
+        `stored_readout`, the readout is read as the directory's readout choice says (`readout_choice.py`).
 
         Raises:
             RouterError: missing router files, weights that do not fit, or a router without a readout or prior.
@@ -84,7 +90,8 @@ class FastScorer:
         if unexpected:
             raise RouterError(f"{router_dir}: router weights do not fit this model (unexpected: {unexpected[:3]})")
         prototypes = load_prototypes(Path(router_dir) / PROTOTYPES_FILE) if cfg.router.reads_prototypes else None
-        return cls(capability.to(device), cfg.router, prototypes)
+        choice = load_readout_choice(router_dir) if stored_readout else None
+        return cls(capability.to(device), cfg.router, prototypes, choice)
 
     @property
     def device(self) -> torch.device:
@@ -106,7 +113,9 @@ class FastScorer:
             ).reshape(len(cards), n_clauses, -1)  # (N·C, D_enc) -> (N, C, D_enc)
         keys = accuracy = is_fact = None
         if self.capability.readout is not None:
-            if self.cfg.readout_keys == "clauses":
+            if self.choice is not None and self.choice.kind == "classifier":
+                keys = self.choice.keys(cards, n_clauses).to(self.device)
+            elif self.cfg.readout_keys == "clauses":
                 keys = embeddings
             elif self.prototypes is None:
                 raise RouterError("this router's readout reads task prototypes, but none are loaded")

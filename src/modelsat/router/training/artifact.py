@@ -23,6 +23,7 @@ from modelsat.router.routing.folder import WEIGHTS_FILE
 from modelsat.router.routing.llm.loading import trainable_state
 from modelsat.router.routing.llm.model import RouterNet
 from modelsat.router.routing.prototypes import PROTOTYPES_FILE, save_prototypes
+from modelsat.router.routing.readout_choice import READOUT_FILE
 
 
 def git_sha() -> str | None:
@@ -64,7 +65,7 @@ def save_router(
     save_file(trainable_state(net), str(tmp))
     atomic_write_bytes(out_dir / WEIGHTS_FILE, tmp.read_bytes())
     tmp.unlink()
-    for name in (CALIBRATION_FILE, FAST_CALIBRATION_FILE):  # fitted to the weights just replaced
+    for name in (CALIBRATION_FILE, FAST_CALIBRATION_FILE, READOUT_FILE):  # fitted to the weights just replaced
         (out_dir / name).unlink(missing_ok=True)
 
 

@@ -15,6 +15,7 @@ from modelsat.router.config import ModelsatConfig
 from modelsat.router.routing.folder import read_router_config, read_weights
 from modelsat.router.routing.llm.model import RouterNet
 from modelsat.router.routing.prototypes import PROTOTYPES_FILE, load_prototypes
+from modelsat.router.routing.readout_choice import load_readout_choice
 
 
 def trainable_state(net: RouterNet) -> dict[str, torch.Tensor]:
@@ -53,5 +54,8 @@ def load_router_dir(router_dir: Path, device: str = "cpu") -> tuple[RouterNet, M
     load_trainable_state(net, state)
     if cfg.router.reads_prototypes:
         net.prototypes = load_prototypes(Path(router_dir) / PROTOTYPES_FILE)
+    net.readout_choice = load_readout_choice(router_dir)
+    if net.readout_choice is not None and net.capability.readout is not None:
+        net.readout_choice.install(net.capability.readout)
     net.eval()
     return net, cfg, AptitudeSet.load(Path(router_dir) / "aptitude.json")

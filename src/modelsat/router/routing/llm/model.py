@@ -28,6 +28,7 @@ from modelsat.router.routing.llm.scoring import (
     shared_prefix_scores,
 )
 from modelsat.router.routing.prototypes import card_prototype_keys
+from modelsat.router.routing.readout_choice import ReadoutChoice
 
 
 class RouterNet(nn.Module):
@@ -49,6 +50,7 @@ class RouterNet(nn.Module):
         self.clause_cache: dict[str, torch.Tensor] = {}
         self.encoder_tuned = False  # stage 2 fine-tunes the encoder: its weights become part of the router
         self.prototypes: dict[str, torch.Tensor] | None = None  # `router.readout_keys: prototypes`
+        self.readout_choice: ReadoutChoice | None = None  # the stored readout choice (`readout_choice.py`)
 
     @classmethod
     def build(cls, cfg: RouterConfig, device: str | torch.device = "cpu") -> "RouterNet":
@@ -160,11 +162,14 @@ class RouterNet(nn.Module):
     def readout_keys(self, cards: Sequence[Card]) -> torch.Tensor:
         """(N, C, D_enc) what the readout compares instructions with: clause embeddings, or task prototypes
         (zero rows for facts, which the readout masks)."""
+        n_clauses = len(cards[0].clauses(self.cfg.clause_template))
+        if self.readout_choice is not None and self.readout_choice.kind == "classifier":
+            return self.readout_choice.keys(cards, n_clauses)
         if self.cfg.readout_keys == "clauses":
             return self.clause_embeddings(cards, cached=not self.encoder_tuned)
         if self.prototypes is None:
             raise RouterError("this router's readout reads task prototypes, but none are loaded")
-        return card_prototype_keys(self.prototypes, cards, len(cards[0].clauses(self.cfg.clause_template)))
+        return card_prototype_keys(self.prototypes, cards, n_clauses)
 
     def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
         """(rows, T, D) input embeddings of a fixed token list."""

@@ -1,0 +1,62 @@
+"""`modelsat readout choose|show`: the readout a router routes with, chosen on its validation split
+(router/routing/readout_choice.py).
+
+Example:
+    $ modelsat readout choose --router routers/specialists --outcomes out/specialists.parquet
+    $ modelsat readout show --router routers/specialists
+"""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from modelsat.cli.options import RouterOption
+
+if TYPE_CHECKING:
+    from modelsat.router.routing.readout_choice import ReadoutChoice
+
+readout_app = typer.Typer(help="Choose and show the accuracy readout a router routes with.", no_args_is_help=True)
+
+
+def render(choice: "ReadoutChoice", router: Path) -> None:
+    """The chosen readout and every candidate's validation figure."""
+    table = Table("readout", "validation accuracy (%)", title=f"{router}: readouts on the validation split")
+    for label, figure in choice.validation.items():
+        chosen = " (chosen)" if label == choice.label else ""
+        table.add_row(f"{label}{chosen}", f"{figure:.2f}")
+    Console(soft_wrap=True).print(table)
+
+
+@readout_app.command("choose")
+def choose(
+    router: RouterOption,
+    outcomes: Annotated[Path, typer.Option("--outcomes", help="Outcomes Parquet table holding the validation split.")],
+) -> None:
+    """Score every candidate readout in fast mode on the validation queries of the router's training zoo and store
+    the best in ROUTER/readout.safetensors; `route`, `evaluate` and `serve` then read cards that way, in both modes."""
+    from modelsat.data.schema import read_outcomes
+    from modelsat.router.routing.readout_choice import READOUT_FILE, choose_readout
+
+    choice = choose_readout(router, read_outcomes(outcomes))
+    choice.save(router / READOUT_FILE)
+    render(choice, router)
+
+
+@readout_app.command("show")
+def show(router: RouterOption) -> None:
+    """The readout ROUTER routes with and the validation figures it was chosen on."""
+    from modelsat.router.routing.readout_choice import load_readout_choice
+
+    choice = load_readout_choice(router)
+    if choice is None:
+        typer.echo(f"{router}: routes with its readout as trained (no readout choice stored)")
+        return
+    render(choice, router)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `readout` group to `app`."""
+    app.add_typer(readout_app, name="readout")

@@ -1,0 +1,210 @@
+"""The readout a router routes with, chosen on its own validation split and stored with it (`readout.safetensors`).
+
+The accuracy readout weighs a card's accuracies by where the request sits among the core tasks. Which way of
+placing it routes best differs per zoo, so it is measured, not fixed in code:
+
+    prototypes   a softmax over the request's cosine similarity to each core task's prototype, at a temperature
+                 (the temperature trained with the router, or a sharper one)
+    classifier   a logistic regression fitted on the aptitude questions' encoder embeddings, each labelled with its
+                 group: its core task (`task`), or its dataset (`dataset`: `gsm8k/01` → `gsm8k`); a request's
+                 posterior over the groups, each group's weight shared by the card's tasks in it
+
+`choose_readout` scores every candidate in fast mode on the validation queries of the router's training zoo (the
+aptitude questions excluded; task-averaged where the data declares its domains, as RouterDC reports) and keeps
+the best, the trained readout winning ties. Both routing modes read the stored choice (`install`, `keys`). A
+classifier depends on the aptitude questions only, never on a model's answers, so a new model's card needs
+nothing else.
+
+Example:
+    choice = choose_readout(Path("routers/specialists"), outcomes)
+    choice.save(Path("routers/specialists") / READOUT_FILE)
+"""
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from modelsat.aptitude.cards import Card
+from modelsat.errors import RouterError
+from modelsat.io import atomic_write_bytes
+from modelsat.router.routing.capability import AccuracyReadout, GroupPosterior
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+READOUT_FILE = "readout.safetensors"
+Grouping = Literal["task", "dataset"]
+CLASSIFIER_C = (10.0, 100.0)  # inverse regularisation strengths tried
+SHARPER = (2.0, 4.0)  # prototype temperatures tried, as multiples of the trained one
+
+
+@dataclass(frozen=True)
+class ReadoutChoice:
+    """One way of reading a card for a request, with what it routed on validation (`validation`: candidate → %)."""
+
+    kind: Literal["prototypes", "classifier"]
+    temperature: float | None = None  # prototypes: softmax temperature (None: as trained)
+    grouping: Grouping | None = None  # classifier: what a class is
+    inverse_regularisation: float | None = None
+    classes: tuple[str, ...] = ()
+    coef: torch.Tensor | None = None  # (G, D_enc)
+    intercept: torch.Tensor | None = None  # (G,)
+    validation: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A short name, as in the validation table."""
+        if self.kind == "prototypes":
+            return (
+                "prototypes (as trained)"
+                if self.temperature is None
+                else f"prototypes, temperature {self.temperature:g}"
+            )
+        return f"classifier by {self.grouping}, C {self.inverse_regularisation:g}"
+
+    def install(self, readout: AccuracyReadout) -> None:
+        """Make `readout` read cards this way (its trained weight α is kept)."""
+        if self.temperature is not None:
+            readout.log_temperature.data.fill_(math.log(self.temperature))
+        if self.kind == "classifier":
+            assert self.coef is not None and self.intercept is not None
+            readout.groups = GroupPosterior(self.coef, self.intercept).to(readout.weight.device)
+
+    def keys(self, cards: Sequence[Card], n_clauses: int) -> torch.Tensor:
+        """(N, n_clauses, G) a classifier's readout keys: each task clause's share of its group's weight (1 / the
+        card's tasks in that group), zero rows for the facts."""
+        index = {name: g for g, name in enumerate(self.classes)}
+        keys = torch.zeros(len(cards), n_clauses, len(self.classes))
+        for n, card in enumerate(cards):
+            groups = [group_of(s.task, self.grouping or "task") for s in card.scores]
+            unknown = [g for g in groups if g not in index]
+            if unknown:
+                raise RouterError(f"card task group {unknown[0]!r} is unknown to this router's readout classifier")
+            counts = {g: groups.count(g) for g in set(groups)}
+            for c, g in enumerate(groups):
+                keys[n, c, index[g]] = 1.0 / counts[g]
+        return keys
+
+    def save(self, path: Path) -> None:
+        """Write atomically: the classifier's tensors, and the rest as safetensors metadata."""
+        meta = {
+            "kind": self.kind,
+            "temperature": self.temperature,
+            "grouping": self.grouping,
+            "inverse_regularisation": self.inverse_regularisation,
+            "classes": list(self.classes),
+            "validation": self.validation,
+        }
+        tensors = {"coef": self.coef, "intercept": self.intercept} if self.kind == "classifier" else {}
+        tensors = {name: t.contiguous() for name, t in tensors.items() if t is not None} or {"none": torch.zeros(0)}
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_file(tensors, str(tmp), metadata={"choice": json.dumps(meta)})
+        atomic_write_bytes(path, tmp.read_bytes())
+        tmp.unlink()
+
+    @classmethod
+    def load(cls, path: Path) -> "ReadoutChoice":
+        """Read a choice written by `save`.
+
+        Raises:
+            RouterError: naming the file when it is not a readout choice.
+        """
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                meta = json.loads((handle.metadata() or {})["choice"])
+            tensors = load_file(str(path))
+        except (OSError, KeyError, ValueError, SafetensorError) as exc:
+            raise RouterError(f"{path}: not a readout choice ({exc}); run `modelsat readout choose` again") from exc
+        return cls(
+            kind=meta["kind"],
+            temperature=meta["temperature"],
+            grouping=meta["grouping"],
+            inverse_regularisation=meta["inverse_regularisation"],
+            classes=tuple(meta["classes"]),
+            coef=tensors.get("coef"),
+            intercept=tensors.get("intercept"),
+            validation=meta["validation"],
+        )
+
+
+def group_of(task: str, grouping: Grouping) -> str:
+    """The class a core task belongs to: itself, or its dataset (the name before the last `/` of `gsm8k/01`)."""
+    if grouping == "task":
+        return task
+    head, _, tail = task.rpartition("/")
+    return head if head and tail.isdigit() else task
+
+
+def load_readout_choice(router_dir: Path) -> ReadoutChoice | None:
+    """The router's stored readout choice, or None (it routes with the readout as trained)."""
+    path = Path(router_dir) / READOUT_FILE
+    return ReadoutChoice.load(path) if path.is_file() else None
+
+
+def fit_classifier(
+    embedded: np.ndarray, tasks: Sequence[str], grouping: Grouping, inverse_regularisation: float
+) -> ReadoutChoice | None:
+    """A classifier readout fitted on the aptitude questions' (Q, D) embeddings and core tasks; None for one group."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import normalize
+
+    labels = [group_of(t, grouping) for t in tasks]
+    if len(set(labels)) < 2:
+        return None
+    model = LogisticRegression(C=inverse_regularisation, max_iter=5000).fit(normalize(embedded), labels)
+    coef, intercept = model.coef_, model.intercept_
+    if coef.shape[0] == 1:  # two classes: sigmoid(z) = softmax([0, z])[1]
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    return ReadoutChoice(
+        kind="classifier",
+        grouping=grouping,
+        inverse_regularisation=inverse_regularisation,
+        classes=tuple(str(c) for c in model.classes_),
+        coef=torch.as_tensor(coef, dtype=torch.float32),
+        intercept=torch.as_tensor(intercept, dtype=torch.float32),
+    )
+
+
+def candidates(
+    trained_temperature: float, aptitude_embedded: np.ndarray, aptitude_tasks: Sequence[str]
+) -> list[ReadoutChoice]:
+    """Every readout `choose_readout` tries, the trained one first."""
+    found = [ReadoutChoice(kind="prototypes")]
+    found += [ReadoutChoice(kind="prototypes", temperature=trained_temperature * s) for s in SHARPER]
+    for grouping in ("task", "dataset"):
+        for value in CLASSIFIER_C:
+            fitted = fit_classifier(aptitude_embedded, aptitude_tasks, grouping, value)
+            if fitted is not None:
+                found.append(fitted)
+    return found
+
+
+def routed_accuracy(scores: np.ndarray, outcomes: np.ndarray, weights: np.ndarray) -> float:
+    """Accuracy (%) of routing each query to its top-scored model, weighted per query."""
+    return 100.0 * float(outcomes[np.arange(len(scores)), scores.argmax(axis=1)] @ weights)
+
+
+def choose_readout(router_dir: Path, outcomes: "pd.DataFrame", progress: bool = True) -> ReadoutChoice:
+    """Score every candidate readout in fast mode on the router's validation queries; the best, with every figure.
+
+    Raises:
+        RouterError: the router has no accuracy readout.
+        DataError: no validation query answered by every model of the router's training zoo.
+    """
+    from modelsat.router.routing.readout_validation import ValidationSet
+
+    data = ValidationSet.build(Path(router_dir), outcomes, progress=progress)
+    scored = []
+    for candidate in candidates(data.trained_temperature, data.aptitude_embedded, data.aptitude_tasks):
+        scored.append((candidate, round(routed_accuracy(data.scores(candidate), data.y, data.weights), 2)))
+    best = max(scored, key=lambda pair: pair[1])[0]  # max keeps the first of equals: the trained readout
+    return replace(best, validation={c.label: figure for c, figure in scored})

@@ -1,0 +1,102 @@
+"""The validation queries a router's readout is chosen on (`readout_choice.py`), scored in fast mode.
+
+The queries are the validation split of the router's training zoo (its config's `meta.zoo`: the models it held out
+join by card and lend no labels), answered by every one of those models, the aptitude questions excluded. Each
+candidate readout is scored by the fast scorer that routes with it, so what is chosen is what ships.
+
+Example:
+    data = ValidationSet.build(Path("routers/specialists"), read_outcomes("out/specialists.parquet"))
+    accuracy = routed_accuracy(data.scores(candidate), data.y, data.weights)
+"""
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.console import Console
+
+from modelsat.aptitude.aptitude_set import AptitudeSet
+from modelsat.aptitude.cards import Card, load_cards
+from modelsat.errors import RouterError
+from modelsat.evaluation.metrics import declares_domains, task_weights
+from modelsat.router.routing.capability import AccuracyReadout
+from modelsat.router.routing.fast import FastScorer
+from modelsat.router.routing.folder import read_router_config
+from modelsat.router.routing.readout_choice import ReadoutChoice
+from modelsat.router.routing.routing_text import RoutingTextReader
+from modelsat.router.training.training_data import ScoreMatrix
+
+err = Console(stderr=True)
+
+
+@dataclass
+class ValidationSet:
+    """Validation texts, outcomes and query weights, the aptitude questions' embeddings, and the trained scorer."""
+
+    scorer: FastScorer
+    trained_readout: AccuracyReadout
+    cards: list[Card]
+    texts: list[str]
+    y: np.ndarray  # (Q, N) scores of the training zoo
+    weights: np.ndarray  # (Q,) task-averaged where the data declares its domains, else uniform
+    aptitude_embedded: np.ndarray  # (A, D_enc)
+    aptitude_tasks: list[str]
+
+    @property
+    def trained_temperature(self) -> float:
+        """The readout temperature the router was trained with."""
+        return float(self.trained_readout.log_temperature.detach().exp())
+
+    @classmethod
+    def build(cls, router_dir: Path, outcomes: pd.DataFrame, progress: bool = True) -> "ValidationSet":
+        """Validation queries of the router's training zoo in `outcomes`, and the router's trained fast scorer.
+
+        Raises:
+            RouterError: the router has no accuracy readout, or no card for a training model.
+            DataError: no validation query answered by every training model.
+        """
+        from modelsat.models.loading import load_tokenizer
+
+        cfg, meta = read_router_config(router_dir)
+        if not cfg.router.accuracy_readout:
+            raise RouterError(f"{router_dir}: this router has no accuracy readout to choose")
+        cards = load_cards(router_dir / "cards.json")
+        zoo = [m for m in meta.get("zoo", []) if m in cards]
+        if len(zoo) < 2:
+            raise RouterError(f"{router_dir}: its config names fewer than two training models with cards")
+        aptitude = AptitudeSet.load(router_dir / "aptitude.json")
+        matrix = ScoreMatrix.from_outcomes(outcomes, zoo, "validation", exclude=aptitude.query_ids)
+        queries = outcomes.drop_duplicates("query_id").set_index("query_id").loc[matrix.query_ids].reset_index()
+        weights = task_weights(queries)["all"] if declares_domains(queries) else np.full(len(queries), 1 / len(queries))
+        reader = RoutingTextReader.for_router(load_tokenizer(cfg.router.llm), cfg.router)
+        scorer = FastScorer.load(router_dir, stored_readout=False)
+        assert scorer.capability.readout is not None
+        prompts = outcomes.drop_duplicates("query_id").set_index("query_id")["prompt"].astype(str)
+        aptitude_ids = [q for task in aptitude.tasks for q in task.query_ids]
+        if progress:
+            err.print(f"choosing the readout on {len(queries):,} validation queries × {len(zoo)} models")
+        with torch.no_grad():
+            texts = reader.texts(prompts.loc[aptitude_ids].tolist())
+            aptitude_embedded = torch.cat(
+                [scorer.capability.embed_texts(texts[i : i + 64]).float() for i in range(0, len(texts), 64)]
+            ).numpy()
+        return cls(
+            scorer=scorer,
+            trained_readout=copy.deepcopy(scorer.capability.readout),
+            cards=[cards[m] for m in zoo],
+            texts=reader.texts(matrix.prompts),
+            y=matrix.scores,
+            weights=weights,
+            aptitude_embedded=aptitude_embedded,
+            aptitude_tasks=[task.name for task in aptitude.tasks for _ in task.query_ids],
+        )
+
+    def scores(self, candidate: ReadoutChoice) -> np.ndarray:
+        """(Q, N) fast-mode scores of the validation texts with `candidate` as the router's readout."""
+        capability = self.scorer.capability
+        capability.readout = copy.deepcopy(self.trained_readout)
+        scorer = FastScorer(capability, self.scorer.cfg, self.scorer.prototypes, candidate)
+        return scorer.scores(self.texts, scorer.prepare(self.cards))

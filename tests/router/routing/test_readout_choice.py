@@ -1,0 +1,119 @@
+"""The readout a router routes with: a task classifier or prototypes, chosen on validation and stored with it."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
+
+from modelsat.errors import RouterError
+from modelsat.router.routing.capability import AccuracyReadout
+from modelsat.router.routing.readout_choice import (
+    READOUT_FILE,
+    ReadoutChoice,
+    choose_readout,
+    fit_classifier,
+    group_of,
+    load_readout_choice,
+)
+from modelsat.router.routing.service import load_router
+
+ROUTERS = Path(__file__).resolve().parents[3] / "routers"
+
+
+def test_groups_are_a_core_task_or_the_dataset_of_numbered_clusters() -> None:
+    assert group_of("gsm8k/01", "dataset") == "gsm8k" and group_of("gsm8k/01", "task") == "gsm8k/01"
+    assert group_of("mmlu/abstract_algebra", "dataset") == "mmlu/abstract_algebra"
+    assert group_of("humaneval", "dataset") == "humaneval"
+
+
+def _choice(classes: list[str], coef: list[list[float]], grouping: str = "task") -> ReadoutChoice:
+    return ReadoutChoice(
+        kind="classifier",
+        grouping=grouping,  # type: ignore[arg-type]
+        inverse_regularisation=1.0,
+        classes=tuple(classes),
+        coef=torch.tensor(coef),
+        intercept=torch.zeros(len(classes)),
+    )
+
+
+def test_a_classifier_readout_weighs_each_group_by_the_requests_posterior(make_card) -> None:
+    choice = _choice(["t0", "t1", "t2"], [[8.0, 0.0], [0.0, 8.0], [-8.0, -8.0]])
+    cards = [make_card("a", [0.9, 0.2, 0.5]), make_card("b", [0.3, 0.8, 0.5])]
+    readout = AccuracyReadout()
+    choice.install(readout)
+    keys = choice.keys(cards, 4)  # three task clauses and one fact
+    assert keys.shape == (2, 4, 3) and keys[:, 3].abs().sum() == 0 and torch.equal(keys[0, :3], torch.eye(3))
+    instructions = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    accuracy = torch.tensor([[0.9, 0.2, 0.5, 0.0], [0.3, 0.8, 0.5, 0.0]])
+    with torch.no_grad():
+        scores = readout(instructions, keys, accuracy, torch.tensor([[0.0, 0, 0, 1]] * 2))
+    posterior = torch.softmax(torch.tensor([[8.0, 0.0, -8.0], [0.0, 8.0, -8.0]]), -1)
+    expected = torch.logit(posterior @ accuracy[:, :3].T)
+    assert scores == pytest.approx(expected.numpy(), abs=1e-4)
+    assert scores.argmax(1).tolist() == [0, 1]  # the algebra request to a, the law request to b
+
+
+def test_a_dataset_group_shares_its_weight_among_its_clusters(make_card) -> None:
+    from modelsat.aptitude.cards import Card, TaskScore
+
+    card = Card("m", "fp", [TaskScore(t, t, a) for t, a in [("gsm8k/00", 0.6), ("gsm8k/01", 0.8), ("mmlu/00", 0.4)]])
+    keys = _choice(["gsm8k", "mmlu"], [[1.0], [-1.0]], grouping="dataset").keys([card], 3)
+    assert keys[0].tolist() == [[0.5, 0.0], [0.5, 0.0], [0.0, 1.0]]
+    with pytest.raises(RouterError, match="unknown to this router's readout classifier"):
+        _choice(["gsm8k"], [[1.0]], grouping="dataset").keys([card], 3)
+
+
+def test_fitted_classifier_reproduces_sklearn_for_two_and_more_classes() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 5))
+    for tasks in (["a/00"] * 30 + ["b/00"] * 30, ["a/00"] * 20 + ["b/00"] * 20 + ["c"] * 20):
+        choice = fit_classifier(x, tasks, "dataset", 10.0)
+        assert choice is not None
+        reference = LogisticRegression(C=10.0, max_iter=5000).fit(normalize(x), [group_of(t, "dataset") for t in tasks])
+        readout = AccuracyReadout()
+        choice.install(readout)
+        assert readout.groups is not None
+        posterior = readout.groups(torch.as_tensor(x, dtype=torch.float32)).numpy()
+        assert posterior == pytest.approx(reference.predict_proba(normalize(x)), abs=1e-4)
+    assert fit_classifier(x, ["a/00"] * 60, "dataset", 10.0) is None
+
+
+def test_choices_round_trip_and_a_broken_file_names_itself(tmp_path: Path) -> None:
+    classifier = _choice(["t0", "t1"], [[1.0, 2.0], [3.0, 4.0]])
+    classifier = ReadoutChoice(**{**classifier.__dict__, "validation": {classifier.label: 51.5}})
+    classifier.save(tmp_path / READOUT_FILE)
+    loaded = load_readout_choice(tmp_path)
+    assert loaded is not None and loaded.label == "classifier by task, C 1" and loaded.classes == ("t0", "t1")
+    assert torch.equal(loaded.coef, classifier.coef) and loaded.validation == {"classifier by task, C 1": 51.5}
+    sharper = ReadoutChoice(kind="prototypes", temperature=40.0)
+    sharper.save(tmp_path / READOUT_FILE)
+    readout = AccuracyReadout(temperature=10.0)
+    load_readout_choice(tmp_path).install(readout)
+    assert math.exp(readout.log_temperature.item()) == pytest.approx(40.0) and readout.groups is None
+    (tmp_path / READOUT_FILE).write_bytes(b"not safetensors")
+    with pytest.raises(RouterError, match=r"readout\.safetensors: not a readout choice"):
+        load_readout_choice(tmp_path)
+    assert load_readout_choice(tmp_path / "missing") is None
+
+
+@pytest.mark.slow
+def test_specialists_router_routes_with_the_readout_chosen_on_its_validation_split(shared_data: Path) -> None:
+    from modelsat.data.importers import routerdc
+
+    stored = load_readout_choice(ROUTERS / "specialists")
+    assert stored is not None and stored.label in stored.validation
+    assert stored.validation[stored.label] == max(stored.validation.values())
+    outcomes: pd.DataFrame = routerdc.load(shared_data / "routerdc").outcomes
+    again = choose_readout(ROUTERS / "specialists", outcomes, progress=False)
+    assert again.label == stored.label and again.validation == stored.validation
+    fast = load_router(ROUTERS / "specialists", mode="fast")
+    full = fast.with_mode("full")
+    assert fast.scorer.choice is not None and fast.scorer.choice.label == stored.label
+    assert full.scorer.net.readout_choice is not None and full.scorer.net.readout_choice.label == stored.label
+    assert (fast.scorer.capability.readout.groups is not None) == (stored.kind == "classifier")
