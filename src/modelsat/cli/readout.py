@@ -30,6 +30,18 @@ def render(choice: "ReadoutChoice", router: Path) -> None:
     Console(soft_wrap=True).print(table)
 
 
+def store_and_render(choice: "ReadoutChoice", router: Path) -> None:
+    """Store `choice` with the router and print it, naming the calibrations it made stale."""
+    from modelsat.router.routing.readout_choice import store_choice
+
+    removed = store_choice(choice, router)
+    render(choice, router)
+    if removed:
+        Console(stderr=True).print(
+            f"removed {', '.join(removed)} (fitted to the trained readout's scores): refit with `modelsat calibrate`"
+        )
+
+
 @readout_app.command("choose")
 def choose(
     router: RouterOption,
@@ -38,11 +50,9 @@ def choose(
     """Score every candidate readout in fast mode on the validation queries of the router's training zoo and store
     the best in ROUTER/readout.safetensors; `route`, `evaluate` and `serve` then read cards that way, in both modes."""
     from modelsat.data.schema import read_outcomes
-    from modelsat.router.routing.readout_choice import READOUT_FILE, choose_readout
+    from modelsat.router.routing.readout_choice import choose_readout
 
-    choice = choose_readout(router, read_outcomes(outcomes))
-    choice.save(router / READOUT_FILE)
-    render(choice, router)
+    store_and_render(choose_readout(router, read_outcomes(outcomes)), router)
 
 
 @readout_app.command("show")

@@ -58,12 +58,10 @@ def train(
             f"{result.best_val_score:.4f}, {result.seconds / 60:.1f} min)"
         )
         if cfg.router.accuracy_readout:
-            from modelsat.cli.readout import render
-            from modelsat.router.routing.readout_choice import READOUT_FILE, choose_readout
+            from modelsat.cli.readout import store_and_render
+            from modelsat.router.routing.readout_choice import choose_readout
 
-            choice = choose_readout(result.router_dir, table)
-            choice.save(result.router_dir / READOUT_FILE)
-            render(choice, result.router_dir)
+            store_and_render(choose_readout(result.router_dir, table), result.router_dir)
 
 
 def register(app: typer.Typer) -> None:

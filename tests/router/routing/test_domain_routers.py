@@ -12,12 +12,33 @@ from modelsat.data.zoos import CHAT, SPECIALISTS
 from modelsat.router.routing.service import load_router
 
 ROUTERS = Path(__file__).resolve().parents[3] / "routers"
-REQUESTS = {
-    "gsm8k": "A baker sells 48 muffins in the morning and half as many in the afternoon. Each muffin costs $3. "
-    "How much money does the baker make in a day?",
-    "humaneval": 'def count_vowels(text: str) -> int:\n    """Return how many vowels (a, e, i, o, u) the string '
-    'contains.\n    >>> count_vowels("banana")\n    3\n    """\n',
-    "cmmlu": "下列哪一项是中国古代四大发明之一？ A. 地动仪 B. 造纸术 C. 算盘 D. 瓷器 答案：",
+REQUESTS = [
+    (
+        "gsm8k",
+        "A baker sells 48 muffins in the morning and half as many in the afternoon. Each muffin costs $3. "
+        "How much money does the baker make in a day?",
+    ),
+    (
+        "humaneval",
+        'def count_vowels(text: str) -> int:\n    """Return how many vowels (a, e, i, o, u) the string '
+        'contains.\n    >>> count_vowels("banana")\n    3\n    """\n',
+    ),
+    ("cmmlu", "下列哪一项是中国古代四大发明之一？ A. 地动仪 B. 造纸术 C. 算盘 D. 瓷器 答案："),
+    (
+        "cmmlu",
+        "以下是关于中国历史的单项选择题，请直接给出正确答案的选项。\n题目：秦始皇统一六国是在哪一年？\n"
+        "A. 公元前221年\nB. 公元前206年\nC. 公元前256年\nD. 公元前230年\n答案是：",
+    ),
+]
+
+
+# The leaders of each kind on RouterDC's test files, scored as RouterDC scores them (multiple choice right when its
+# score is above 0): GSM8K dolphin-2.9 69.8 / MetaMath 69.6, HumanEval dolphin-2.9 49.4, CMMLU Llama-3-8B 51.8 /
+# Chinese-Mistral 49.7 (zephyr, the old misreading's pick, is last there with 42.8).
+LEADERS = {
+    "gsm8k": {"MetaMath-Mistral-7B", "dolphin-2.9-llama3-8b"},
+    "humaneval": {"dolphin-2.9-llama3-8b"},
+    "cmmlu": {"Meta-Llama-3-8B", "Chinese-Mistral-7B-v0.1"},
 }
 
 
@@ -35,10 +56,11 @@ def strongest_on(cards: dict[str, Card], task: str) -> str:
 def test_specialists_go_where_their_cards_are_strongest(mode: str) -> None:
     service = load_router(ROUTERS / "specialists", mode=mode)
     assert sorted(service.cards) == sorted(SPECIALISTS)
-    for task, text in REQUESTS.items():
+    for task, text in REQUESTS:
         chosen = service.rank(text)[0][0]
         assert chosen == strongest_on(service.cards, task), (task, chosen, service.rank(text))
-    chosen = {task: service.rank(text)[0][0] for task, text in REQUESTS.items()}
+        assert chosen in LEADERS[task], (task, chosen)
+    chosen = {task: service.rank(text)[0][0] for task, text in REQUESTS}
     assert len(set(chosen.values())) >= 2, "three kinds of request should not all go to one model"
 
 

@@ -136,6 +136,20 @@ class ReadoutChoice:
         )
 
 
+def store_choice(choice: ReadoutChoice, router_dir: Path) -> list[str]:
+    """Save `choice` in `router_dir`; a readout other than the trained one changes the scores, so the calibrations
+    fitted to them are removed. Returns the names of the files removed."""
+    from modelsat.router.routing.calibration import CALIBRATION_FILE, FAST_CALIBRATION_FILE
+
+    choice.save(Path(router_dir) / READOUT_FILE)
+    if choice.kind == "prototypes" and choice.temperature is None:
+        return []
+    stale = [name for name in (CALIBRATION_FILE, FAST_CALIBRATION_FILE) if (Path(router_dir) / name).is_file()]
+    for name in stale:
+        (Path(router_dir) / name).unlink()
+    return stale
+
+
 def group_of(task: str, grouping: Grouping) -> str:
     """The class a core task belongs to: itself, or its dataset (the name before the last `/` of `gsm8k/01`)."""
     if grouping == "task":
@@ -180,7 +194,10 @@ def candidates(
     """Every readout `choose_readout` tries, the trained one first."""
     found = [ReadoutChoice(kind="prototypes")]
     found += [ReadoutChoice(kind="prototypes", temperature=trained_temperature * s) for s in SHARPER]
-    for grouping in ("task", "dataset"):
+    groupings: list[Grouping] = ["task"]
+    if {group_of(t, "dataset") for t in aptitude_tasks} != set(aptitude_tasks):  # numbered clusters of a dataset
+        groupings.append("dataset")
+    for grouping in groupings:
         for value in CLASSIFIER_C:
             fitted = fit_classifier(aptitude_embedded, aptitude_tasks, grouping, value)
             if fitted is not None:
