@@ -3,6 +3,8 @@
 `plan_test` reads each aptitude question's outcomes row, picks its grader from the row's task label
 (`graders/registry.py`), and lists the prompts to ask. A question without a reference (no answer
 key, no tests, no reference answer) is ungradable: never asked, never guessed, counted per task.
+A row its answer key flags (no single right answer) is left out the same way and counted apart.
+`per_task` asks only the first N gradable questions of each core task, for a quick card on the same test.
 `estimate` sums the calls and tokens still to spend, for `modelsat profile --dry-run`.
 
 Example:
@@ -19,7 +21,7 @@ import pandas as pd
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.live.graders.base import Grader
 from modelsat.aptitude.live.graders.judge import JUDGE_MAX_TOKENS, JUDGE_PROMPT, Chat
-from modelsat.aptitude.live.graders.references import ReferenceBook
+from modelsat.aptitude.live.graders.references import FLAGGED, ReferenceBook
 from modelsat.aptitude.live.graders.registry import GRADERS, kind_for
 from modelsat.aptitude.live.graders.sandbox import Limits
 from modelsat.aptitude.live.questions import Asked, Question
@@ -69,7 +71,12 @@ class TestPlan:
     graders: dict[str, Grader]  # query_id -> grader
     asked: dict[str, list[Asked]]  # query_id -> prompts
     ungradable: dict[str, list[tuple[str, str]]]  # core task -> [(query_id, why)]
-    totals: dict[str, int]  # core task -> questions in the aptitude set
+    totals: dict[str, int]  # core task -> questions considered (all of the aptitude set's, or per_task's share)
+
+    @property
+    def flagged(self) -> int:
+        """Ungradable questions that their answer key flags (left out on purpose, not for want of a key)."""
+        return sum(why.startswith(FLAGGED) for reasons in self.ungradable.values() for _, why in reasons)
 
     def check_coverage(self, min_coverage: float = 0.5) -> None:
         """Raise DataError, before anything is asked, when a core task has too few gradable questions."""
@@ -86,16 +93,23 @@ class TestPlan:
             )
 
 
-def plan_test(outcomes: pd.DataFrame, aptitude: AptitudeSet, graders: GraderSet, rotations: int) -> TestPlan:
-    """Each aptitude question's grader and prompts; ungradable ones set apart.
+def plan_test(
+    outcomes: pd.DataFrame, aptitude: AptitudeSet, graders: GraderSet, rotations: int, per_task: int | None = None
+) -> TestPlan:
+    """Each aptitude question's grader and prompts (only each core task's first `per_task` gradable ones if given);
+    ungradable ones set apart.
 
     Raises:
         DataError: an aptitude question is missing from `outcomes`.
     """
     rows = outcomes[outcomes["query_id"].isin(aptitude.query_ids)].drop_duplicates("query_id").set_index("query_id")
-    plan = TestPlan([], {}, {}, {}, {task.name: len(task.query_ids) for task in aptitude.tasks})
+    plan = TestPlan([], {}, {}, {}, {})
     for task in aptitude.tasks:
+        gradable = plan.totals[task.name] = 0
         for qid in task.query_ids:
+            if per_task is not None and gradable == per_task:
+                break
+            plan.totals[task.name] += 1
             if qid not in rows.index:
                 raise DataError(f"aptitude question {qid} ({task.name}) is not in the outcomes table")
             row = {"query_id": qid, **{k: v for k, v in rows.loc[qid].items() if not _missing(v)}}
@@ -109,6 +123,7 @@ def plan_test(outcomes: pd.DataFrame, aptitude: AptitudeSet, graders: GraderSet,
             if isinstance(question, str):
                 plan.ungradable.setdefault(task.name, []).append((qid, question))
                 continue
+            gradable += 1
             plan.questions.append(question)
             plan.graders[qid] = grader
             plan.asked[qid] = graders.prompts(grader, question, rotations)
