@@ -222,8 +222,8 @@ def _report_plan(plan: "TestPlan", cost: "Estimate", as_json: bool) -> None:
         f"to ask: {total.get('calls', 0):,} calls, ≈{total.get('input_tokens', 0):,} input and at most "
         f"{total.get('output_tokens', 0):,} output tokens; judge: {total.get('judge_calls', 0):,} calls, "
         f"≈{total.get('judge_input_tokens', 0):,} input and at most {total.get('judge_output_tokens', 0):,} output "
-        f"tokens (≈4 characters a token); {ungradable} question(s) not asked: {plan.flagged} flagged in their "
-        f"answer key, {ungradable - plan.flagged} without a reference",
+        f"tokens (≈4 characters or ½ a Chinese character a token); {ungradable} question(s) not asked: "
+        f"{plan.flagged} flagged in their answer key, {ungradable - plan.flagged} without a reference",
         soft_wrap=True,
     )
 

@@ -13,6 +13,7 @@ Example:
     estimate(plan, done=set()).total  # {'calls': ..., 'input_tokens': ..., 'output_tokens': ...}
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ from modelsat.aptitude.live.questions import Asked, Question
 from modelsat.errors import DataError
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text; token counts in estimates are approximate
+TOKENS_PER_CJK = 2  # a Chinese or Japanese character: SmolLM2's tokenizer spends about 2, Chinese-trained ones fewer
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _ESTIMATE_KEYS = ("calls", "input_tokens", "output_tokens", "judge_calls", "judge_input_tokens", "judge_output_tokens")
 
 
@@ -148,24 +151,30 @@ class Estimate:
         return {key: sum(row[key] for row in self.by_task.values()) for key in keys}
 
 
+def approx_tokens(text: str) -> int:
+    """Tokens of `text`, roughly: 4 characters a token, a CJK character `TOKENS_PER_CJK` (CMMLU, C-Eval)."""
+    cjk = len(_CJK.findall(text))
+    return TOKENS_PER_CJK * cjk + (len(text) - cjk) // CHARS_PER_TOKEN
+
+
 def estimate(plan: TestPlan, done: set[tuple[str, int]], judge_passes: int = 2) -> Estimate:
-    """What the prompts not in `done` will cost: calls, input tokens (≈ chars/4), output tokens (≤ max_tokens).
+    """What the prompts not in `done` will cost: calls, input tokens (`approx_tokens`), output tokens (≤ max_tokens).
 
     Open-ended answers add `judge_passes` judge calls each (both orders), reading the instruction, the
     reference and an answer of up to `max_tokens`; retries of unparsed verdicts are not counted.
     """
     by_task = {task: dict.fromkeys(_ESTIMATE_KEYS, 0) for task in plan.totals}  # ungradable-only tasks too
-    judge_overhead = len(JUDGE_PROMPT) // CHARS_PER_TOKEN
+    judge_overhead = approx_tokens(JUDGE_PROMPT)
     for question in plan.questions:
         row = by_task[question.task]
         for item in plan.asked[question.query_id]:
             if (question.query_id, item.shift) in done:
                 continue
             row["calls"] += 1
-            row["input_tokens"] += len(item.prompt) // CHARS_PER_TOKEN + 1
+            row["input_tokens"] += approx_tokens(item.prompt) + 1
             row["output_tokens"] += item.max_tokens
             if question.kind == "open-ended":
-                reading = (len(question.text) + len(question.reference or "")) // CHARS_PER_TOKEN + item.max_tokens
+                reading = approx_tokens(question.text + (question.reference or "")) + item.max_tokens
                 row["judge_calls"] += judge_passes
                 row["judge_input_tokens"] += judge_passes * (judge_overhead + reading)
                 row["judge_output_tokens"] += judge_passes * JUDGE_MAX_TOKENS
