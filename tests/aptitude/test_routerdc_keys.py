@@ -22,7 +22,7 @@ from modelsat.aptitude.live.plan import GraderSet, plan_test
 from modelsat.aptitude.live.questions import LETTERS, Asked, Question
 from modelsat.aptitude.live.runner import profile_live
 from modelsat.data.schema import write_outcomes
-from modelsat.errors import ConfigError
+from modelsat.errors import ConfigError, DataError
 
 SPECIALISTS = Path(__file__).resolve().parents[2] / "routers" / "specialists"
 FLAGGED_IDS = ("routerdc/ceval/test/435", "routerdc/ceval/test/484", "routerdc/arc-challenge/test/27",
@@ -264,3 +264,11 @@ def test_answer_key_of_an_arc_record(rows: pd.DataFrame, book: ReferenceBook) ->
     key = book.routerdc("routerdc/arc-challenge/test/0", row(rows, "routerdc/arc-challenge/test/0")["prompt"])
     assert isinstance(key, AnswerKey) and key.answer == "D" and len(key.options) == 4 and key.flag is None
     assert key.source == "arc_challenge_test_key.jsonl:0"
+
+
+def test_a_broken_key_file_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    keys = tmp_path / "references" / "routerdc"
+    keys.mkdir(parents=True)
+    (keys / "mmlu_test_key.jsonl").write_text('{"i": 0, "question": "Q?", "answer": "A"}\n{"question": "no i"}\n')
+    with pytest.raises(DataError, match=r"mmlu_test_key.jsonl: line 2 is not an answer-key row with an `i`"):
+        ReferenceBook(tmp_path).routerdc("routerdc/mmlu/test/0", "Q?")
