@@ -109,6 +109,7 @@ def profile(
         int | None,
         typer.Option(
             "--questions-limit",
+            min=1,
             help="Ask only the first N gradable questions of each core task: a quick card on the same test, which "
             "the router accepts, its accuracies estimated from N questions.",
         ),
