@@ -2,14 +2,17 @@
 
 - letter: the multiple-choice grader's letter, read from MMLU-Pro's recorded answer texts
   (`generated_text`), against the recorded `pred` (all records, or a seeded `--letter-sample`);
-- math: the math grader on GSM8K's own worked answers (must be right) and on each worked answer
-  paired with the next question's reference (must be wrong, unless the two final numbers coincide);
+- math: the math grader on GSM8K's own worked answers and on MATH-prealgebra's reference solutions
+  (RouterDC's answer key; must be right) and on each paired with the next question's reference (must be
+  wrong, unless the two final answers coincide);
 - code: HumanEval's canonical solutions run in the sandbox against their own tests (must pass) and,
   as the same function, against the next problem's tests (must fail);
-- coverage: how many RouterDC GSM8K/HumanEval/MBPP questions and AlpacaEval instructions find a
-  reference (what makes a live test of those tasks gradable).
+- coverage: how many RouterDC questions (every file of the paper's protocol) and AlpacaEval
+  instructions find a reference (what makes a live test of those tasks gradable), and how many rows
+  the RouterDC answer keys flag (left out).
 
-Exits 1 when a figure misses its threshold (letter ≥ 99 %, math ≥ 99 % / ≤ 2 %, code 100 % / 0 %).
+Exits 1 when a figure misses its threshold (letter ≥ 99 %, math ≥ 99 % / ≤ 2 % for GSM8K and MATH,
+code 100 % / 0 %).
 
     .venv/bin/python benchmarks/grader_agreement.py [--letter-sample 20000 --seed 0] [--workers 2]
 """
@@ -27,7 +30,7 @@ from pathlib import Path
 from modelsat.aptitude.live.graders.choice import MultipleChoiceGrader
 from modelsat.aptitude.live.graders.code import CodeGrader
 from modelsat.aptitude.live.graders.math import MathGrader
-from modelsat.aptitude.live.graders.references import ReferenceBook, humaneval_problems
+from modelsat.aptitude.live.graders.references import FLAGGED, ReferenceBook, humaneval_problems
 from modelsat.aptitude.live.graders.sandbox import Limits
 from modelsat.aptitude.live.questions import LETTERS, Asked, Question
 from modelsat.data.locate import data_dir
@@ -36,6 +39,8 @@ THRESHOLDS = {
     "letter_pred_agreement": (">=", 0.99),
     "math_own_right": (">=", 0.99),
     "math_mismatched_right": ("<=", 0.02),
+    "math_prealgebra_own_right": (">=", 0.99),
+    "math_prealgebra_mismatched_right": ("<=", 0.02),
     "code_canonical_pass": (">=", 1.0),
     "code_neighbour_pass": ("<=", 0.0),
 }
@@ -83,7 +88,23 @@ def math_agreement(root: Path) -> dict[str, float | int]:
     own = sum(right(item["answer"], item) for item in items)
     crossed = sum(right(item["answer"], items[(i + 1) % len(items)]) for i, item in enumerate(items))
     n = len(items)
-    return {"math_answers": n, "math_own_right": own / n, "math_mismatched_right": crossed / n}
+    path = root / "references" / "routerdc" / "math_prealgebra_key.jsonl"
+    keys = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+    def solved(solution: str, key: dict) -> bool:
+        question = Question("q", "math", key["question"], kind="math", reference=key["answer"], label="math-prealgebra")
+        return grader.grade(Asked(question, 0, "", "", generate=True), solution).score == 1.0
+
+    math_own = sum(solved(key["solution"], key) for key in keys)
+    math_crossed = sum(solved(key["solution"], keys[(i + 1) % len(keys)]) for i, key in enumerate(keys))
+    return {
+        "math_answers": n,
+        "math_own_right": own / n,
+        "math_mismatched_right": crossed / n,
+        "math_prealgebra_solutions": len(keys),
+        "math_prealgebra_own_right": math_own / len(keys),
+        "math_prealgebra_mismatched_right": math_crossed / len(keys),
+    }
 
 
 def code_agreement(workers: int) -> dict[str, float | int]:
@@ -113,7 +134,7 @@ def code_agreement(workers: int) -> dict[str, float | int]:
 def coverage(root: Path) -> dict[str, int]:
     """How many RouterDC and AlpacaEval questions find their reference (tests, final number, reference answer)."""
     book = ReferenceBook(root)
-    code = CodeGrader(book)
+    code, choice, maths = CodeGrader(book), MultipleChoiceGrader(book), MathGrader(book)
 
     def questions(*names: str) -> list[str]:
         return [item["question"] for name in names for item in json.loads((root / "routerdc" / name).read_text())]
@@ -128,6 +149,24 @@ def coverage(root: Path) -> dict[str, int]:
     def tests(text: str, task: str) -> bool:
         return not isinstance(code.question({"query_id": "q", "task": task, "prompt": text}, task), str)
 
+    def keyed(grader: MultipleChoiceGrader | MathGrader, task: str, names: dict[str, str]) -> list[str]:
+        """Why each record of the files `names` (split -> file) cannot be graded ('' when it can)."""
+        why = []
+        for split, name in names.items():
+            for i, text in enumerate(questions(name)):
+                row = {"query_id": f"routerdc/{task}/{split}/{i}", "task": task, "prompt": text}
+                question = grader.question(row, task)
+                why.append(question if isinstance(question, str) else "")
+        return why
+
+    choice_why = [
+        *keyed(choice, "mmlu", {"train": "mmlu_train.json", "test": "mmlu_test.json"}),
+        *keyed(choice, "cmmlu", {"train": "cmmlu_train.json", "test": "cmmlu_test.json"}),
+        *keyed(choice, "arc-challenge", {"train": "arc_challenge_train.json", "test": "arc_challenge_test.json"}),
+        *keyed(choice, "ceval", {"test": "ceval.json"}),
+    ]
+    math_why = keyed(maths, "math-prealgebra", {"test": "MATH_prealgebra.json"})
+
     return {
         "gsm8k_questions": len(gsm8k),
         "gsm8k_with_reference": sum(book.gsm8k(q) is not None for q in gsm8k),
@@ -135,6 +174,11 @@ def coverage(root: Path) -> dict[str, int]:
         "humaneval_with_tests": sum(book.humaneval(q) is not None for q in humaneval),
         "mbpp_questions": len(mbpp),
         "mbpp_with_tests": sum(tests(q, "mbpp") for q in mbpp),
+        "routerdc_choice_questions": len(choice_why),
+        "routerdc_choice_keyed": choice_why.count(""),
+        "math_prealgebra_questions": len(math_why),
+        "math_prealgebra_keyed": math_why.count(""),
+        "routerdc_flagged": sum(why.startswith(FLAGGED) for why in choice_why + math_why),
         "alpaca_instructions": len(instructions),
         "alpaca_with_reference": sum(book.alpaca(q) is not None for q in instructions),
     }

@@ -75,3 +75,11 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     yield state
     server.should_exit = True
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def specialists_outcomes(shared_data: Path) -> pd.DataFrame:
+    """RouterDC's 7 models on every file of the paper's protocol (`modelsat import routerdc`, about 2 s)."""
+    from modelsat.data.importers import routerdc
+
+    return routerdc.load(shared_data / "routerdc").outcomes

@@ -1,5 +1,7 @@
 """End to end: the bundled SmolLM2 backend takes a multiple-choice, math, code and open-ended aptitude test
-live, SmolLM2 also standing in as the judge, and the router trained on that test accepts its card."""
+live, SmolLM2 also standing in as the judge, and the router trained on that test accepts its card; and the
+bundled SmolLM2 takes the shipped `routers/specialists` test (RouterDC's questions, graded with their answer
+keys) live, and that router routes with its card."""
 
 import json
 import socket
@@ -23,6 +25,10 @@ from modelsat.router.training.train import train_router
 
 pytestmark = pytest.mark.slow
 MEMBERS = ["member-0", "member-1", "member-2"]
+SPECIALISTS = Path(__file__).resolve().parents[2] / "routers" / "specialists"
+KINDS = {"mmlu": "multiple-choice", "cmmlu": "multiple-choice", "ceval": "multiple-choice",
+         "arc-challenge": "multiple-choice", "gsm8k": "math", "math-prealgebra": "math", "humaneval": "code",
+         "mbpp": "code"}  # fmt: skip
 LABELS = ("mmlu/high_school_biology", "gsm8k", "humaneval", "mbpp", "alpaca-eval/helpful_base")
 
 
@@ -102,3 +108,37 @@ def test_smollm2_profiled_live_on_four_kinds_joins_the_router(
     assert route.code == 0, route.stderr
     assert "smollm2-live" in route.stdout
     print(json.dumps(summary, indent=1))  # shown with -s: what SmolLM2 did on each kind
+
+
+def test_smollm2_takes_the_specialists_test_live_and_the_specialists_router_routes_with_its_card(
+    shared_data: Path, tmp_path: Path, cli: Callable
+) -> None:
+    outcomes, cards, answers = tmp_path / "specialists.parquet", tmp_path / "cards.json", tmp_path / "answers.jsonl"
+    assert cli("import", "routerdc", shared_data / "routerdc", "-o", outcomes).code == 0
+    cards.write_text((SPECIALISTS / "cards.json").read_text())  # the zoo's cards; the new one joins them
+    run = cli("profile", "--outcomes", outcomes, "--router", SPECIALISTS, "-o", cards, "--live", "hf:smollm2",
+              "--name", "smollm2-live", "--answers", answers, "--questions-limit", "2", "--max-tokens", "64",
+              "--code-timeout", "5", "--json")  # fmt: skip
+    assert run.code == 0, run.stderr
+    summary = json.loads(run.stdout)
+    aptitude = AptitudeSet.load(SPECIALISTS / "aptitude.json")
+    assert list(summary["tasks"]) == [task.name for task in aptitude.tasks]
+    for task in aptitude.tasks:
+        counts, kind = summary["tasks"][task.name], KINDS[task.name.split("/")[0]]
+        assert counts["kinds"] == kind and counts["questions"] - counts["ungradable"] == 2
+        prompts = 4 if kind == "multiple-choice" else 2  # two rotations of each 4-option question
+        assert counts["graded"] + counts["unparsed"] + counts["timeout"] == prompts, task.name
+    log = AnswerLog(answers, "smollm2-live").answers
+    assert len(log) == summary["asked"] and all(a.status is not None and a.reply for a in log.values())
+
+    card = load_cards(cards)["smollm2-live"]
+    assert card.aptitude_fingerprint == aptitude.fingerprint  # a card on the router's own test
+    zoo = list(load_cards(SPECIALISTS / "cards.json"))
+    service = load_router(SPECIALISTS, cards, bf16="off")  # the router accepts the live card
+    ranking = service.rank("以下是关于中国历史的单项选择题：秦朝统一六国是在哪一年？", [*zoo, "smollm2-live"])
+    assert {model for model, _ in ranking} == {*zoo, "smollm2-live"}
+    route = cli("route", "--router", SPECIALISTS, "--cards", cards, "--models", f"{zoo[0]},smollm2-live", "--json",
+                "Write a Python function that reverses a string.")  # fmt: skip
+    assert route.code == 0, route.stderr
+    assert {r["model"] for r in json.loads(route.stdout)["ranking"]} == {zoo[0], "smollm2-live"}
+    print(json.dumps(summary, indent=1))  # shown with -s: what SmolLM2 did on RouterDC's questions

@@ -97,6 +97,12 @@ def test_answer_log_resumes_skips_torn_lines_and_guards_the_model(tmp_path: Path
         ),
         ("Question:Which is an example of condensation?\nAnswer:", None),  # RouterDC's ARC: no options
         ("Pick one\nB. two\nA. one", None),  # not lettered in order
+        ("E.F. Schumacher said so.\nA. Equivocation\nB. Inconsistency", ("E.F. Schumacher said so.",
+                                                                       ("Equivocation", "Inconsistency"))),
+        ("A、B两只青蛙跳跃\nA. 6\nB. 2\n答案：", ("A、B两只青蛙跳跃", ("6", "2"))),  # a stem line like an option
+        ("输出为____。\nA. x has 0.\ny has 3.\nB. x has 4.\ny has 4.答案：",
+         ("输出为____。", ("x has 0.\ny has 3.", "x has 4.\ny has 4."))),  # options running over two lines
+        ("A. alone\nSome text after it.", None),  # one option is no list
     ],
 )
 def test_embedded_options(text: str, split: tuple | None) -> None:

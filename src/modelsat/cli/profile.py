@@ -105,6 +105,15 @@ def profile(
     ] = None,
     rotations: Annotated[int, typer.Option("--rotations", help="Circle-test rotations (1 = no circle test).")] = 2,
     tasks_limit: Annotated[int | None, typer.Option("--tasks-limit", help="Only the first N core tasks.")] = None,
+    questions_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--questions-limit",
+            min=1,
+            help="Ask only the first N gradable questions of each core task: a quick card on the same test, which "
+            "the router accepts, its accuracies estimated from N questions.",
+        ),
+    ] = None,
     api_key_env: Annotated[str, typer.Option("--api-key-env", help="Env var holding the API key.")] = "OPENAI_API_KEY",
     concurrency: Annotated[int, typer.Option("--concurrency", help="Parallel endpoint requests.")] = 8,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Prompts per local forward pass.")] = 8,
@@ -165,7 +174,7 @@ def profile(
         )
         name = name or default_name(live)
         log = AnswerLog(answers or out.with_name(f"{out.stem}.{name}.answers.jsonl"), name)
-        plan = plan_test(table, test, graders, rotations)
+        plan = plan_test(table, test, graders, rotations, per_task=questions_limit)
         _report_plan(plan, estimate(plan, log.done), as_json and dry_run)
         if dry_run:
             try:
@@ -178,7 +187,7 @@ def profile(
         )
         result = profile_live(
             answerer, table, test, log, name, rotations, facts=expert, template=template, graders=graders,
-            workers=workers,
+            workers=workers, per_task=questions_limit,
         )  # fmt: skip
         merge_cards({name: result.card}, out)
         if outcomes_out:
@@ -196,7 +205,8 @@ def _report_plan(plan: "TestPlan", cost: "Estimate", as_json: bool) -> None:
     total = cost.total
     ungradable = sum(len(v) for v in plan.ungradable.values())
     if as_json:
-        payload = {"questions": len(plan.questions), "ungradable": ungradable, "total": total, "tasks": cost.by_task}
+        payload = {"questions": len(plan.questions), "ungradable": ungradable, "flagged": plan.flagged,
+                   "total": total, "tasks": cost.by_task}  # fmt: skip
         typer.echo(json.dumps(payload))
         return
     kinds: dict[str, set[str]] = {}
@@ -213,7 +223,8 @@ def _report_plan(plan: "TestPlan", cost: "Estimate", as_json: bool) -> None:
         f"to ask: {total.get('calls', 0):,} calls, ≈{total.get('input_tokens', 0):,} input and at most "
         f"{total.get('output_tokens', 0):,} output tokens; judge: {total.get('judge_calls', 0):,} calls, "
         f"≈{total.get('judge_input_tokens', 0):,} input and at most {total.get('judge_output_tokens', 0):,} output "
-        f"tokens (≈4 characters a token); {ungradable} question(s) ungradable (no reference), not asked",
+        f"tokens (≈4 characters or ½ a Chinese character a token); {ungradable} question(s) not asked: "
+        f"{plan.flagged} flagged in their answer key, {ungradable - plan.flagged} without a reference",
         soft_wrap=True,
     )
 

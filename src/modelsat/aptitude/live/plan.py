@@ -3,6 +3,8 @@
 `plan_test` reads each aptitude question's outcomes row, picks its grader from the row's task label
 (`graders/registry.py`), and lists the prompts to ask. A question without a reference (no answer
 key, no tests, no reference answer) is ungradable: never asked, never guessed, counted per task.
+A row its answer key flags (no single right answer) is left out the same way and counted apart.
+`per_task` asks only the first N gradable questions of each core task, for a quick card on the same test.
 `estimate` sums the calls and tokens still to spend, for `modelsat profile --dry-run`.
 
 Example:
@@ -11,6 +13,7 @@ Example:
     estimate(plan, done=set()).total  # {'calls': ..., 'input_tokens': ..., 'output_tokens': ...}
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -19,13 +22,15 @@ import pandas as pd
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.live.graders.base import Grader
 from modelsat.aptitude.live.graders.judge import JUDGE_MAX_TOKENS, JUDGE_PROMPT, Chat
-from modelsat.aptitude.live.graders.references import ReferenceBook
+from modelsat.aptitude.live.graders.references import FLAGGED, ReferenceBook
 from modelsat.aptitude.live.graders.registry import GRADERS, kind_for
 from modelsat.aptitude.live.graders.sandbox import Limits
 from modelsat.aptitude.live.questions import Asked, Question
 from modelsat.errors import DataError
 
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text; token counts in estimates are approximate
+TOKENS_PER_CJK = 2  # a Chinese or Japanese character: SmolLM2's tokenizer spends about 2, Chinese-trained ones fewer
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _ESTIMATE_KEYS = ("calls", "input_tokens", "output_tokens", "judge_calls", "judge_input_tokens", "judge_output_tokens")
 
 
@@ -69,7 +74,12 @@ class TestPlan:
     graders: dict[str, Grader]  # query_id -> grader
     asked: dict[str, list[Asked]]  # query_id -> prompts
     ungradable: dict[str, list[tuple[str, str]]]  # core task -> [(query_id, why)]
-    totals: dict[str, int]  # core task -> questions in the aptitude set
+    totals: dict[str, int]  # core task -> questions considered (all of the aptitude set's, or per_task's share)
+
+    @property
+    def flagged(self) -> int:
+        """Ungradable questions that their answer key flags (left out on purpose, not for want of a key)."""
+        return sum(why.startswith(FLAGGED) for reasons in self.ungradable.values() for _, why in reasons)
 
     def check_coverage(self, min_coverage: float = 0.5) -> None:
         """Raise DataError, before anything is asked, when a core task has too few gradable questions."""
@@ -86,16 +96,23 @@ class TestPlan:
             )
 
 
-def plan_test(outcomes: pd.DataFrame, aptitude: AptitudeSet, graders: GraderSet, rotations: int) -> TestPlan:
-    """Each aptitude question's grader and prompts; ungradable ones set apart.
+def plan_test(
+    outcomes: pd.DataFrame, aptitude: AptitudeSet, graders: GraderSet, rotations: int, per_task: int | None = None
+) -> TestPlan:
+    """Each aptitude question's grader and prompts (only each core task's first `per_task` gradable ones if given);
+    ungradable ones set apart.
 
     Raises:
         DataError: an aptitude question is missing from `outcomes`.
     """
     rows = outcomes[outcomes["query_id"].isin(aptitude.query_ids)].drop_duplicates("query_id").set_index("query_id")
-    plan = TestPlan([], {}, {}, {}, {task.name: len(task.query_ids) for task in aptitude.tasks})
+    plan = TestPlan([], {}, {}, {}, {})
     for task in aptitude.tasks:
+        gradable = plan.totals[task.name] = 0
         for qid in task.query_ids:
+            if per_task is not None and gradable == per_task:
+                break
+            plan.totals[task.name] += 1
             if qid not in rows.index:
                 raise DataError(f"aptitude question {qid} ({task.name}) is not in the outcomes table")
             row = {"query_id": qid, **{k: v for k, v in rows.loc[qid].items() if not _missing(v)}}
@@ -109,6 +126,7 @@ def plan_test(outcomes: pd.DataFrame, aptitude: AptitudeSet, graders: GraderSet,
             if isinstance(question, str):
                 plan.ungradable.setdefault(task.name, []).append((qid, question))
                 continue
+            gradable += 1
             plan.questions.append(question)
             plan.graders[qid] = grader
             plan.asked[qid] = graders.prompts(grader, question, rotations)
@@ -133,24 +151,30 @@ class Estimate:
         return {key: sum(row[key] for row in self.by_task.values()) for key in keys}
 
 
+def approx_tokens(text: str) -> int:
+    """Tokens of `text`, roughly: 4 characters a token, a CJK character `TOKENS_PER_CJK` (CMMLU, C-Eval)."""
+    cjk = len(_CJK.findall(text))
+    return TOKENS_PER_CJK * cjk + (len(text) - cjk) // CHARS_PER_TOKEN
+
+
 def estimate(plan: TestPlan, done: set[tuple[str, int]], judge_passes: int = 2) -> Estimate:
-    """What the prompts not in `done` will cost: calls, input tokens (≈ chars/4), output tokens (≤ max_tokens).
+    """What the prompts not in `done` will cost: calls, input tokens (`approx_tokens`), output tokens (≤ max_tokens).
 
     Open-ended answers add `judge_passes` judge calls each (both orders), reading the instruction, the
     reference and an answer of up to `max_tokens`; retries of unparsed verdicts are not counted.
     """
     by_task = {task: dict.fromkeys(_ESTIMATE_KEYS, 0) for task in plan.totals}  # ungradable-only tasks too
-    judge_overhead = len(JUDGE_PROMPT) // CHARS_PER_TOKEN
+    judge_overhead = approx_tokens(JUDGE_PROMPT)
     for question in plan.questions:
         row = by_task[question.task]
         for item in plan.asked[question.query_id]:
             if (question.query_id, item.shift) in done:
                 continue
             row["calls"] += 1
-            row["input_tokens"] += len(item.prompt) // CHARS_PER_TOKEN + 1
+            row["input_tokens"] += approx_tokens(item.prompt) + 1
             row["output_tokens"] += item.max_tokens
             if question.kind == "open-ended":
-                reading = (len(question.text) + len(question.reference or "")) // CHARS_PER_TOKEN + item.max_tokens
+                reading = approx_tokens(question.text + (question.reference or "")) + item.max_tokens
                 row["judge_calls"] += judge_passes
                 row["judge_input_tokens"] += judge_passes * (judge_overhead + reading)
                 row["judge_output_tokens"] += judge_passes * JUDGE_MAX_TOKENS

@@ -100,20 +100,29 @@ def parse_letter(text: str, n_options: int) -> str | None:
 def embedded_options(text: str) -> tuple[str, tuple[str, ...]] | None:
     """Split a question that lists its options in its text ('...\\nA. x\\nB. y') into stem and options.
 
-    The options must be the text's last lines, lettered A, B, C, ... in order (a trailing cue such as
-    'Answer:' or '答案：' after the last option is dropped); None when the text has no such list.
+    The options must end the text, lettered A, B, C, ... in order, each on a line of its own and
+    possibly running on over the next lines (a C-Eval option quoting two lines of program output); a
+    trailing cue such as 'Answer:' or '答案：' after the last option is dropped. Read from the end up to
+    the option A, so a stem line that looks like an option ('E.F. Schumacher ...', 'A、B两只青蛙...') stays in
+    the stem. None when the text has no such list.
     """
     lines = text.rstrip().splitlines()
     while lines and _CUE.fullmatch(lines[-1].strip()):  # a cue line after the options ('答案：')
         lines.pop()
     options: list[str] = []
-    for line in reversed(lines):
-        match = _EMBEDDED_OPTION.match(line.strip())
-        if not match:
-            break
-        options.insert(0, match.group(2))
-    letters = [line.strip().lstrip("(")[0] for line in lines[len(lines) - len(options) :]]
-    if len(options) < 2 or "".join(letters) != LETTERS[: len(options)]:
-        return None
-    options[-1] = _CUE.sub("", options[-1]).rstrip()
-    return "\n".join(lines[: len(lines) - len(options)]).strip(), tuple(options)
+    run_on: list[str] = []  # lines below an option line that continue it
+    expected = None  # the letter the next option line up must carry (None: the last option's, any)
+    for i in range(len(lines) - 1, -1, -1):
+        match = _EMBEDDED_OPTION.match(lines[i].strip())
+        if match is None or (expected is not None and match.group(1) != expected):
+            run_on.insert(0, lines[i].strip())
+            continue
+        options.insert(0, "\n".join([match.group(2), *run_on]).strip())
+        run_on = []
+        if match.group(1) == "A":
+            if len(options) < 2:
+                return None
+            options[-1] = _CUE.sub("", options[-1]).rstrip()
+            return "\n".join(lines[:i]).strip(), tuple(options)
+        expected = LETTERS[LETTERS.index(match.group(1)) - 1]
+    return None

@@ -2,20 +2,27 @@
 
 Options and the right letter come from the outcomes row (`options` JSON list, `answer` letter) or,
 for a question that lists its options in its text ('A. ...' lines, as in RouterDC's MMLU, CMMLU and
-C-Eval files), from the text and the row's `answer`. Without an answer key a question is ungradable.
+C-Eval files), from the text and the row's `answer`. A RouterDC record without them takes them from
+its answer key (`references/routerdc/`): the letter, and for ARC-Challenge, whose prompts carry no
+options, the options too (shown after the stem, without RouterDC's `Question:`/`Answer:` frame). A row
+the key flags (`conflict`, `ambiguous_stem`) is left out. Without an answer key a question is ungradable.
 
 Example:
-    grader = MultipleChoiceGrader()
+    grader = MultipleChoiceGrader(ReferenceBook(data_dir()))
     question = grader.question(row, "mmlu/law")
     [grader.grade(item, "The answer is (B).") for item in grader.prompts(question, rotations=2)]
 """
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from modelsat.aptitude.live.graders.base import Grader, Verdict
+from modelsat.aptitude.live.graders.references import AnswerKey, ReferenceBook
 from modelsat.aptitude.live.questions import LETTERS, Asked, Question, circle, embedded_options, parse_letter
+
+_FRAME = re.compile(r"^\s*Question:\s*(?P<stem>.*?)\s*(?:\n\s*Answer:)?\s*$", re.DOTALL)  # RouterDC's ARC prompts
 
 
 class MultipleChoiceGrader(Grader):
@@ -24,9 +31,13 @@ class MultipleChoiceGrader(Grader):
     kind = "multiple-choice"
     max_tokens = 16
 
+    def __init__(self, references: ReferenceBook | None = None) -> None:
+        self.references = references or ReferenceBook(None)
+
     def question(self, row: Mapping[str, Any], task: str) -> Question | str:
-        """Options from the `options` column or the question text; the right letter from `answer`."""
-        text, raw = str(row["prompt"]), row.get("options")
+        """Options from the `options` column, the text or the answer key; the letter from `answer` or the key."""
+        text, raw, qid = str(row["prompt"]), row.get("options"), str(row["query_id"])
+        key: AnswerKey | str | None = None
         if isinstance(raw, str) and raw.strip():
             try:
                 options = tuple(str(o) for o in json.loads(raw))
@@ -35,14 +46,24 @@ class MultipleChoiceGrader(Grader):
         elif split := embedded_options(text):
             text, options = split
         else:
-            return "no options (neither an `options` column nor 'A. ...' lines in the question)"
+            key = self.references.routerdc(qid, text)
+            if not isinstance(key, AnswerKey) or not key.options:
+                return "no options (no `options` column, no 'A. ...' lines in the question, no keyed ARC record)"
+            text, options = _stem(text), key.options
         answer = row.get("answer")
         if not isinstance(answer, str) or answer.strip() not in LETTERS:
-            return "no answer key (the outcomes row has no `answer` letter)"
+            key = key or self.references.routerdc(qid, str(row["prompt"]))
+            if isinstance(key, str):
+                return f"no answer key (the outcomes row has no `answer` letter; {key})"
+            answer = key.answer
+        if isinstance(key, AnswerKey) and key.why_not_graded:
+            return key.why_not_graded
+        if answer.strip() not in LETTERS:
+            return f"answer {answer!r} is not an option letter"
         index = LETTERS.index(answer.strip())
         if not 2 <= len(options) <= len(LETTERS) or index >= len(options):
             return f"{len(options)} options, answer {answer!r}"
-        return Question(str(row["query_id"]), task, text, options, index, label=str(row["task"]), kind=self.kind)
+        return Question(qid, task, text, options, index, label=str(row["task"]), kind=self.kind)
 
     def prompts(self, question: Question, rotations: int) -> list[Asked]:
         """The circle test: the question under `rotations` evenly spread option shifts."""
@@ -54,3 +75,9 @@ class MultipleChoiceGrader(Grader):
         if letter is None:
             return Verdict(0.0, "unparsed")
         return Verdict(float(letter == item.answer), "graded", parsed=letter)
+
+
+def _stem(text: str) -> str:
+    """A question without RouterDC's 'Question:' ... 'Answer:' frame (the prompt adds its own)."""
+    match = _FRAME.match(text)
+    return match["stem"] if match else text.strip()
