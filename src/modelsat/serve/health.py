@@ -57,6 +57,8 @@ class HealthBoard:
         self._clock = clock
         self._on_change = on_change
         self._health: dict[str, BackendHealth] = {}
+        # told of every cool-down this board starts and every probe it settles (shared state tells other replicas)
+        self.share: Callable[[str, State, float, str], None] | None = None
 
     def sync(self, models: Iterable[str], reset: Iterable[str] = (), rule: Cooldown | None = None) -> None:
         """Track exactly `models`; forget the state of `reset` (a backend whose config changed)."""
@@ -93,6 +95,7 @@ class HealthBoard:
             health.recent.popleft()
         if len(health.recent) >= self.rule.failures:
             self._cool(model, health, now)
+            self._share(model, "cooling", self.rule.cooldown_s, reason)
             log.warning(
                 "backend %s cooling down for %.0f s after %d failures in %.0f s (last: %s)",
                 model,
@@ -120,11 +123,28 @@ class HealthBoard:
             health.state = "up"
             health.recent.clear()
             self._changed(model, "up")
+            self._share(model, "up", 0.0, "")
             log.info("backend %s is back: its probe answered", model)
         else:
             health.last_error = reason
             self._cool(model, health, self._clock())
+            self._share(model, "cooling", self.rule.cooldown_s, reason)
             log.warning("backend %s failed its probe (%s); cooling down again", model, reason)
+
+    def apply_shared(self, model: str, state: State, seconds: float, reason: str) -> None:
+        """Another replica cooled `model` down for `seconds` (because of `reason`), or saw its probe answer (`up`)."""
+        health = self._health.get(model)
+        if health is None:
+            return
+        if state == "cooling" and health.state != "cooling":
+            health.last_error = reason
+            self._cool(model, health, self._clock(), seconds)
+            log.warning("backend %s cooling down for %.0f s: another replica saw it fail (%s)", model, seconds, reason)
+        elif state == "up" and health.state != "up":
+            health.state = "up"
+            health.recent.clear()
+            self._changed(model, "up")
+            log.info("backend %s is back: another replica's probe answered", model)
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Each backend's state for /v1/backends: state, seconds of cool-down left, failures in the window."""
@@ -140,12 +160,16 @@ class HealthBoard:
             for name, h in self._health.items()
         }
 
-    def _cool(self, model: str, health: BackendHealth, now: float) -> None:
+    def _cool(self, model: str, health: BackendHealth, now: float, seconds: float | None = None) -> None:
         health.state = "cooling"
-        health.cooling_until = now + self.rule.cooldown_s
+        health.cooling_until = now + (self.rule.cooldown_s if seconds is None else seconds)
         health.recent.clear()
         health.cooldowns += 1
         self._changed(model, "cooling")
+
+    def _share(self, model: str, state: State, seconds: float, reason: str) -> None:
+        if self.share is not None:
+            self.share(model, state, seconds, reason)
 
     def _changed(self, model: str, state: State) -> None:
         if self._on_change is not None:
