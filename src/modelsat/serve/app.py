@@ -202,9 +202,11 @@ def create_app(
         return summary
 
     async def reload() -> dict[str, Any]:
-        """Reload this replica, then (shared state) every other one."""
+        """Reload this replica and (shared state) every other one at the same time."""
+        version = await state.reloading()
         summary = await apply_reload()
-        return summary | {"config_version": await state.reloaded()}
+        state.applied(version)
+        return summary | {"config_version": state.config_version}
 
     async def follow_reload() -> bool:
         """Another replica reloaded: reload this one (a refusal is logged by the reload itself)."""

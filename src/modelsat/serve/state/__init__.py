@@ -43,8 +43,12 @@ class SharedState(Protocol):
     async def usage(self, keys: Iterable[str], models: Iterable[str]) -> dict[str, Any]:
         """Requests, tokens and cost of `keys` and `models`: this day, this month and in total."""
 
-    async def reloaded(self) -> int:
-        """A reload was applied here; returns the config version this replica now runs."""
+    async def reloading(self) -> int:
+        """A reload was asked of this replica: the config version it is about to apply (shared: every replica is
+        told to reload too)."""
+
+    def applied(self, version: int) -> None:
+        """This replica now runs config `version` (reported by /v1/backends)."""
 
     def forget(self, keep: Iterable[str]) -> None:
         """Drop what is kept for keys not in `keep`."""

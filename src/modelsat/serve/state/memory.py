@@ -50,10 +50,13 @@ class MemoryState:
         """Usage of `keys` and `models` (this process's)."""
         return {"shared": False, **self.ledger.report(keys, models)}
 
-    async def reloaded(self) -> int:
-        """A reload was applied here; the config version it runs."""
-        self.config_version += 1
-        return self.config_version
+    async def reloading(self) -> int:
+        """A reload was asked of this process: the config version it will run."""
+        return self.config_version + 1
+
+    def applied(self, version: int) -> None:
+        """This process now runs config `version`."""
+        self.config_version = max(self.config_version, version)
 
     def forget(self, keep: Iterable[str]) -> None:
         """Drop the limit windows of keys no longer configured."""

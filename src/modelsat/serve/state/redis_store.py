@@ -3,11 +3,13 @@ proxy that names the same Redis.
 
 - Limits and budgets: one Lua script per request (`scripts.ADMIT`) checks the key's budget and takes a place in
   its sliding 60 s window atomically, on Redis's clock, so N replicas together admit a key's `rpm`, not N × rpm.
-- Usage: each answered request adds its tokens and cost to hashes per key and per model (day, month, total).
+- Usage: answered requests add their tokens and cost to hashes per key and per model (day, month, total), in one
+  script call per replica every 50 ms (`FLUSH_S`), so a spent budget is refused everywhere within a few tens of ms.
 - Cool-downs: a cool-down one replica starts, or a probe it settles, is published on a channel; the others apply
   it at once (`HealthBoard.apply_shared`).
-- Reloads: a reload applied here increments the shared config version and publishes it; the others reload too,
-  and a replica that missed the message (Redis was away) catches up when it resubscribes.
+- Reloads: a reload asked of any replica increments the shared config version and publishes it, then every
+  replica reloads at once (each re-reads its serve.yaml); a replica that missed the message (Redis was away)
+  catches up when it subscribes again.
 
 When Redis cannot be reached no request fails: this replica falls back to its own memory (`MemoryState`), says so
 in one log line and in `modelsat_state_shared` (0), and pings again with back-off (0.1 s doubling to 2 s); the
@@ -26,6 +28,7 @@ import os
 import secrets
 import socket
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,6 +51,7 @@ PREFIX = "modelsat:"
 CHANNEL = PREFIX + "events"
 VERSION_KEY = PREFIX + "config_version"
 TTL_S = {"day": 40 * 86400, "month": 400 * 86400, "total": 0}
+FLUSH_S = 0.05  # usage is sent to Redis this often (one call for every request answered meanwhile)
 ERRORS = (RedisError, OSError, TimeoutError)
 
 
@@ -84,6 +88,8 @@ class RedisState:
         self._reachable.set()
         self._follow_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._pending: defaultdict[tuple[str, int], Usage] = defaultdict(Usage)  # (hash, ttl) -> usage to add
+        self._flushing = False
         self._board: HealthBoard | None = None
         self._reload_here: Callable[[], Awaitable[bool]] | None = None
         self._up = Gauge(
@@ -132,16 +138,34 @@ class RedisState:
         return Refusal("budget", seconds_left(key.budget_period, now), float(value))
 
     def record(self, key: str | None, model: str, usage: Usage) -> None:
-        """Count an answered request here and, in the background, in Redis."""
+        """Count an answered request here and, within `FLUSH_S`, in Redis."""
         self.local.record(key, model, usage)
         if not self.reachable:
             return
         ids = period_ids(time.time())
-        scopes = [("model", model)] + ([("key", key)] if key is not None else [])
-        names = [f"{PREFIX}usage:{scope}:{name}:{ids[span]}" for scope, name in scopes for span in SPANS]
-        ttls = [TTL_S[span] for _ in scopes for span in SPANS]
-        args = [usage.prompt_tokens, usage.completion_tokens, repr(usage.cost_usd), *ttls]
-        self._spawn(self._guarded(self._record(keys=names, args=args)))
+        for scope, name in [("model", model)] + ([("key", key)] if key is not None else []):
+            for span in SPANS:
+                self._pending[f"{PREFIX}usage:{scope}:{name}:{ids[span]}", TTL_S[span]].add(usage)
+        if not self._flushing:
+            self._flushing = True
+            self._spawn(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_S)
+        self._flushing = False
+        await self._flush()
+
+    async def _flush(self) -> None:
+        pending, self._pending = self._pending, defaultdict(Usage)
+        if not pending:
+            return
+        names = [name for name, _ in pending]
+        args = [
+            value
+            for (_, ttl), u in pending.items()
+            for value in (u.requests, u.prompt_tokens, u.completion_tokens, repr(u.cost_usd), ttl)
+        ]
+        await self._guarded(self._record(keys=names, args=args))
 
     async def usage(self, keys: Iterable[str], models: Iterable[str]) -> dict[str, Any]:
         """Usage of `keys` and `models` summed over every replica (this replica's own while Redis is away)."""
@@ -165,8 +189,9 @@ class RedisState:
                 return report
         return await self.local.usage(keys, models)
 
-    async def reloaded(self) -> int:
-        """A reload was applied here: make it the shared config version, and tell the other replicas."""
+    async def reloading(self) -> int:
+        """A reload was asked of this replica: a new shared config version, announced to the other replicas so
+        they reload at the same time."""
         if self.reachable:
             try:
                 version = int(await self.client.incr(VERSION_KEY))
@@ -174,17 +199,22 @@ class RedisState:
             except ERRORS as exc:
                 self._lost(exc)
             else:
-                self.config_version = version
                 return version
-        log.warning("reload applied on this replica only: Redis at %s is unreachable", self.where)
-        return self.config_version
+        log.warning("this reload reaches this replica only: Redis at %s is unreachable", self.where)
+        return self.config_version + 1
+
+    def applied(self, version: int) -> None:
+        """This replica now runs config `version`."""
+        self.config_version = max(self.config_version, version)
 
     def forget(self, keep: Iterable[str]) -> None:
         """Drop the fallback's windows of keys no longer configured (Redis's expire by themselves)."""
         self.local.forget(keep)
 
     async def aclose(self) -> None:
-        """Stop listening and close the connections."""
+        """Send the usage not sent yet, stop listening and close the connections."""
+        if self.reachable:
+            await self._flush()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -236,7 +266,7 @@ class RedisState:
                 return
             log.info("config version %d was applied by another replica: reloading this one", version)
             if await self._reload_here():
-                self.config_version = max(self.config_version, version)
+                self.applied(version)
 
     # --- outages ------------------------------------------------------------------------------------------------
 
@@ -260,6 +290,7 @@ class RedisState:
         while True:
             await asyncio.sleep(delay)
             try:
+                await self.client.connection_pool.disconnect()  # pooled connections died with the old server
                 await self.client.ping()
             except ERRORS:
                 delay = min(2 * delay, self._max_backoff_s)

@@ -29,17 +29,17 @@ end
 return {0, ''}
 """
 
-# KEYS: usage hashes (per key and per model; day, month, total). ARGV: prompt tokens, completion tokens, USD, then
-# one time-to-live in seconds per KEY (0: kept).
+# KEYS: usage hashes (per key and per model; day, month, total). ARGV: five values per KEY, in order: requests,
+# prompt tokens, completion tokens, USD, time-to-live in seconds (0: kept).
 RECORD = """
-local n = #KEYS
-for i = 1, n do
-  redis.call('HINCRBY', KEYS[i], 'requests', 1)
-  redis.call('HINCRBY', KEYS[i], 'prompt_tokens', ARGV[1])
-  redis.call('HINCRBY', KEYS[i], 'completion_tokens', ARGV[2])
-  redis.call('HINCRBYFLOAT', KEYS[i], 'cost_usd', ARGV[3])
-  local ttl = tonumber(ARGV[3 + i])
+for i = 1, #KEYS do
+  local a = (i - 1) * 5
+  redis.call('HINCRBY', KEYS[i], 'requests', ARGV[a + 1])
+  redis.call('HINCRBY', KEYS[i], 'prompt_tokens', ARGV[a + 2])
+  redis.call('HINCRBY', KEYS[i], 'completion_tokens', ARGV[a + 3])
+  redis.call('HINCRBYFLOAT', KEYS[i], 'cost_usd', ARGV[a + 4])
+  local ttl = tonumber(ARGV[a + 5])
   if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
 end
-return n
+return #KEYS
 """
