@@ -118,16 +118,20 @@ def auth(key: str) -> dict[str, str]:
 
 
 async def hammer(
-    client: httpx2.AsyncClient, url: str, seconds: float, pick: Callable[[int], tuple[str, str]]
+    client: httpx2.AsyncClient,
+    url: str,
+    seconds: float,
+    pick: Callable[[int], tuple[str, str]],
+    enough: int | None = None,
 ) -> list[tuple[float, int | None, dict[str, str]]]:
-    """CLIENTS clients sending back to back for `seconds`; `pick(i)` is request i's (key, model). Returns (sent at,
-    status or None without a reply, headers) per request."""
+    """CLIENTS clients sending back to back for `seconds` (or until `enough` requests were answered); `pick(i)` is
+    request i's (key, model). Returns (sent at, status or None without a reply, headers) per request."""
     results: list[tuple[float, int | None, dict[str, str]]] = []
     counter = iter(range(10**9))
     deadline = time.monotonic() + seconds
 
     async def loop() -> None:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and (enough is None or len(results) < enough):
             i = next(counter)
             key, model = pick(i)
             body = {"model": model, "messages": [{"role": "user", "content": f"{PROMPTS[i % len(PROMPTS)]} #{i}"}]}
@@ -154,8 +158,9 @@ async def shared(client: httpx2.AsyncClient, url: str) -> bool:
         return False
 
 
-async def limit_phase(client: httpx2.AsyncClient, cluster: Cluster, key: str) -> int:
-    results = await hammer(client, cluster.url, 5.0, lambda i: (key, "modelsat"))
+async def limit_phase(client: httpx2.AsyncClient, cluster: Cluster, key: str, rpm: int) -> int:
+    """Requests of `key` accepted when 16 clients send rpm + 64 of them within its 60 s window (at most 45 s)."""
+    results = await hammer(client, cluster.url, 45.0, lambda i: (key, "modelsat"), enough=rpm + 64)
     statuses = Counter(status for _, status, _ in results)
     print(f"  {len(results)} requests with key {key}: {dict(statuses)}", file=sys.stderr)
     return statuses[200]
@@ -165,13 +170,12 @@ async def cooldown_phase(client: httpx2.AsyncClient, cluster: Cluster, victim_po
     """Seconds from the first failure a client saw to the last replica marking the victim cooling."""
     cooling_at: dict[str, float] = {}
 
-    async def watch() -> None:
-        while len(cooling_at) < len(cluster.proxy_urls):
-            for url in cluster.proxy_urls:
-                if url not in cooling_at:
-                    states = {b["id"]: b["state"] for b in (await backends_of(client, url))["data"]}
-                    if states[VICTIM] != "up":
-                        cooling_at[url] = time.monotonic()
+    async def watch(url: str) -> None:
+        while True:
+            states = {b["id"]: b["state"] for b in (await backends_of(client, url))["data"]}
+            if states[VICTIM] != "up":
+                cooling_at[url] = time.monotonic()  # an upper bound: the replica was cooling when it answered
+                return
             await asyncio.sleep(0.05)
 
     def pick(i: int) -> tuple[str, str]:
@@ -180,7 +184,7 @@ async def cooldown_phase(client: httpx2.AsyncClient, cluster: Cluster, victim_po
     load = asyncio.create_task(hammer(client, cluster.url, 4.0, pick))
     await asyncio.sleep(1.0)
     cluster.kill_echo(victim_port)
-    await asyncio.wait_for(watch(), 10)
+    await asyncio.wait_for(asyncio.gather(*(watch(url) for url in cluster.proxy_urls)), 15)
     results = await load
     failed = [sent for sent, status, headers in results if _failed_on_victim(status, headers)]
     first = min(failed)
@@ -211,7 +215,7 @@ async def reload_phase(client: httpx2.AsyncClient, cluster: Cluster, config: Pat
         while time.monotonic() - started < 30:
             answer = await client.post(url + "/v1/route", json={"prompt": ROUTE_CHECK}, headers=auth(ADMIN))
             if answer.json()["model"] == NEW_MODEL:
-                routed[url] = time.monotonic() - started
+                routed[url] = time.monotonic() - started  # an upper bound: routed so when it answered
                 return
             await asyncio.sleep(0.02)
 
@@ -308,14 +312,14 @@ async def run(folder: Path, args: argparse.Namespace) -> dict[str, Any]:
                     "rounds_cpu_ms_per_request": [r["cpu_ms_per_request"] for r in measured],
                 }
             print("limit", file=sys.stderr)
-            figures["limit_accepted"] = await limit_phase(client, cluster, "limit-a")
+            figures["limit_accepted"] = await limit_phase(client, cluster, "limit-a", args.rpm)
             print("cool-down", file=sys.stderr)
             figures["cooldown_spread_s"] = round(await cooldown_phase(client, cluster, ports[VICTIM]), 3)
             print("reload", file=sys.stderr)
             figures["reload_all_routed_s"] = round(await reload_phase(client, cluster, config, free_block(1)), 3)
             print("redis outage", file=sys.stderr)
             figures["outage"] = await outage_phase(client, cluster, args.outage)
-            figures["limit_accepted_after_outage"] = await limit_phase(client, cluster, "limit-b")
+            figures["limit_accepted_after_outage"] = await limit_phase(client, cluster, "limit-b", args.rpm)
     return figures
 
 
