@@ -167,7 +167,7 @@ def test_a_budget_spent_through_one_replica_is_refused_by_the_other(
         error = refused.json()["error"]
         assert error["code"] == "budget_exceeded" and error["type"] == "insufficient_quota"
         assert (
-            "key 'budgeted' has spent its budget of 0.0025 USD per day (0.0030 USD spent); it renews"
+            "key 'budgeted' has spent its budget of 0.0025 USD per day (0.003 USD spent); it renews"
             in error["message"]
         )
         assert 0 < int(refused.headers["retry-after"]) <= 86400

@@ -34,7 +34,7 @@ def refusal_error(key: KeyEntry, refusal: Refusal) -> APIError:
     return APIError(
         429,
         f"key {key.name!r} has spent its budget of {key.budget_usd:g} USD per {key.budget_period} "
-        f"({refusal.spent_usd:.4f} USD spent); it renews with the next UTC {key.budget_period}, in {seconds} s",
+        f"({refusal.spent_usd:.6g} USD spent); it renews with the next UTC {key.budget_period}, in {seconds} s",
         "insufficient_quota",
         "budget_exceeded",
         headers={"retry-after": str(seconds)},
