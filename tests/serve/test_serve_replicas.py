@@ -135,6 +135,20 @@ def test_a_cool_down_started_by_one_replica_is_seen_by_the_other(
         assert ask(b, ADMIN, model=MATH).status_code == 200
 
 
+def test_failures_seen_by_two_replicas_together_start_a_cool_down_on_both(
+    tmp_path: Path, echo, redis_server: RedisServer
+) -> None:
+    url, switch = echo
+    rule = {"failures": 2, "window_s": 30, "cooldown_s": 30, "probe_timeout_s": 2}
+    with replicas(tmp_path, url, redis_server.url, cooldown=rule) as (a, b):
+        switch.status = 500
+        assert ask(a, ADMIN, model=MATH).status_code == 502
+        wait_until(lambda: backends_of(b)["data"][0]["recent_failures"] == 1, 1.0, "b to count a's failure")
+        assert ask(b, ADMIN, model=MATH).status_code == 502  # one failure each: two in all
+        for replica in (a, b):
+            wait_until(lambda r=replica: backends_of(r)["data"][0]["state"] == "cooling", 1.0, "both to cool down")
+
+
 def test_a_reload_on_one_replica_reaches_the_other(tmp_path: Path, echo, redis_server: RedisServer) -> None:
     url, _ = echo
     with replicas(tmp_path, url, redis_server.url) as (a, b):
@@ -167,8 +181,7 @@ def test_a_budget_spent_through_one_replica_is_refused_by_the_other(
         error = refused.json()["error"]
         assert error["code"] == "budget_exceeded" and error["type"] == "insufficient_quota"
         assert (
-            "key 'budgeted' has spent its budget of 0.0025 USD per day (0.003 USD spent); it renews"
-            in error["message"]
+            "key 'budgeted' has spent its budget of 0.0025 USD per day (0.003 USD spent); it renews" in error["message"]
         )
         assert 0 < int(refused.headers["retry-after"]) <= 86400
         usage = httpx.get(b + "/v1/usage", headers=auth(ADMIN), timeout=10).json()
@@ -234,3 +247,12 @@ def test_a_wrong_state_url_is_a_config_error_naming_the_field(tmp_path: Path, va
     with pytest.raises(ConfigError, match=rf"^{path}: state: Value error, .*") as caught:
         load_serve_config(path)
     assert message in str(caught.value)
+
+
+def test_a_wrong_state_url_never_shows_its_password() -> None:
+    from modelsat.serve.state.url import check_state_url
+
+    with pytest.raises(ValueError, match=r"'redis://:\*\*\*@127\.0\.0\.1:port/0': the port is not a number") as caught:
+        check_state_url("redis://:s3cret@127.0.0.1:port/0")
+    assert "s3cret" not in str(caught.value)
+    assert check_state_url("redis://:s3cret@127.0.0.1:6379/2") == "redis://:s3cret@127.0.0.1:6379/2"

@@ -30,6 +30,7 @@ from modelsat.serve.config import Cooldown
 log = logging.getLogger(__name__)
 
 State = Literal["up", "cooling", "probing"]
+Shared = Literal["failed", "cooling", "up"]  # what one replica tells the others (a failure, a cool-down, a probe)
 PROBE_BODY: dict[str, Any] = {"messages": [{"role": "user", "content": "ping"}], "max_tokens": 1, "temperature": 0}
 
 
@@ -57,8 +58,9 @@ class HealthBoard:
         self._clock = clock
         self._on_change = on_change
         self._health: dict[str, BackendHealth] = {}
-        # told of every cool-down this board starts and every probe it settles (shared state tells other replicas)
-        self.share: Callable[[str, State, float, str], None] | None = None
+        # told of every failure this board counts, cool-down it starts and probe it settles (shared state tells the
+        # other replicas, whose boards `apply_shared` them)
+        self.share: Callable[[str, Shared, float, str], None] | None = None
 
     def sync(self, models: Iterable[str], reset: Iterable[str] = (), rule: Cooldown | None = None) -> None:
         """Track exactly `models`; forget the state of `reset` (a backend whose config changed)."""
@@ -88,22 +90,29 @@ class HealthBoard:
         health = self._health.get(model)
         if health is None or health.state != "up":
             return
+        self._share(model, "failed", 0.0, reason)
+        if self._count(model, health, reason):
+            self._share(model, "cooling", self.rule.cooldown_s, reason)
+
+    def _count(self, model: str, health: BackendHealth, reason: str) -> bool:
+        """Count a failure of `model`, up; True when it started a cool-down."""
         now = self._clock()
         health.last_error = reason
         health.recent.append(now)
         while health.recent and health.recent[0] < now - self.rule.window_s:
             health.recent.popleft()
-        if len(health.recent) >= self.rule.failures:
-            self._cool(model, health, now)
-            self._share(model, "cooling", self.rule.cooldown_s, reason)
-            log.warning(
-                "backend %s cooling down for %.0f s after %d failures in %.0f s (last: %s)",
-                model,
-                self.rule.cooldown_s,
-                self.rule.failures,
-                self.rule.window_s,
-                reason,
-            )
+        if len(health.recent) < self.rule.failures:
+            return False
+        self._cool(model, health, now)
+        log.warning(
+            "backend %s cooling down for %.0f s after %d failures in %.0f s (last: %s)",
+            model,
+            self.rule.cooldown_s,
+            self.rule.failures,
+            self.rule.window_s,
+            reason,
+        )
+        return True
 
     def due_probes(self) -> list[str]:
         """Backends whose cool-down has ended; each becomes `probing` (one probe at a time)."""
@@ -131,12 +140,15 @@ class HealthBoard:
             self._share(model, "cooling", self.rule.cooldown_s, reason)
             log.warning("backend %s failed its probe (%s); cooling down again", model, reason)
 
-    def apply_shared(self, model: str, state: State, seconds: float, reason: str) -> None:
-        """Another replica cooled `model` down for `seconds` (because of `reason`), or saw its probe answer (`up`)."""
+    def apply_shared(self, model: str, state: Shared, seconds: float, reason: str) -> None:
+        """Another replica saw `model` fail (counted here as a failure of this replica's), cooled it down for
+        `seconds` (because of `reason`), or saw its probe answer (`up`)."""
         health = self._health.get(model)
         if health is None:
             return
-        if state == "cooling" and health.state != "cooling":
+        if state == "failed" and health.state == "up":
+            self._count(model, health, reason)
+        elif state == "cooling" and health.state != "cooling":
             health.last_error = reason
             self._cool(model, health, self._clock(), seconds)
             log.warning("backend %s cooling down for %.0f s: another replica saw it fail (%s)", model, seconds, reason)
@@ -167,7 +179,7 @@ class HealthBoard:
         health.cooldowns += 1
         self._changed(model, "cooling")
 
-    def _share(self, model: str, state: State, seconds: float, reason: str) -> None:
+    def _share(self, model: str, state: Shared, seconds: float, reason: str) -> None:
         if self.share is not None:
             self.share(model, state, seconds, reason)
 

@@ -5,8 +5,9 @@ proxy that names the same Redis.
   its sliding 60 s window atomically, on Redis's clock, so N replicas together admit a key's `rpm`, not N × rpm.
 - Usage: answered requests add their tokens and cost to hashes per key and per model (day, month, total), in one
   script call per replica every 50 ms (`FLUSH_S`), so a spent budget is refused everywhere within a few tens of ms.
-- Cool-downs: a cool-down one replica starts, or a probe it settles, is published on a channel; the others apply
-  it at once (`HealthBoard.apply_shared`).
+- Cool-downs: each backend failure a replica sees, each cool-down it starts and each probe it settles is
+  published on a channel; the others apply it at once (`HealthBoard.apply_shared`), so failures seen by all
+  replicas together start a cool-down on every one.
 - Reloads: a reload asked of any replica increments the shared config version and publishes it, then every
   replica reloads at once (each re-reads its serve.yaml); a replica that missed the message (Redis was away)
   catches up when it subscribes again.
@@ -39,7 +40,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from modelsat.serve.health import HealthBoard, State
+from modelsat.serve.health import HealthBoard, Shared
 from modelsat.serve.keys import WINDOW_S, KeyEntry
 from modelsat.serve.state.ledger import SPANS, Refusal, Usage, period_ids, seconds_left
 from modelsat.serve.state.memory import MemoryState
@@ -226,7 +227,7 @@ class RedisState:
     def _event(self, kind: str, **fields: Any) -> str:
         return json.dumps({"origin": self.replica, "kind": kind, **fields})
 
-    def _share_health(self, model: str, state: State, seconds: float, reason: str) -> None:
+    def _share_health(self, model: str, state: Shared, seconds: float, reason: str) -> None:
         if self.reachable:
             event = self._event("health", model=model, state=state, seconds=seconds, reason=reason)
             self._spawn(self._guarded(self.client.publish(CHANNEL, event)))
@@ -242,16 +243,22 @@ class RedisState:
                     while True:
                         message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                         if message is not None:
-                            self._on_event(json.loads(message["data"]))
+                            self._on_event(message["data"])
             except ERRORS as exc:
                 self._lost(exc)
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        if event.get("origin") == self.replica:
+    def _on_event(self, data: str) -> None:
+        try:
+            event = json.loads(data)
+            kind, origin = event["kind"], event["origin"]
+        except (ValueError, TypeError, KeyError):
+            log.warning("ignored a message on %s that is not a modelsat event: %.200r", CHANNEL, data)
             return
-        if event["kind"] == "health" and self._board is not None:
+        if origin == self.replica:
+            return
+        if kind == "health" and self._board is not None:
             self._board.apply_shared(event["model"], event["state"], float(event["seconds"]), event["reason"])
-        elif event["kind"] == "reload" and int(event["version"]) > self.config_version:
+        elif kind == "reload" and int(event["version"]) > self.config_version:
             self._spawn(self._follow(int(event["version"])))
 
     async def _catch_up(self) -> None:

@@ -20,6 +20,8 @@ def check_state_url(value: str) -> str:
     if value == MEMORY:
         return value
     parts = urlsplit(value)
+    if parts.password:  # never echo a password back in an error
+        value = value.replace(f":{parts.password}@", ":***@", 1)
     if parts.scheme not in SCHEMES:
         raise ValueError(f"expected 'memory' or redis://HOST:PORT/DB, got {value!r}")
     try:
