@@ -425,7 +425,7 @@ def create_app(
             {"id": m, "object": "modelsat.backend", "model": serving.cfg.backends[m].model, **states[m]}
             for m in serving.models
         ]
-        shared = {"config_version": state.config_version, "shared_state": state.shared and state.reachable}
+        shared = {"config_version": state.config_version, "shared_state": state.reachable}
         return {"object": "list", "generation": serving.generation, **shared, "data": data}
 
     def require_admin(request: Request, key: KeyEntry | None, what: str) -> None:

@@ -28,7 +28,8 @@ __all__ = ["MemoryState", "Refusal", "SharedState", "Usage", "open_state"]
 class SharedState(Protocol):
     """The state a proxy keeps with its peers (or alone)."""
 
-    shared: bool
+    shared: bool  # kept with other replicas (a Redis), not in this process only
+    reachable: bool  # shared now: False for memory, and while Redis is away
     config_version: int
 
     async def start(self, board: HealthBoard, reload_here: Callable[[], Awaitable[bool]]) -> None:

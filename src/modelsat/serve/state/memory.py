@@ -19,6 +19,7 @@ class MemoryState:
     """Per-process state: a sliding-window limiter per key and a usage ledger; reloads reach this process only."""
 
     shared = False
+    reachable = False
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
         self.limiter = RateLimiter(clock)
