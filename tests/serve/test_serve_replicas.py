@@ -256,3 +256,14 @@ def test_a_wrong_state_url_never_shows_its_password() -> None:
         check_state_url("redis://:s3cret@127.0.0.1:port/0")
     assert "s3cret" not in str(caught.value)
     assert check_state_url("redis://:s3cret@127.0.0.1:6379/2") == "redis://:s3cret@127.0.0.1:6379/2"
+
+
+def test_the_replicas_example_config_and_keys_load() -> None:
+    configs = Path(__file__).parents[2] / "configs"
+    cfg = load_serve_config(configs / "serve.replicas.yaml")
+    assert cfg.state == "redis://127.0.0.1:6390/0"
+    ring = KeyRing.load(cfg.keys, {})
+    assert [(k.name, k.rpm, k.budget_usd, k.admin) for k in ring.entries] == [
+        ("team", 30, 0.01, False),
+        ("ops", None, None, True),
+    ]
