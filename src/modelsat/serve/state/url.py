@@ -20,19 +20,18 @@ def check_state_url(value: str) -> str:
     if value == MEMORY:
         return value
     parts = urlsplit(value)
-    if parts.password:  # never echo a password back in an error
-        value = value.replace(f":{parts.password}@", ":***@", 1)
+    shown = value.replace(f":{parts.password}@", ":***@", 1) if parts.password else value  # errors hide passwords
     if parts.scheme not in SCHEMES:
-        raise ValueError(f"expected 'memory' or redis://HOST:PORT/DB, got {value!r}")
+        raise ValueError(f"expected 'memory' or redis://HOST:PORT/DB, got {shown!r}")
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"{value!r}: the port is not a number from 1 to 65535") from None
+        raise ValueError(f"{shown!r}: the port is not a number from 1 to 65535") from None
     if not parts.hostname or port == 0:
-        raise ValueError(f"{value!r}: expected redis://HOST:PORT/DB with a host name")
+        raise ValueError(f"{shown!r}: expected redis://HOST:PORT/DB with a host name")
     db = parts.path.strip("/")
     if db and not db.isdigit():
-        raise ValueError(f"{value!r}: the database after the last '/' must be a number, got {db!r}")
+        raise ValueError(f"{shown!r}: the database after the last '/' must be a number, got {db!r}")
     if parts.query or parts.fragment:
-        raise ValueError(f"{value!r}: expected redis://HOST:PORT/DB without options")
+        raise ValueError(f"{shown!r}: expected redis://HOST:PORT/DB without options")
     return value
