@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA ?= $(or $(MODELSAT_DATA),../shared/data)
 
 .PHONY: setup test demo router router-small12 router-holdout router-fold-c router-routerbench router-specialists \
-  router-specialists-folds router-chat lint bench clean
+  router-specialists-folds router-chat lint bench replicas clean
 
 setup: $(STAMP)
 
@@ -102,6 +102,11 @@ router-chat: setup out/chat.parquet
 
 bench: setup
 	$(BIN)/python benchmarks/route_speed.py
+
+# Redis, three `modelsat serve` replicas sharing it, an echo backend and HAProxy on 127.0.0.1:8000; Ctrl-C stops all
+# (docs/serving.md#running-several-replicas).
+replicas: setup
+	$(BIN)/python -m modelsat.serve.cluster --config configs/serve.replicas.yaml --replicas 3 --port 8000 --echo 8102
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -15,6 +15,7 @@ after warm-up, then one JSON line of those figures; it exits 1 when an acceptanc
 Example:
     $ .venv/bin/python benchmarks/chaos.py --minutes 10 --clients 16
     $ .venv/bin/python benchmarks/chaos.py --minutes 1.5 --clients 4 --no-smollm2   # a quick look
+    $ .venv/bin/python benchmarks/chaos.py --minutes 4 --clients 16 --redis         # state: redis://
 """
 
 import argparse
@@ -41,6 +42,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from modelsat.serve.backends import EchoBackend
+from modelsat.serve.cluster import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "modelsat.cli.main"]
@@ -189,8 +191,8 @@ def rss_mb(pid: int) -> float:
 # --- configuration ------------------------------------------------------------------------------------
 
 
-def write_config(folder: Path, backends: list[Backend], outcomes: Path) -> None:
-    """serve.yaml, keys.yaml and cards.json (from `modelsat profile`) for `backends`."""
+def write_config(folder: Path, backends: list[Backend], outcomes: Path, state: str) -> None:
+    """serve.yaml, keys.yaml and cards.json (from `modelsat profile`) for `backends`; `state` is serve.yaml's."""
     models = [b.model for b in backends]
     subprocess.run(
         [*CLI, "profile", "--outcomes", str(outcomes), "--router", str(ROOT / "routers/default"),
@@ -212,6 +214,7 @@ def write_config(folder: Path, backends: list[Backend], outcomes: Path) -> None:
         "router": str(ROOT / "routers/default"),
         "cards": "cards.json",
         "keys": "keys.yaml",
+        "state": state,
         "fallbacks": 2,
         "stream_idle_s": 15,  # SmolLM2 answers one request at a time: a queued stream waits between its events
         "cooldown": {"failures": 3, "window_s": 20, "cooldown_s": 5, "probe_timeout_s": 2},
@@ -386,10 +389,10 @@ async def schedule(run: Run, backends: list[Backend], start: float, stop: float,
 
 
 async def reload_new_model(run: Run, url: str, folder: Path, backends: list[Backend], new: Backend, outcomes: Path,
-                           at: float) -> None:  # fmt: skip
+                           at: float, state: str) -> None:  # fmt: skip
     """At `at`: profile the new model with the others, add its backend to serve.yaml, POST /admin/reload."""
     await asyncio.sleep(max(0.0, at - time.monotonic()))
-    await asyncio.to_thread(write_config, folder, [*backends, new], outcomes)
+    await asyncio.to_thread(write_config, folder, [*backends, new], outcomes, state)
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
         started = time.monotonic()
         reply = await client.post("/admin/reload", headers={"authorization": f"Bearer {ADMIN_KEY}"})
@@ -499,7 +502,9 @@ async def soak(args: argparse.Namespace, folder: Path, outcomes: Path) -> tuple[
     new = Backend(NEW_MODEL, free_port(), "echo")
     for backend in [*backends, new]:
         backend.start()
-    write_config(folder, backends, outcomes)
+    redis = RedisServer(free_port(), folder).start() if args.redis else None
+    state = redis.url if redis is not None else "memory"
+    write_config(folder, backends, outcomes, state)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (folder / "proxy.log").open("w")
@@ -519,12 +524,13 @@ async def soak(args: argparse.Namespace, folder: Path, outcomes: Path) -> tuple[
         jobs = [client_loop(url, seed, run, models, stop) for seed in range(args.clients)]
         jobs += [schedule(run, backends, start, stop, quiet), sample_memory(run, proxy.pid, stop, args.sample_s)]
         if reload_at:
-            jobs.append(reload_new_model(run, url, folder, backends, new, outcomes, reload_at))
+            jobs.append(reload_new_model(run, url, folder, backends, new, outcomes, reload_at, state))
         await asyncio.gather(*jobs)
         run.rss.append((time.monotonic(), rss_mb(proxy.pid)))
         window = (run.reload["start"] - 1, run.reload["end"] + 1) if run.reload else None
         summary = summarise(run, start, min(args.warmup_minutes * 60, args.minutes * 20), window)
         summary |= {"minutes": args.minutes, "clients": args.clients, "smollm2": args.smollm2}
+        summary["state"] = "redis" if redis is not None else "memory"
         return summary, failures(summary, args.reload)
     finally:
         proxy.send_signal(signal.SIGINT)
@@ -534,6 +540,8 @@ async def soak(args: argparse.Namespace, folder: Path, outcomes: Path) -> tuple[
             proxy.kill()
         for backend in [*backends, new]:
             backend.kill()
+        if redis is not None:
+            redis.kill()
         log.close()
 
 
@@ -547,6 +555,7 @@ def main() -> None:
     parser.add_argument("--warmup-minutes", type=float, default=2.0, help="memory growth is measured after this")
     parser.add_argument("--sample-s", type=float, default=5.0, help="seconds between memory samples")
     parser.add_argument("--keep", type=Path, help="keep the configs and the proxy log in this folder")
+    parser.add_argument("--redis", action="store_true", help="state: redis:// (a redis-server started for the run)")
     args = parser.parse_args()
     if not args.smollm2:
         ECHO_MODELS.append(SMOLLM2_MODEL)  # the same five model names, all echo

@@ -167,3 +167,31 @@ def test_the_example_keys_file_loads_against_the_example_config() -> None:
     ring.check_profiles(routed_names(load_serve_config(root / "serve.example.yaml")), root / "keys.example.yaml")
     assert [(k.name, k.rpm, k.admin) for k in ring.entries] == [("team-math", 60, False), ("ops", None, True)]
     assert ring.identify("Bearer change-me-ops-key").name == "ops"
+
+
+def test_a_spent_budget_is_429_until_the_period_renews(tmp_path: Path, scorer: KeywordScorer) -> None:
+    entries = [
+        {"name": "capped", "key": "sk-capped", "budget_usd": 1.5e-5},
+        {"name": "ops", "key": "sk-ops", "admin": True},
+    ]
+    (tmp_path / "keys.yaml").write_text(yaml.safe_dump({"keys": entries}))
+    backends = {m: {"base_url": URL, "price": {"input": 1.0, "output": 2.0}} for m in (MATH, CODE, CHAT)}
+    cfg = write_config(tmp_path, backends, keys="keys.yaml")
+    app = create_app(cfg, scorer, {m: EchoBackend(m) for m in cfg.backends}, keys=KeyRing.load(cfg.keys, {}))
+    with TestClient(app) as client:
+        for _ in range(2):  # 9e-6 USD each (3 + 3 tokens): the second starts under the budget
+            assert client.post("/v1/chat/completions", json=chat("one two three"), headers=auth("sk-capped")).is_success
+        refused = client.post("/v1/chat/completions", json=chat("one two three"), headers=auth("sk-capped"))
+        usage = client.get("/v1/usage", headers=auth("sk-ops")).json()
+        assert client.get("/v1/usage", headers=auth("sk-capped")).status_code == 403
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "budget_exceeded"
+    assert "spent its budget of 1.5e-05 USD per day (1.8e-05 USD spent)" in refused.json()["error"]["message"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 86400
+    assert usage["shared"] is False
+    assert usage["keys"]["capped"]["day"] == {
+        "requests": 2,
+        "prompt_tokens": 6,
+        "completion_tokens": 6,
+        "cost_usd": 1.8e-05,
+    }
+    assert usage["models"][CHAT]["total"]["requests"] == 2 and usage["keys"]["ops"]["total"]["requests"] == 0

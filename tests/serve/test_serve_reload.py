@@ -66,6 +66,7 @@ def test_a_model_added_to_the_config_is_routed_after_reload(setup) -> None:
         "added": [POET],
         "removed": [],
         "seconds": 0,
+        "config_version": 1,
     }
     assert ask(client, "write a sonnet").headers["x-modelsat-model"] == POET
     assert ask(client, "prove the integral").headers["x-modelsat-model"] == MATH

@@ -1,11 +1,14 @@
 """The routing proxy: an OpenAI-compatible API whose model `modelsat` is answered by the routed model.
 
 Endpoints: POST /v1/chat/completions, GET /v1/models, POST /v1/route, GET /v1/backends, POST /admin/reload,
-GET /healthz, GET /metrics. A request for `modelsat` (or `modelsat/<profile-or-zoo>`) is ranked by the router
+GET /v1/usage, GET /healthz, GET /metrics.
+
+A request for `modelsat` (or `modelsat/<profile-or-zoo>`) is ranked by the router
 (Model-SAT §3.3: the argmax of the capability scores) and sent to the best available model's backend; a
 backend timeout or 5xx moves on to the next-ranked model, and a backend that keeps failing cools down
 (`serve/dispatch.py`, `serve/health.py`). A request naming a backend model passes straight through.
-SIGHUP or POST /admin/reload re-reads serve.yaml and the cards (`serve/reload.py`).
+SIGHUP or POST /admin/reload re-reads serve.yaml and the cards (`serve/reload.py`). Limits, budgets, usage,
+cool-downs and reloads are shared with other replicas when serve.yaml's `state` names a Redis (`serve/state/`).
 
 Example:
     app = create_app(load_serve_config("serve.yaml"), scorer, backends, config_path=Path("serve.yaml"))
@@ -39,7 +42,7 @@ from modelsat.serve.cost import apply_tradeoff, request_tradeoff, without_tradeo
 from modelsat.serve.dispatch import Dispatcher
 from modelsat.serve.health import HealthBoard, Prober
 from modelsat.serve.heap import TRIM_EVERY_S, trim_heap
-from modelsat.serve.keys import KeyEntry, KeyRing, RateLimiter, retry_after_seconds
+from modelsat.serve.keys import KeyEntry, KeyRing
 from modelsat.serve.metrics import Metrics
 from modelsat.serve.reload import (
     LiveSet,
@@ -52,6 +55,8 @@ from modelsat.serve.reload import (
     routed_names,
 )
 from modelsat.serve.routing import load_scorer, request_mode, use_routing_threads
+from modelsat.serve.state import open_state
+from modelsat.serve.state.refusals import refusal_error
 from modelsat.serve.wire import ChatRequest, Message, chat_turns, message_text
 from modelsat.types import InstructionScorer
 
@@ -63,6 +68,7 @@ ENDPOINTS = (
     "/v1/route",
     "/v1/backends",
     "/admin/reload",
+    "/v1/usage",
     "/healthz",
     "/metrics",
 )
@@ -163,8 +169,8 @@ def create_app(
     metrics = Metrics()
     board = HealthBoard(cfg.cooldown, on_change=metrics.backend_state)
     board.sync(cfg.backends)
-    limiter = RateLimiter()
-    dispatcher = Dispatcher(metrics, board)
+    state = open_state(cfg.state, metrics.registry)
+    dispatcher = Dispatcher(metrics, board, state)
     keyring = keys if keys is not None else KeyRing(KeyRing.plain(api_keys))
     scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelsat-routing")
     new_batcher = batcher_factory(metrics.batch_size.observe, scoring)
@@ -178,7 +184,7 @@ def create_app(
         board.sync(new.models, reset=changed, rule=new.cfg.cooldown)
         for model in set(old.models) - set(new.models):
             metrics.forget_backend(model)
-        limiter.forget(entry.name for entry in new.keys.entries)
+        state.forget(entry.name for entry in new.keys.entries)
         metrics.generation.set(new.generation)
         metrics.served_models.set(len(new.models))
 
@@ -186,7 +192,7 @@ def create_app(
     prober = Prober(board, lambda: live.current.backends)
     metrics.served_models.set(len(initial.models))
 
-    async def reload() -> dict[str, Any]:
+    async def apply_reload() -> dict[str, Any]:
         try:
             summary = await live.reload()
         except ReloadRefused:
@@ -194,6 +200,21 @@ def create_app(
             raise
         metrics.reloads.labels(result="applied").inc()
         return summary
+
+    async def reload() -> dict[str, Any]:
+        """Reload this replica and (shared state) every other one at the same time."""
+        version = await state.reloading()
+        summary = await apply_reload()
+        state.applied(version)
+        return summary | {"config_version": state.config_version}
+
+    async def follow_reload() -> bool:
+        """Another replica reloaded: reload this one (a refusal is logged by the reload itself)."""
+        try:
+            await apply_reload()
+        except ReloadRefused:
+            return False
+        return True
 
     signalled: set[asyncio.Task[dict[str, Any]]] = set()
 
@@ -215,6 +236,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncGenerator[None, None]:
         await initial.batcher.start()
         prober.start()
+        await state.start(board, follow_reload)
         trimmer = asyncio.create_task(trim_periodically(), name="modelsat-trim")
         if handle_sighup:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
@@ -226,6 +248,7 @@ def create_app(
             trimmer.cancel()
             await asyncio.gather(trimmer, return_exceptions=True)
             await prober.aclose()
+            await state.aclose()
             await live.aclose()
             scoring.shutdown(wait=False)
 
@@ -255,24 +278,11 @@ def create_app(
         return key
 
     async def within_limit(key: KeyEntry | None = Depends(require_key)) -> KeyEntry | None:
-        if key is None or key.rpm is None:
+        if key is None or (key.rpm is None and key.budget_usd is None):
             return key
-        wait = limiter.admit(key.name, key.rpm)
-        if wait is not None:
-            seconds = retry_after_seconds(wait)
-            log.info("key %s over its limit of %d requests/min; retry after %d s", key.name, key.rpm, seconds)
-            raise APIError(
-                429,
-                f"rate limit of {key.rpm} requests per minute reached for key {key.name!r}; retry after {seconds} s",
-                "requests",
-                "rate_limit_exceeded",
-                headers={
-                    "retry-after": str(seconds),
-                    "x-ratelimit-limit-requests": str(key.rpm),
-                    "x-ratelimit-remaining-requests": "0",
-                    "x-ratelimit-reset-requests": f"{seconds}s",
-                },
-            )
+        refusal = await state.admit(key)
+        if refusal is not None:
+            raise refusal_error(key, refusal)
         return key
 
     def candidates(serving: ServingSet, requested: str, key: KeyEntry | None) -> list[str] | None:
@@ -415,20 +425,31 @@ def create_app(
             {"id": m, "object": "modelsat.backend", "model": serving.cfg.backends[m].model, **states[m]}
             for m in serving.models
         ]
-        return {"object": "list", "generation": serving.generation, "data": data}
+        shared = {"config_version": state.config_version, "shared_state": state.reachable}
+        return {"object": "list", "generation": serving.generation, **shared, "data": data}
 
-    @app.post("/admin/reload")
-    async def admin_reload(request: Request, key: KeyEntry | None = Depends(require_key)) -> dict[str, Any]:
+    def require_admin(request: Request, key: KeyEntry | None, what: str) -> None:
         if key is None and (request.client is None or request.client.host not in LOOPBACK):
-            raise APIError(403, "without API keys, reloads are accepted only from this host", code="forbidden")
+            raise APIError(403, f"without API keys, {what} accepted only from this host", code="forbidden")
         if key is not None and not key.admin:
             raise APIError(
                 403, f"key {key.name!r} is not an admin key (admin: true in the keys file)", code="forbidden"
             )
+
+    @app.post("/admin/reload")
+    async def admin_reload(request: Request, key: KeyEntry | None = Depends(require_key)) -> dict[str, Any]:
+        require_admin(request, key, "reloads are")
         try:
             return {"object": "modelsat.reload", **(await reload())}
         except ReloadRefused as exc:
             raise APIError(400, f"reload refused, the running set stays: {exc}", code="reload_refused") from None
+
+    @app.get("/v1/usage")
+    async def usage(request: Request, key: KeyEntry | None = Depends(require_key)) -> dict[str, Any]:
+        require_admin(request, key, "usage reports are")
+        serving = serving_of(request)
+        names = [entry.name for entry in serving.keys.entries]
+        return {"object": "modelsat.usage", **(await state.usage(names, serving.models))}
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict[str, Any]:

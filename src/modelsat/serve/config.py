@@ -116,6 +116,12 @@ class ServeConfig(BaseModel):
         description="CPU threads of the router's forward passes; unset: every core but one in fast mode (the event "
         "loop's HTTP work is as large as routing there and needs a core of its own), every core in full mode.",
     )
+    state: str = Field(
+        default="memory",
+        description="Where limits, budgets, usage, cool-downs and reloads live: `memory` (this process) or "
+        "`redis://HOST:PORT/DB`, shared by every replica that names the same Redis (docs/serving.md#running-several-"
+        "replicas).",
+    )
     mode: RoutingMode | None = Field(
         default=None,
         description="Routing mode: fast (the request's encoder embedding and the router's accuracy readout; the "
@@ -132,6 +138,13 @@ class ServeConfig(BaseModel):
         if ROUTED_MODEL in value or any(name.startswith(ROUTED_MODEL + "/") for name in value):
             raise ValueError(f"backend names must not start with {ROUTED_MODEL!r} (that name routes)")
         return value
+
+    @field_validator("state")
+    @classmethod
+    def _state_url(cls, value: str) -> str:
+        from modelsat.serve.state.url import check_state_url  # no redis client imported for `state: memory`
+
+        return check_state_url(value)
 
     @model_validator(mode="after")
     def _names_are_consistent(self) -> "ServeConfig":

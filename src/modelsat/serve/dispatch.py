@@ -7,7 +7,7 @@ out of every pick (a *cool-down*); a 4xx is the request's fault and passes throu
 back before its first event; after that a failure ends it with an error event (`serve/streams.py`).
 
 Example:
-    dispatcher = Dispatcher(metrics, board)
+    dispatcher = Dispatcher(metrics, board, MemoryState())
     response = await dispatcher.answer(serving, body, stream=False, ranked=["a", "b"], headers={}, key="team")
 """
 
@@ -23,6 +23,7 @@ from modelsat.serve.backends import BackendRejected, BackendUnavailable
 from modelsat.serve.health import HealthBoard
 from modelsat.serve.metrics import Metrics
 from modelsat.serve.reload import ServingSet
+from modelsat.serve.state import SharedState, Usage
 from modelsat.serve.streams import relay_events
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,10 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     """Answers a ranked request from the first backend that can."""
 
-    def __init__(self, metrics: Metrics, board: HealthBoard) -> None:
+    def __init__(self, metrics: Metrics, board: HealthBoard, state: SharedState) -> None:
         self.metrics = metrics
         self.board = board
+        self.state = state  # where each answered request's usage is counted
 
     async def answer(
         self,
@@ -84,6 +86,7 @@ class Dispatcher:
                 self.metrics.fallbacks.inc()
             log.info("answered by %s in %.0f ms%s", model, elapsed * 1000, f" after {failures}" if failures else "")
             if stream:
+                self.state.record(key, model, Usage(1))
                 relayed = self._relay(first, chunks, model, serving.cfg.stream_idle_s)
                 return StreamingResponse(relayed, media_type="text/event-stream", headers=headers)
             reply["model"] = model
@@ -114,10 +117,14 @@ class Dispatcher:
     def _count_cost(self, serving: ServingSet, model: str, reply: dict[str, Any], key: str | None) -> None:
         price = serving.cfg.backends[model].price
         usage = reply.get("usage")
-        if price is None or not isinstance(usage, dict):
+        if not isinstance(usage, dict):
+            self.state.record(key, model, Usage(1))
             return
         tokens_in, tokens_out = usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
-        cost = (tokens_in * price.input + tokens_out * price.output) / 1e6
+        cost = 0.0 if price is None else (tokens_in * price.input + tokens_out * price.output) / 1e6
+        self.state.record(key, model, Usage(1, tokens_in, tokens_out, cost))
+        if price is None:
+            return
         self.metrics.cost.labels(model=model).inc(cost)
         if key is not None:
             self.metrics.key_cost.labels(key=key).inc(cost)

@@ -30,6 +30,7 @@ from modelsat.serve.config import Cooldown
 log = logging.getLogger(__name__)
 
 State = Literal["up", "cooling", "probing"]
+Shared = Literal["failed", "cooling", "up"]  # what one replica tells the others (a failure, a cool-down, a probe)
 PROBE_BODY: dict[str, Any] = {"messages": [{"role": "user", "content": "ping"}], "max_tokens": 1, "temperature": 0}
 
 
@@ -57,6 +58,9 @@ class HealthBoard:
         self._clock = clock
         self._on_change = on_change
         self._health: dict[str, BackendHealth] = {}
+        # told of every failure this board counts, cool-down it starts and probe it settles (shared state tells the
+        # other replicas, whose boards `apply_shared` them)
+        self.share: Callable[[str, Shared, float, str], None] | None = None
 
     def sync(self, models: Iterable[str], reset: Iterable[str] = (), rule: Cooldown | None = None) -> None:
         """Track exactly `models`; forget the state of `reset` (a backend whose config changed)."""
@@ -86,21 +90,29 @@ class HealthBoard:
         health = self._health.get(model)
         if health is None or health.state != "up":
             return
+        self._share(model, "failed", 0.0, reason)
+        if self._count(model, health, reason):
+            self._share(model, "cooling", self.rule.cooldown_s, reason)
+
+    def _count(self, model: str, health: BackendHealth, reason: str) -> bool:
+        """Count a failure of `model`, up; True when it started a cool-down."""
         now = self._clock()
         health.last_error = reason
         health.recent.append(now)
         while health.recent and health.recent[0] < now - self.rule.window_s:
             health.recent.popleft()
-        if len(health.recent) >= self.rule.failures:
-            self._cool(model, health, now)
-            log.warning(
-                "backend %s cooling down for %.0f s after %d failures in %.0f s (last: %s)",
-                model,
-                self.rule.cooldown_s,
-                self.rule.failures,
-                self.rule.window_s,
-                reason,
-            )
+        if len(health.recent) < self.rule.failures:
+            return False
+        self._cool(model, health, now)
+        log.warning(
+            "backend %s cooling down for %.0f s after %d failures in %.0f s (last: %s)",
+            model,
+            self.rule.cooldown_s,
+            self.rule.failures,
+            self.rule.window_s,
+            reason,
+        )
+        return True
 
     def due_probes(self) -> list[str]:
         """Backends whose cool-down has ended; each becomes `probing` (one probe at a time)."""
@@ -120,11 +132,31 @@ class HealthBoard:
             health.state = "up"
             health.recent.clear()
             self._changed(model, "up")
+            self._share(model, "up", 0.0, "")
             log.info("backend %s is back: its probe answered", model)
         else:
             health.last_error = reason
             self._cool(model, health, self._clock())
+            self._share(model, "cooling", self.rule.cooldown_s, reason)
             log.warning("backend %s failed its probe (%s); cooling down again", model, reason)
+
+    def apply_shared(self, model: str, state: Shared, seconds: float, reason: str) -> None:
+        """Another replica saw `model` fail (counted here as a failure of this replica's), cooled it down for
+        `seconds` (because of `reason`), or saw its probe answer (`up`)."""
+        health = self._health.get(model)
+        if health is None:
+            return
+        if state == "failed" and health.state == "up":
+            self._count(model, health, reason)
+        elif state == "cooling" and health.state != "cooling":
+            health.last_error = reason
+            self._cool(model, health, self._clock(), seconds)
+            log.warning("backend %s cooling down for %.0f s: another replica saw it fail (%s)", model, seconds, reason)
+        elif state == "up" and health.state != "up":
+            health.state = "up"
+            health.recent.clear()
+            self._changed(model, "up")
+            log.info("backend %s is back: another replica's probe answered", model)
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Each backend's state for /v1/backends: state, seconds of cool-down left, failures in the window."""
@@ -140,12 +172,16 @@ class HealthBoard:
             for name, h in self._health.items()
         }
 
-    def _cool(self, model: str, health: BackendHealth, now: float) -> None:
+    def _cool(self, model: str, health: BackendHealth, now: float, seconds: float | None = None) -> None:
         health.state = "cooling"
-        health.cooling_until = now + self.rule.cooldown_s
+        health.cooling_until = now + (self.rule.cooldown_s if seconds is None else seconds)
         health.recent.clear()
         health.cooldowns += 1
         self._changed(model, "cooling")
+
+    def _share(self, model: str, state: Shared, seconds: float, reason: str) -> None:
+        if self.share is not None:
+            self.share(model, state, seconds, reason)
 
     def _changed(self, model: str, state: State) -> None:
         if self._on_change is not None:

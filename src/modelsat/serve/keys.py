@@ -8,6 +8,7 @@
       - name: ops
         key: change-me
         admin: true                     # may POST /admin/reload
+        budget_usd: 5.0                 # optional: USD per budget_period (day or month, UTC), then 429
 
 A request over its key's limit gets 429 with `Retry-After` (seconds until the window has room again).
 Keys are compared as sha256 digests with `hmac.compare_digest`, against every configured key.
@@ -25,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -50,6 +52,10 @@ class KeyEntry(BaseModel):
         default=None, min_length=1, description="Routed names after `modelsat/` this key may request; none: any."
     )
     admin: bool = Field(default=False, description="May call POST /admin/reload.")
+    budget_usd: float | None = Field(
+        default=None, gt=0, description="Most USD this key may spend per `budget_period` (priced backends); none: any."
+    )
+    budget_period: Literal["day", "month"] = Field(default="day", description="Period of `budget_usd` (UTC).")
 
     @model_validator(mode="after")
     def _one_secret(self) -> "KeyEntry":

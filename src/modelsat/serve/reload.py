@@ -136,6 +136,9 @@ class ServingSetLoader:
             ConfigError: any problem with serve.yaml, the cards, the keys file or a backend's key variable.
         """
         cfg = load_serve_config(self.config_path)
+        if cfg.state != current.cfg.state:
+            running = current.cfg.state
+            raise ConfigError(f"{self.config_path}: state: changing it needs a restart (running with {running!r})")
         if self.mode is not None:
             cfg = cfg.model_copy(update={"mode": self.mode})
         keys = KeyRing.load(cfg.keys, self.environ)
