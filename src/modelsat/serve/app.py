@@ -5,6 +5,7 @@ GET /healthz, GET /metrics. A request for `modelsat` (or `modelsat/<profile-or-z
 (Model-SAT §3.3: the argmax of the capability scores) and sent to the best available model's backend; a
 backend timeout or 5xx moves on to the next-ranked model, and a backend that keeps failing cools down
 (`serve/dispatch.py`, `serve/health.py`). A request naming a backend model passes straight through.
+GET /dashboard is the live page for people (`serve/dashboard.py`).
 SIGHUP or POST /admin/reload re-reads serve.yaml and the cards (`serve/reload.py`).
 
 Example:
@@ -36,9 +37,11 @@ from modelsat.serve.api import APIError, install_error_handler, read_json, valid
 from modelsat.serve.backends import Backend, build_backends
 from modelsat.serve.config import ROUTED_MODEL, RequestOptions, ServeConfig
 from modelsat.serve.cost import apply_tradeoff, request_tradeoff, without_tradeoff
+from modelsat.serve.dashboard import dashboard_router
 from modelsat.serve.dispatch import Dispatcher
 from modelsat.serve.health import HealthBoard, Prober
 from modelsat.serve.heap import TRIM_EVERY_S, trim_heap
+from modelsat.serve.history import MetricsHistory
 from modelsat.serve.keys import KeyEntry, KeyRing, RateLimiter, retry_after_seconds
 from modelsat.serve.metrics import Metrics
 from modelsat.serve.reload import (
@@ -65,6 +68,8 @@ ENDPOINTS = (
     "/admin/reload",
     "/healthz",
     "/metrics",
+    "/dashboard",
+    "/dashboard/data",
 )
 LOOPBACK = ("127.0.0.1", "::1", "localhost", "testclient")
 ONEDNN_CACHE_ENV, ONEDNN_CACHE_CAPACITY = "ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64"
@@ -110,6 +115,7 @@ class _PinAndCount:
             return
         status = 500
         state = scope.setdefault("state", {})
+        start = time.perf_counter()
 
         async def send_counted(message: asgi.Message) -> None:
             nonlocal status
@@ -123,6 +129,7 @@ class _PinAndCount:
                 await self.app(scope, receive, send_counted)
         finally:
             endpoint = scope["path"] if scope["path"] in ENDPOINTS else "other"
+            self.metrics.request_seconds.labels(endpoint=endpoint).observe(time.perf_counter() - start)
             self.metrics.requests.labels(endpoint=endpoint, status=str(status)).inc()
             if state.get("key_name") is not None:
                 self.metrics.key_requests.labels(key=state["key_name"], status=str(status)).inc()
@@ -161,6 +168,7 @@ def create_app(
     if set(backends) != set(cfg.backends):
         raise ValueError(f"backends {sorted(backends)} do not match the config's {sorted(cfg.backends)}")
     metrics = Metrics()
+    history = MetricsHistory(metrics.registry)
     board = HealthBoard(cfg.cooldown, on_change=metrics.backend_state)
     board.sync(cfg.backends)
     limiter = RateLimiter()
@@ -215,6 +223,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncGenerator[None, None]:
         await initial.batcher.start()
         prober.start()
+        await history.start()
         trimmer = asyncio.create_task(trim_periodically(), name="modelsat-trim")
         if handle_sighup:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
@@ -225,6 +234,7 @@ def create_app(
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             trimmer.cancel()
             await asyncio.gather(trimmer, return_exceptions=True)
+            await history.aclose()
             await prober.aclose()
             await live.aclose()
             scoring.shutdown(wait=False)
@@ -253,6 +263,14 @@ def create_app(
             )
         request.state.key_name = key.name
         return key
+
+    async def require_admin(request: Request, key: KeyEntry | None = Depends(require_key)) -> None:
+        if key is None and (request.client is None or request.client.host not in LOOPBACK):
+            raise APIError(403, "without API keys, admin endpoints answer only this host", code="forbidden")
+        if key is not None and not key.admin:
+            raise APIError(
+                403, f"key {key.name!r} is not an admin key (admin: true in the keys file)", code="forbidden"
+            )
 
     async def within_limit(key: KeyEntry | None = Depends(require_key)) -> KeyEntry | None:
         if key is None or key.rpm is None:
@@ -417,14 +435,8 @@ def create_app(
         ]
         return {"object": "list", "generation": serving.generation, "data": data}
 
-    @app.post("/admin/reload")
-    async def admin_reload(request: Request, key: KeyEntry | None = Depends(require_key)) -> dict[str, Any]:
-        if key is None and (request.client is None or request.client.host not in LOOPBACK):
-            raise APIError(403, "without API keys, reloads are accepted only from this host", code="forbidden")
-        if key is not None and not key.admin:
-            raise APIError(
-                403, f"key {key.name!r} is not an admin key (admin: true in the keys file)", code="forbidden"
-            )
+    @app.post("/admin/reload", dependencies=[Depends(require_admin)])
+    async def admin_reload() -> dict[str, Any]:
         try:
             return {"object": "modelsat.reload", **(await reload())}
         except ReloadRefused as exc:
@@ -438,6 +450,8 @@ def create_app(
     @app.get("/metrics", dependencies=[Depends(require_key)])
     async def prometheus() -> Response:
         return Response(metrics.render(), media_type=Metrics.content_type)
+
+    app.include_router(dashboard_router(history, board, limiter, require_admin))
 
     return app
 

@@ -87,6 +87,11 @@ class ServeConfig(BaseModel):
     tradeoffs: dict[str, Tradeoff] = Field(
         default_factory=dict, description="Named cost trade-offs, requested as model `modelsat/<name>`."
     )
+    strongest: str | None = Field(
+        default=None,
+        description="The model every answer's cost is compared with (metrics, /dashboard); unset: the dearest priced "
+        "backend (input + output price), what a team without a router would send everything to.",
+    )
     expected_output_tokens: int = Field(
         default=256, gt=0, description="Completion tokens assumed in cost estimates when a request sets no max_tokens."
     )
@@ -148,9 +153,18 @@ class ServeConfig(BaseModel):
             if name in ZOOS or name in self.profiles:
                 raise ValueError(f"trade-off {name!r} shadows the zoo or profile of the same name")
         unpriced = [name for name, backend in self.backends.items() if backend.price is None]
+        if self.strongest is not None and (self.strongest not in self.backends or self.strongest in unpriced):
+            raise ValueError(f"strongest {self.strongest!r} must name a backend with a price")
         if self.tradeoffs and unpriced:
             raise ValueError(f"trade-offs need a price for every backend; none for {', '.join(unpriced)}")
         return self
+
+    def strongest_model(self) -> str | None:
+        """`strongest`, else the dearest priced backend; None when no backend has a price."""
+        if self.strongest is not None:
+            return self.strongest
+        priced = {name: b.price for name, b in self.backends.items() if b.price is not None}
+        return max(priced, key=lambda name: priced[name].input + priced[name].output, default=None)
 
 
 def load_serve_config(path: str | Path) -> ServeConfig:
