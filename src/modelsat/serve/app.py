@@ -362,7 +362,8 @@ def create_app(
             headers["x-modelsat-mode"] = mode or serving.scorer.mode
         if tradeoff is not None:
             text = "\n".join(message_text(m) for m in chat.messages)
-            costed = apply_tradeoff(ranking, text, tradeoff, cfg, chat.max_tokens)
+            routed_by = mode or getattr(serving.scorer, "mode", None)
+            costed = apply_tradeoff(ranking, text, tradeoff, cfg, chat.max_tokens, routed_by)
             ranking = costed.ranking
             if costed.over_budget:
                 headers["x-modelsat-over-budget"] = "no model fits max_cost; the cheapest answered"
@@ -390,13 +391,14 @@ def create_app(
         if tradeoff is None:
             entries = [{"model": m, "score": s, "price": _price(cfg, m)} for m, s in ranking]
         else:
-            costed = apply_tradeoff(ranking, query.full_text(), tradeoff, cfg, None)
+            routed_by = mode or getattr(serving.scorer, "mode", None)
+            costed = apply_tradeoff(ranking, query.full_text(), tradeoff, cfg, None, routed_by)
             entries = [
                 {"model": m, "score": s, "price": _price(cfg, m), "cost_usd": costed.costs[m]}
                 for m, s in costed.ranking
             ]
-            limits = {"lambda": tradeoff.lam, "max_cost": tradeoff.max_cost, "over_budget": costed.over_budget}
-            reply["tradeoff"] = limits
+            limits = {"lambda": costed.lam, "max_cost": tradeoff.max_cost, "over_budget": costed.over_budget}
+            reply["tradeoff"] = limits | ({"target": costed.target.as_dict()} if costed.target else {})
         for entry in entries:
             entry["available"] = board.available(entry["model"])
         return reply | {"model": entries[0]["model"], "ranking": entries, "routing_ms": round(seconds * 1000, 3)}

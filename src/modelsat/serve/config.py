@@ -11,11 +11,13 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
+from modelsat.cost.targets import Target
 from modelsat.data.zoos import ZOOS, check_models
 from modelsat.errors import ConfigError
 from modelsat.router.routing.modes import RoutingMode
 
 ROUTED_MODEL = "modelsat"
+TARGET_FIELDS = ("quality", "budget", "strong_share")
 
 
 class Price(BaseModel):
@@ -28,12 +30,38 @@ class Price(BaseModel):
 
 
 class Tradeoff(BaseModel):
-    """A quality–cost trade-off (docs/cost.md): maximise P(Yes) − λ·cost, only among models costing ≤ max_cost."""
+    """A quality–cost trade-off (docs/cost.md): maximise P(Yes) − λ·cost, only among models costing ≤ max_cost; λ
+    given, or read off the router's calibrated targets (`quality`, `budget` or `strong_share`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     lam: float = Field(default=0.0, ge=0, alias="lambda", description="Utility given up per USD of estimated cost.")
     max_cost: float | None = Field(default=None, ge=0, description="Most USD a request may cost (estimated).")
+    quality: float | None = Field(
+        default=None, gt=0, le=1, description="Target: the cheapest routing keeping this share of the strongest "
+        "candidate's accuracy (the λ of `modelsat calibrate --targets`)."
+    )
+    budget: float | None = Field(
+        default=None, gt=0, description="Target: the most accurate routing costing at most this share of the "
+        "strongest candidate's cost."
+    )
+    strong_share: float | None = Field(
+        default=None, ge=0, le=1, description="Target, for one strong and one weak model: this share to the strong one."
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Tradeoff":
+        targets = [name for name in TARGET_FIELDS if getattr(self, name) is not None]
+        if len(targets) > 1:
+            raise ValueError(f"give one target of {', '.join(TARGET_FIELDS)}, not {' and '.join(targets)}")
+        if targets and "lam" in self.model_fields_set:
+            raise ValueError(f"give lambda or the target {targets[0]}, not both (the target sets lambda)")
+        return self
+
+    def target(self) -> Target | None:
+        """The plain-terms target, if one is set."""
+        given = {name: getattr(self, name) for name in TARGET_FIELDS if getattr(self, name) is not None}
+        return Target(**given) if given else None
 
 
 class RequestOptions(Tradeoff):

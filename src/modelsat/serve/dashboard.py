@@ -18,7 +18,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from modelsat.cost.targets import PAIR_TARGETS, STANDARD_TARGETS, Target
 from modelsat.serve.api import APIError
+from modelsat.serve.cost import target_curve
 from modelsat.serve.health import HealthBoard
 from modelsat.serve.history import MetricsHistory, Window
 from modelsat.serve.keys import RateLimiter
@@ -127,8 +129,37 @@ def dashboard_data(
             "saved_share": (1 - spent / on_strongest) if on_strongest > 0 else None,
         },
         "keys": keys,
+        "targets": _targets(serving),
         "routed_names": _routed_names(serving),
     }
+
+
+def _targets(serving: ServingSet) -> list[dict[str, Any]]:
+    """The standard targets and the named trade-offs' ones, on the router's curve; none without a targets file."""
+    cfg = serving.cfg
+    try:
+        curve = target_curve(cfg, getattr(serving.scorer, "mode", None))
+    except APIError:
+        return []
+    named = {name: t.target() for name, t in cfg.tradeoffs.items() if t.target() is not None}
+    standard = STANDARD_TARGETS + (PAIR_TARGETS if len(curve.models) == 2 else ())
+    wanted = dict.fromkeys([*(str(Target.parse(t)) for t in standard), *(str(t) for t in named.values())])
+    rows = []
+    for text in wanted:
+        target = Target.parse(text)
+        choice = curve.resolve(target)
+        rows.append(
+            {
+                "name": text,
+                "promise": choice.promise,
+                "lambda": choice.as_dict()["lam"],
+                "expected_accuracy": choice.expected_accuracy,
+                "expected_cost": choice.expected_cost,
+                "reachable": choice.reachable,
+                "tradeoffs": [f"modelsat/{name}" for name, t in named.items() if t == target],
+            }
+        )
+    return rows
 
 
 def _statuses(window: Window, endpoint: str, since_start: bool = False) -> dict[str, float]:

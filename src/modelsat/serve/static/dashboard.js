@@ -140,9 +140,10 @@ function render(data) {
   $("#targets-none").hidden = targets.length > 0;
   fillRows($("#targets"), targets, (tr, t) => {
     tr.dataset.target = t.name;
-    tr.append(header(t.name), cell(t.promise, "text", null, false), cell(t.lambda, "text", "lambda"),
-      cell(t.max_cost, "text", "max-cost"), cell(t.expected_accuracy, "share", "expected-accuracy"),
-      cell(t.expected_cost, "usd", "expected-cost"), cell((t.tradeoffs || []).join(", "), "text", null, false));
+    const lam = typeof t.lambda === "number" ? Number(t.lambda.toPrecision(4)) : t.lambda;
+    tr.append(header(t.name), cell(t.promise + (t.reachable ? "" : " (not reached: nearest)"), "text", null, false),
+      cell(lam, "text", "lambda"), cell(t.expected_accuracy, "share", "expected-accuracy"),
+      cell(t.expected_cost, "usd", "expected-cost"), cell(t.tradeoffs.join(", "), "text", null, false));
   });
   const select = $("#try-model");
   if (select.options.length !== data.routed_names.length) {
@@ -204,8 +205,10 @@ async function tryRequest(event) {
   setFigure("try-ms", body.routing_ms, "ms");
   fillRows($("#try-ranking"), body.ranking, (tr, r) => {
     tr.dataset.model = r.model;
+    const price = r.price ? `${r.price.input} / ${r.price.output}` : null;
     tr.append(cell(body.ranking.indexOf(r) + 1, "count", "rank"), header(r.model), cell(r.score.toFixed(3), "text", "score"),
-      cell(r.cost_usd, "usd", "cost"), cell(r.available ? "yes" : "no (cooling down)", "text", "available", false));
+      cell(price, "text", null), cell(r.cost_usd, "usd", "cost"),
+      cell(r.available ? "yes" : "no (cooling down)", "text", "available", false));
   });
   $("#try-output").hidden = false;
 }
