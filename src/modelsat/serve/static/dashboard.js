@@ -210,6 +210,15 @@ async function tryRequest(event) {
       cell(price, "text", null), cell(r.cost_usd, "usd", "cost"),
       cell(r.available ? "yes" : "no (cooling down)", "text", "available", false));
   });
+  const tradeoff = $("#try-tradeoff");
+  tradeoff.hidden = !body.tradeoff;
+  if (body.tradeoff) {
+    const t = body.tradeoff;
+    const lam = typeof t.lambda === "number" ? Number(t.lambda.toPrecision(4)) : t.lambda;
+    tradeoff.textContent = `Ranked by P(Yes) − λ·cost with λ = ${lam}`
+      + (t.target ? ` (target ${t.target.target}: ${t.target.promise})` : "")
+      + (t.max_cost !== null ? `, at most ${fmt.usd(t.max_cost)} per request` : "") + ".";
+  }
   $("#try-output").hidden = false;
 }
 
