@@ -61,7 +61,7 @@ def test_calibrate_refuses_unknown_models(routerbench_file: Path, tmp_path: Path
 def test_calibrate_targets_writes_the_curve_and_route_reads_its_lambda(
     routerbench_file: Path, tmp_path: Path, cli
 ) -> None:
-    """On 40 real validation queries with their recorded costs: the curve starts at the quality-only routing, each
+    """On 20 real validation queries with their recorded costs: the curve starts at the quality-only routing, each
     standard target is printed, the router's P(Yes) calibration is left alone, and `route --target` routes at
     the target's λ."""
     import json
@@ -73,11 +73,11 @@ def test_calibrate_targets_writes_the_curve_and_route_reads_its_lambda(
     router = tmp_path / "router"
     shutil.copytree(ROUTER, router)
     before = (router / CALIBRATION_FILE).read_text()
-    args = ("--router", router, "--outcomes", routerbench_file, "--limit", "40", "--mode", "full", "--targets")
+    args = ("--router", router, "--outcomes", routerbench_file, "--limit", "20", "--mode", "full", "--targets")
     code, out, err = cli("calibrate", *args)
     assert code == 0, err
     curve = TargetCurve.load(router / TARGETS_FILE)
-    assert curve.n_queries == 40 and curve.strongest in curve.models and len(curve.models) == 11
+    assert curve.n_queries == 20 and curve.strongest in curve.models and len(curve.models) == 11
     assert curve.strong_share[-1] == 0.0 and curve.cost[-1] < curve.cost[0]
     for name in ("quality=0.9", "quality=0.95", "quality=0.99", "budget=0.2", "budget=0.5"):
         assert f"\n{name} " in out
