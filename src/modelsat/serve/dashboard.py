@@ -56,8 +56,9 @@ def dashboard_data(
     """Everything the page shows, as JSON."""
     cfg = serving.cfg
     states = board.snapshot()
-    routed = {m: window.by_label("modelsat_routed_total", "model").get(m, 0.0) for m in serving.models}
-    routed_all = {m: window.by_label("modelsat_routed_total", "model", True).get(m, 0.0) for m in serving.models}
+    recent, since_start = (window.by_label("modelsat_routed_total", "model", s) for s in (False, True))
+    routed = {m: recent.get(m, 0.0) for m in serving.models}
+    routed_all = {m: since_start.get(m, 0.0) for m in serving.models}
     cost = window.by_label("modelsat_cost_usd_total", "model", True)
     share, share_all = _shares(routed), _shares(routed_all)
     models = [
