@@ -1,12 +1,12 @@
 """A screenshot of `modelsat serve`'s /dashboard (docs/img/dashboard.png), taken in headless Chromium.
 
-It runs the real thing on loopback: two `modelsat backend --model echo` processes stand in for the eleven
-RouterBench models, `modelsat serve` routes with the shipped `routers/routerbench` (full mode, with its calibrated
-targets) behind a keys file, and a few dozen requests go through it from two keys, some at the `q95` target
-(quality 0.95). Then the backend serving GPT-4 (the model most requests go to) is killed, so the next requests
-fall back and it cools down; the page is opened with the admin key, one request is ranked in the try box, and
-the whole page is captured. Prices are the models' 2023–24 list prices per 1M tokens (input / output), as
-RouterBench's own cost table; the echo backends report a token usage, so spend is counted from them.
+It runs the real thing on loopback: two `modelsat backend --model echo` processes stand in for six `mixed`-zoo
+models at the prices of configs/prices/mixed.yaml, `modelsat serve` routes with the shipped `routers/default`
+(fast mode) behind a keys file, and two dozen requests go through it from two keys, a third of them with the
+`cheap` trade-off. Then the backend serving DeepSeek-Coder-V2 (the model most requests go to) is killed, so the
+next requests fall back and it cools down; the page is opened with the admin key, one request is ranked in the
+try box under the `cheap` trade-off, and the whole page is captured. The echo backends report a token usage, so
+spend is counted from them.
 
 Example:
     $ .venv/bin/python benchmarks/dashboard_screenshot.py -o docs/img/dashboard.png
@@ -29,20 +29,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN, TEAMS = "ops-key", {"team-math": "math-key", "team-support": "support-key"}
-PRICES = {  # USD per 1M tokens (input, output)
-    "gpt-4-1106-preview": (10.0, 30.0),
-    "claude-v2": (8.0, 24.0),
-    "claude-v1": (8.0, 24.0),
-    "claude-instant-v1": (0.8, 2.4),
-    "gpt-3.5-turbo-1106": (1.0, 2.0),
-    "meta/llama-2-70b-chat": (0.9, 0.9),
-    "mistralai/mixtral-8x7b-chat": (0.6, 0.6),
-    "zero-one-ai/Yi-34B-Chat": (0.8, 0.8),
-    "meta/code-llama-instruct-34b-chat": (0.776, 0.776),
-    "WizardLM/WizardLM-13B-V1.2": (0.3, 0.3),
-    "mistralai/mistral-7b-chat": (0.2, 0.2),
+PRICES = {  # USD per 1M tokens, configs/prices/mixed.yaml
+    "DeepSeek-Coder-V2": (0.14, 0.28),
+    "Mixtral-8x7B-Instruct-v0.1": (0.60, 0.60),
+    "c4ai-command-r-v01": (0.50, 1.50),
+    "mathstral-7B": (0.25, 0.25),
+    "Qwen1.5-7B-Chat": (0.20, 0.20),
+    "Meta-Llama-3_1-8B": (0.18, 0.18),
 }
-DOOMED = "gpt-4-1106-preview"
+DOOMED = "DeepSeek-Coder-V2"
 PROMPTS = [
     "Prove that the sum of two even integers is even.",
     "Write a Python function that reverses a linked list.",
@@ -64,7 +59,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, timeout_s: float = 180.0) -> None:
+def wait_until_up(url: str, timeout_s: float = 900.0) -> None:
     """Poll `url` until it answers 200."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -103,12 +98,12 @@ def write_config(folder: Path, ports: tuple[int, int]) -> Path:
         for model, (pin, pout) in PRICES.items()
     }
     config = {
-        "router": str(ROOT / "routers/routerbench"),
-        "cards": str(ROOT / "routers/routerbench/cards.json"),
-        "mode": "full",
+        "router": str(ROOT / "routers/default"),
+        "cards": str(ROOT / "routers/default/cards.json"),
+        "mode": "fast",
         "keys": "keys.yaml",
         "cooldown": {"failures": 2, "window_s": 30, "cooldown_s": 600},
-        "tradeoffs": {"q95": {"quality": 0.95}, "half": {"budget": 0.5}},
+        "tradeoffs": {"cheap": {"lambda": 5000}},
         "backends": backends,
     }
     path = folder / "serve.yaml"
@@ -119,7 +114,7 @@ def write_config(folder: Path, ports: tuple[int, int]) -> Path:
 def send(url: str, key: str, prompt: str, model: str = "modelsat") -> None:
     """One chat completion through the proxy."""
     body = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": prompt}]}
-    reply = httpx.post(f"{url}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"}, timeout=60)
+    reply = httpx.post(f"{url}/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"}, timeout=900)
     reply.raise_for_status()
 
 
@@ -139,11 +134,11 @@ def screenshot(url: str, out: Path) -> None:
     browser = webdriver.Chrome(options=options, service=Service(executable_path=shutil.which("chromedriver")))
     try:
         browser.get(f"{url}/dashboard")
-        wait = WebDriverWait(browser, 30)
+        wait = WebDriverWait(browser, 600)
         wait.until(lambda b: b.find_element(By.ID, "key").is_displayed())
         browser.find_element(By.ID, "key").send_keys(ADMIN, Keys.ENTER)
         wait.until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-loaded"))
-        Select(browser.find_element(By.ID, "try-model")).select_by_value("modelsat/q95")
+        Select(browser.find_element(By.ID, "try-model")).select_by_value("modelsat/cheap")
         box = browser.find_element(By.ID, "try-text")
         box.send_keys(Keys.CONTROL, "a")
         box.send_keys("Write a Python function that checks whether a string is a palindrome.", Keys.CONTROL, Keys.ENTER)
@@ -177,8 +172,8 @@ def main() -> None:
             with process("serve", "--config", str(config), "--port", str(proxy_port)):
                 wait_until_up(f"{url}/healthz")
                 keys = list(TEAMS.values())
-                for i in range(36):
-                    send(url, keys[i % 2], PROMPTS[i % len(PROMPTS)], "modelsat/q95" if i % 3 == 0 else "modelsat")
+                for i in range(24):
+                    send(url, keys[i % 2], PROMPTS[i % len(PROMPTS)], "modelsat/cheap" if i % 3 == 0 else "modelsat")
                 doomed.terminate()
                 doomed.wait(timeout=30)
                 for prompt in PROMPTS[:4]:
