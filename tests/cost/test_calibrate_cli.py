@@ -56,3 +56,45 @@ def test_calibrate_refuses_unknown_models(routerbench_file: Path, tmp_path: Path
     code, _, err = cli("calibrate", "--router", router, "--outcomes", routerbench_file, "--models", "gpt-5")
     assert code == 2 and "unknown model(s) 'gpt-5'" in err
     assert not (router / CALIBRATION_FILE).exists()
+
+
+def test_calibrate_targets_writes_the_curve_and_route_reads_its_lambda(
+    routerbench_file: Path, tmp_path: Path, cli
+) -> None:
+    """On 20 real validation queries with their recorded costs: the curve starts at the quality-only routing, each
+    standard target is printed, the router's P(Yes) calibration is left alone, and `route --target` routes at
+    the target's λ."""
+    import json
+
+    import yaml
+
+    from modelsat.cost.targets import TARGETS_FILE, Target, TargetCurve
+
+    router = tmp_path / "router"
+    shutil.copytree(ROUTER, router)
+    before = (router / CALIBRATION_FILE).read_text()
+    args = ("--router", router, "--outcomes", routerbench_file, "--limit", "20", "--mode", "full", "--targets")
+    code, out, err = cli("calibrate", *args)
+    assert code == 0, err
+    curve = TargetCurve.load(router / TARGETS_FILE)
+    assert curve.n_queries == 20 and curve.strongest in curve.models and len(curve.models) == 11
+    assert curve.strong_share[-1] == 0.0 and curve.cost[-1] < curve.cost[0]
+    for name in ("quality=0.9", "quality=0.95", "quality=0.99", "budget=0.2", "budget=0.5"):
+        assert f"\n{name} " in out
+    assert "strong_share" not in out  # 11 models are not a strong/weak pair
+    assert (router / CALIBRATION_FILE).read_text() == before
+
+    prices = {
+        "models": {m: {"input": 1.0 + i, "output": 2.0 + i, "source": "test"} for i, m in enumerate(curve.models)}
+    }
+    (tmp_path / "prices.yaml").write_text(yaml.safe_dump(prices))
+    route_args = ("--router", router, "--prices", tmp_path / "prices.yaml", "--mode", "full", "--json")
+    code, out, err = cli("route", *route_args, "--target", "budget=0.5", "Write a python function to sort a list.")
+    assert code == 0, err
+    lam = curve.resolve(Target(budget=0.5)).lam
+    assert f"budget=0.5: λ = {lam:.4g}" in err
+    ranking = json.loads(out)["ranking"]
+    assert [r["net_utility"] for r in ranking] == sorted((r["net_utility"] for r in ranking), reverse=True)
+    assert ranking[0]["net_utility"] == pytest.approx(ranking[0]["p_yes"] - lam * ranking[0]["cost_usd"])
+    code, _, err = cli("route", *route_args, "--target", "budget=0.5", "--lambda", "3", "Sort a list.")
+    assert code == 2 and "give --lambda or --target, not both" in err

@@ -52,7 +52,8 @@ def test_evaluate_cost_prices_override_recorded_costs(routerbench_file: Path, tm
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--prices", PRICES], "--prices and --pair only apply with --cost"),
+        (["--prices", PRICES], "--prices, --pair and --targets only apply with --cost"),
+        (["--cost", "--targets"], "--targets needs --router"),
         (["--cost", "--prices", PRICES], "no price for model(s) WizardLM/WizardLM-13B-V1.2"),
         (["--cost", "--pair", "gpt-4-1106-preview"], "--pair takes two different models"),
     ],
@@ -67,7 +68,7 @@ def test_evaluate_cost_usage_errors(routerbench_file: Path, tmp_path: Path, cli,
 def test_route_needs_prices_for_a_tradeoff(cli) -> None:
     code, _, err = cli("route", "--lambda", "100", "Solve 3x + 7 = 22.")
     assert code == 2
-    assert "--lambda and --max-cost need --prices FILE" in err
+    assert "--lambda, --max-cost and --target need --prices FILE" in err
 
 
 def test_route_result_orders_by_the_tradeoff() -> None:
@@ -85,3 +86,30 @@ def test_route_result_orders_by_the_tradeoff() -> None:
     cheap = _result("q", ["a", "b", "c"], log_odds, probs, costs, 1e6, None, priced=True)
     assert cheap["model"] == "c"
     assert cheap["ranking"][0]["net_utility"] == pytest.approx(probs[2] - 1e6 * 0.0001)
+
+
+def test_evaluate_targets_routes_the_test_queries_at_each_calibrated_lambda(
+    routerbench_file: Path, tmp_path: Path, cli
+) -> None:
+    """The shipped RouterBench router's targets on 30 test queries: each standard target's λ is the calibrated one,
+    and the report and table say what the queries got beside the promise."""
+    from modelsat.cost.targets import Target, TargetCurve
+
+    router = Path(__file__).parents[2] / "routers" / "routerbench"
+    args = ["evaluate", "--outcomes", routerbench_file, "--zoo", "all", "--router", router, "--mode", "full"]
+    args += ["--baselines", "per-task", "--cost", "--targets", "--limit", "30", "-o", tmp_path / "r.json"]
+    code, out, err = cli(*args)
+    assert code == 0, err
+    targets = json.loads((tmp_path / "r.json").read_text())["cost"]["targets"]
+    assert list(targets) == ["model-sat"]
+    curve = TargetCurve.load(router / "targets.json")
+    for name in ("quality=0.9", "quality=0.95", "quality=0.99", "budget=0.2", "budget=0.3", "budget=0.5"):
+        got = targets["model-sat"][name]
+        assert got["lam"] == curve.resolve(Target.parse(name)).lam
+        assert 0 <= got["accuracy"] <= 1 and got["strongest_accuracy"] > 0
+    quality = targets["model-sat"]["quality=0.95"]
+    assert quality["promised_accuracy"] == pytest.approx(0.95 * quality["strongest_accuracy"])
+    assert quality["accuracy_gap_points"] == pytest.approx(100 * (quality["accuracy"] - quality["promised_accuracy"]))
+    budget = targets["model-sat"]["budget=0.5"]
+    assert budget["cost_ratio"] == pytest.approx(budget["cost"] / (0.5 * budget["strongest_cost"]))
+    assert "Targets of model-sat" in out and "| quality=0.95 |" in out

@@ -4,6 +4,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from serve_doubles import CHAT, CODE, MATH, FailingBackend, KeywordScorer, write_config
@@ -40,9 +41,8 @@ def client_for(tmp_path: Path, scorer: KeywordScorer) -> Iterator:
 
     def make(backends: Mapping[str, Any] | None = None, **extra: Any) -> TestClient:
         fields = {name: {"base_url": URL, "price": price} for name, price in PRICES.items()}
-        cfg = write_config(
-            tmp_path, fields, tradeoffs={"cheap": {"lambda": 1e7}, "capped": {"max_cost": 0.001}}, **extra
-        )
+        tradeoffs = {"cheap": {"lambda": 1e7}, "capped": {"max_cost": 0.001}, **extra.pop("tradeoffs", {})}
+        cfg = write_config(tmp_path, fields, tradeoffs=tradeoffs, **extra)
         app = create_app(cfg, scorer, backends or {name: RecordingBackend(name) for name in PRICES})
         client = TestClient(app).__enter__()
         clients.append(client)
@@ -130,3 +130,64 @@ def test_tradeoffs_need_prices_and_unique_names(tmp_path: Path) -> None:
     fields = {MATH: {"base_url": URL, "price": PRICES[MATH]}}
     with pytest.raises(ConfigError, match="trade-off 'small' shadows the zoo or profile"):
         write_config(tmp_path, fields, tradeoffs={"small": {"lambda": 1.0}})
+
+
+@pytest.fixture
+def calibrated_router(tmp_path: Path):
+    """A targets calibration for the three served models in the config's router folder (fast-mode-free scorer:
+    the full-mode file), from 300 seeded validation outcomes."""
+    from modelsat.cost.targets import TARGETS_FILE, fit_curve
+
+    rng = np.random.default_rng(0)
+    utility = rng.uniform(size=(300, 3)) * [0.9, 0.7, 0.5]
+    outcomes = (rng.uniform(size=utility.shape) < utility).astype(float)
+    cost = np.tile([0.0078, 0.0005, 0.00003], (300, 1))
+    curve = fit_curve(utility, cost, outcomes, list(PRICES))
+    (tmp_path / "router").mkdir()
+    curve.save(tmp_path / "router" / TARGETS_FILE)
+    return curve
+
+
+def test_a_named_target_routes_at_its_calibrated_lambda(client_for, calibrated_router) -> None:
+    from modelsat.cost.targets import Target
+
+    client = client_for(tradeoffs={"q90": {"quality": 0.9}})
+    body = client.post("/v1/route", json={"model": "modelsat/q90", "prompt": PROMPT}).json()
+    expected = calibrated_router.resolve(Target(quality=0.9))
+    assert 0 < expected.lam < float("inf") and expected.reachable
+    assert body["tradeoff"]["lambda"] == expected.lam
+    assert body["tradeoff"]["target"]["expected_accuracy"] == expected.expected_accuracy
+    assert body["tradeoff"]["target"]["promise"].startswith("accuracy ≥ ")
+    net = {r["model"]: 1 / (1 + np.exp(-r["score"])) - expected.lam * r["cost_usd"] for r in body["ranking"]}
+    assert [r["model"] for r in body["ranking"]] == sorted(net, key=lambda m: -net[m])
+    # a request's own target replaces the named one
+    own = client.post("/v1/route", json={"model": "modelsat/q90", "prompt": PROMPT, "modelsat": {"budget": 0.05}})
+    assert own.json()["tradeoff"]["lambda"] == calibrated_router.resolve(Target(budget=0.05)).lam
+    assert own.json()["tradeoff"]["target"]["target"] == "budget=0.05"
+    answered = client.post("/v1/chat/completions", json=chat("modelsat/q90"))
+    assert answered.status_code == 200 and answered.headers["x-modelsat-model"] == body["model"]
+    rows = {row["name"]: row for row in client.get("/dashboard/data").json()["targets"]}
+    assert rows["quality=0.9"]["tradeoffs"] == ["modelsat/q90"] and rows["quality=0.9"]["lambda"] == expected.lam
+    assert {"quality=0.95", "quality=0.99", "budget=0.2", "budget=0.5"} <= set(rows)
+
+
+def test_a_target_without_a_calibration_is_a_400_naming_the_file(client_for, tmp_path: Path) -> None:
+    response = client_for().post("/v1/route", json={"prompt": PROMPT, "modelsat": {"quality": 0.95}})
+    assert response.status_code == 400
+    assert "router/targets.json (`modelsat calibrate --targets`)" in response.json()["error"]["message"]
+    assert client_for().get("/dashboard/data").json()["targets"] == []
+
+
+def test_targets_in_the_config_are_checked_at_start_up(tmp_path: Path, calibrated_router) -> None:
+    from modelsat.serve.routing import check_targets
+
+    fields = {name: {"base_url": URL, "price": price} for name, price in PRICES.items()}
+    with pytest.raises(ConfigError, match="give lambda or the target quality, not both"):
+        write_config(tmp_path, fields, tradeoffs={"q": {"quality": 0.9, "lambda": 5}})
+    with pytest.raises(ConfigError, match="give one target of quality, budget, strong_share, not quality and budget"):
+        write_config(tmp_path, fields, tradeoffs={"q": {"quality": 0.9, "budget": 0.5}})
+    pair = write_config(tmp_path, fields, tradeoffs={"half": {"strong_share": 0.5}})
+    with pytest.raises(ConfigError, match="trade-off\\(s\\) half: strong_share needs a zoo of one strong and one weak"):
+        check_targets(pair, "full")
+    with pytest.raises(ConfigError, match="targets-fast.json: no targets calibration"):
+        check_targets(write_config(tmp_path, fields, tradeoffs={"q": {"quality": 0.9}}), "fast")

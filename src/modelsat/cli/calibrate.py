@@ -3,6 +3,7 @@
 Example:
     $ modelsat calibrate --router routers/routerbench --outcomes out/routerbench.parquet
     $ modelsat calibrate --router routers/default --outcomes out/mmlu.parquet --mode full
+    $ modelsat calibrate --router routers/routerbench --outcomes out/routerbench.parquet --targets
 """
 
 from pathlib import Path
@@ -24,12 +25,23 @@ def calibrate(
         int | None, typer.Option("--limit", min=1, help="Fit on a seeded sample of N validation queries.")
     ] = None,
     mode: ModeOption = None,
+    targets: Annotated[
+        bool,
+        typer.Option(
+            "--targets",
+            help="Instead: calibrate quality / budget / strong_share targets into λ (docs/cost.md#targets) with the "
+            "router's calibrated P(Yes); writes ROUTER/targets.json (targets-fast.json in fast mode).",
+        ),
+    ] = False,
+    prices: Annotated[
+        Path | None, typer.Option("--prices", help="With --targets: prices YAML; default: the outcomes' costs.")
+    ] = None,
 ) -> None:
     """Fit P(Yes) = sigmoid(a·log-odds + b) on the validation queries of the router's training zoo.
 
     Writes ROUTER/calibration.json (--mode full) or ROUTER/calibration-fast.json (--mode fast); `route`, `serve`
     and `evaluate` then use calibrated probabilities in that mode. The candidates' ranking for quality-only routing
-    does not change.
+    does not change. With --targets, sweeps λ on the same queries instead and prints what each target costs.
     """
     from modelsat.aptitude.aptitude_set import AptitudeSet
     from modelsat.data.schema import read_outcomes
@@ -46,6 +58,9 @@ def calibrate(
     matrix = ScoreMatrix.from_outcomes(table, zoo, "validation", exclude=aptitude.query_ids)
     if limit is not None:
         matrix = matrix.subset(limit, seed=0)
+    if targets:
+        _targets(router, table, matrix, zoo, prices, mode)
+        return
     service = load_router(router, calibrated=False, mode=mode)
     target = router / calibration_file(service.mode)
     err.print(f"scoring {len(matrix.prompts)} validation queries × {len(zoo)} models")
@@ -56,6 +71,47 @@ def calibrate(
         f"validation log-loss {calibration.log_loss_raw:.4f} → {calibration.log_loss_calibrated:.4f} "
         f"on {calibration.n_queries} queries"
     )
+
+
+def _targets(router: Path, table, matrix, zoo: list[str], prices: Path | None, mode: str | None) -> None:
+    """Sweep λ on the validation queries with the calibrated router; save and print the targets."""
+    import pandas as pd
+
+    from modelsat.cost.matrix import cost_matrix
+    from modelsat.cost.policy import as_utility
+    from modelsat.cost.prices import load_prices
+    from modelsat.cost.targets import fit_curve, targets_file
+    from modelsat.router.routing.service import load_router
+
+    service = load_router(router, mode=mode)
+    queries = pd.DataFrame({"query_id": matrix.query_ids, "prompt": matrix.prompts})
+    rows = table[table["query_id"].isin(set(matrix.query_ids)) & table["model"].isin(zoo)]
+    cost = cost_matrix(rows, queries, zoo, load_prices(prices) if prices else None)
+    err.print(f"scoring {len(matrix.prompts)} validation queries × {len(zoo)} models")
+    curve = fit_curve(as_utility(service.score_instructions(matrix.prompts, zoo)), cost, matrix.scores, zoo)
+    path = router / targets_file(service.mode)
+    curve.save(path)
+    typer.echo(render_targets(curve, path))
+
+
+def render_targets(curve, path: Path) -> str:
+    """The standard targets of a curve as lines of text."""
+    from modelsat.cost.targets import PAIR_TARGETS, STANDARD_TARGETS, Target
+
+    names = STANDARD_TARGETS + (PAIR_TARGETS if len(curve.models) == 2 else ())
+    lines = [
+        f"{path}: {curve.n_queries} validation queries; strongest {curve.strongest} "
+        f"({curve.strongest_accuracy:.1%}, {curve.strongest_cost:.4g} USD per query)",
+        f"{'target':<18} {'lambda':>10} {'accuracy':>9} {'cost (USD)':>11} {'strong':>7}  promise",
+    ]
+    for name in names:
+        choice = curve.resolve(Target.parse(name))
+        note = "" if choice.reachable else "  (not reached: nearest)"
+        lines.append(
+            f"{name:<18} {choice.lam:>10.4g} {choice.expected_accuracy:>9.1%} {choice.expected_cost:>11.4g} "
+            f"{choice.strong_share:>7.0%}  {choice.promise}{note}"
+        )
+    return "\n".join(lines)
 
 
 def register(app: typer.Typer) -> None:

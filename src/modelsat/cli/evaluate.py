@@ -48,6 +48,14 @@ def evaluate_command(
     pair: Annotated[
         str | None, typer.Option("--pair", help="STRONG,WEAK models for APGR/CPT (default: best single, cheapest).")
     ] = None,
+    targets: Annotated[
+        bool,
+        typer.Option(
+            "--targets",
+            help="With --cost and --router: route the test queries at each calibrated target's λ "
+            "(ROUTER/targets.json, `calibrate --targets`) and report what they got against the promise.",
+        ),
+    ] = False,
     mode: Annotated[
         str,
         typer.Option(
@@ -68,8 +76,10 @@ def evaluate_command(
 
     if cards is not None and router is None:
         raise ConfigError("--cards needs --router (the Model-SAT router directory)")
-    if (prices or pair) and not cost:
-        raise ConfigError("--prices and --pair only apply with --cost")
+    if (prices or pair or targets) and not cost:
+        raise ConfigError("--prices, --pair and --targets only apply with --cost")
+    if targets and router is None:
+        raise ConfigError("--targets needs --router (the targets are calibrated for a Model-SAT router)")
     table = read_outcomes(outcomes)
     zoo_models = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
     modes = _modes(mode)
@@ -87,6 +97,7 @@ def evaluate_command(
         cost=cost,
         prices=load_prices(prices) if prices else None,
         pair=_pair(pair, zoo_models) if pair else None,
+        target_curves=_curves(router, modes) if targets and router else {},
     )
     if options.prices is not None:
         options.prices.check(zoo_models, str(prices))
@@ -119,6 +130,14 @@ def _all_baselines(have_aptitude: bool) -> list[str]:
     from modelsat.baselines.registry import BASELINES
 
     return [n for n in BASELINES.names() if have_aptitude or not getattr(BASELINES.get(n), "reads_aptitude", False)]
+
+
+def _curves(router: Path, modes: list[str]) -> dict:
+    """Model-SAT's calibrated targets per method name, for the routing modes evaluated."""
+    from modelsat.cost.targets import TargetCurve, targets_file
+    from modelsat.router.routing.service import METHOD_NAMES
+
+    return {METHOD_NAMES[m]: TargetCurve.load(router / targets_file(m)) for m in modes}
 
 
 def _pair(text: str, zoo_models: list[str]) -> tuple[str, str]:

@@ -5,6 +5,7 @@ Example:
     $ modelsat route --router routers/default --cards cards.json --file queries.jsonl --json
     # queries.jsonl: {"prompt": "..."} or {"messages": [{"role": "system", "content": "..."}, ...]} per line
     $ modelsat route --router DIR --prices configs/prices/mixed.yaml --lambda 200 --max-cost 0.0005 "..."
+    $ modelsat route --router routers/routerbench --prices PRICES --target quality=0.95 "..."   # λ from targets.json
     $ modelsat route --router routers/default --mode full "..."    # the capability LLM reads every card too
 """
 
@@ -88,6 +89,14 @@ def route(
         float | None, typer.Option("--max-cost", min=0, help="Only models estimated to cost ≤ this (USD per query).")
     ] = None,
     mode: ModeOption = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="quality=0.95, budget=0.3 or strong_share=0.5: the λ calibrated for it (`calibrate --targets`). "
+            "Needs --prices.",
+        ),
+    ] = None,
 ) -> None:
     """Rank models for an instruction (or every line of --file), best first, with P(Yes) (and cost with --prices)."""
     import numpy as np
@@ -98,11 +107,15 @@ def route(
 
     if (instruction is None) == (file is None):
         raise typer.BadParameter("give an instruction or --file, not both")
-    if prices is None and (lam or max_cost is not None):
-        raise ConfigError("--lambda and --max-cost need --prices FILE (USD per 1M tokens per model)")
+    if prices is None and (lam or max_cost is not None or target is not None):
+        raise ConfigError("--lambda, --max-cost and --target need --prices FILE (USD per 1M tokens per model)")
+    if target is not None and lam:
+        raise ConfigError("give --lambda or --target, not both (the target sets λ)")
     requests = read_requests(file) if file else [instruction]
     table = load_prices(prices) if prices else None
     service = load_router(router, cards, device=device, mode=mode)
+    if target is not None:
+        lam = target_lambda(router, service.mode, target)
     texts = routing_texts(requests, service.reader, str(file))
     chosen = check_models(parse_models(models), service.models) if models else service.models
     if table is not None:
@@ -120,6 +133,18 @@ def route(
         return
     for item in results:
         _print(item, table is not None)
+
+
+def target_lambda(router: Path, mode: str, target: str) -> float:
+    """The λ calibrated for `target` on `router` in routing mode `mode` (stderr says what it expects)."""
+    from modelsat.cost.targets import Target, TargetCurve, targets_file
+
+    choice = TargetCurve.load(router / targets_file(mode)).resolve(Target.parse(target))
+    Console(stderr=True).print(
+        f"{choice.target}: λ = {choice.lam:.4g} ({choice.promise}; on validation: accuracy "
+        f"{choice.expected_accuracy:.1%}, {choice.expected_cost:.4g} USD per query)"
+    )
+    return choice.lam
 
 
 def _result(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from modelsat.baselines.registry import BASELINES
 from modelsat.cost.prices import PriceTable
+from modelsat.cost.targets import TargetCurve
 
 
 @dataclass
@@ -16,7 +17,8 @@ class EvalOptions:
 
     With `cost`, the report gets the quality–cost frontier (`evaluation/frontier.py`): costs come from
     `prices` when given, else from the outcomes' `cost` column; `pair` = (strong, weak) for APGR / CPT
-    (default: the best single model and the cheapest model).
+    (default: the best single model and the cheapest model); `target_curves` (method → its calibrated targets)
+    adds how each target holds on the test queries (`evaluation/targets.py`).
     """
 
     models: list[str]
@@ -31,3 +33,4 @@ class EvalOptions:
     cost: bool = False
     prices: PriceTable | None = None
     pair: tuple[str, str] | None = None
+    target_curves: dict[str, TargetCurve] = field(default_factory=dict)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelsat.data.zoos import ZOOS
 from modelsat.evaluation.metrics import declares_domains
+from modelsat.evaluation.targets import targets_markdown
 from modelsat.io import atomic_write_text
 
 if TYPE_CHECKING:
@@ -116,7 +117,9 @@ def to_markdown(report: dict) -> str:
             text += "\n" + task_averaged_comparison_markdown(report[f"{key}_task_averaged"], method)
     if "new_models" in report:
         text += "\n" + new_models_markdown(report["new_models"])
-    return text + ("\n" + cost_markdown(report["cost"]) if "cost" in report else "")
+    if "cost" in report:
+        text += "\n" + cost_markdown(report["cost"]) + targets_markdown(report["cost"].get("targets", {}))
+    return text
 
 
 def new_models_markdown(section: dict) -> str:

@@ -32,6 +32,7 @@ from modelsat.evaluation.metrics import (
 from modelsat.evaluation.new_models import new_models_section
 from modelsat.evaluation.options import EvalOptions
 from modelsat.evaluation.report import TASK_AVERAGED, build_report
+from modelsat.evaluation.targets import targets_section
 from modelsat.types import Router, TrainableRouter
 
 REQUIRED_METHODS = ("best-single", "oracle", "random")
@@ -112,7 +113,10 @@ def cost_section(data: EvalSet, scores: dict[str, np.ndarray], best_single: str,
         prices = options.prices
         date = None if prices.date is None else str(prices.date)
         source = {"source": "prices", "date": date, "expected_output_tokens": prices.expected_output_tokens}
-    return {"costs": source, **cost_frontier(data.y, cost, swept, data.models, strong, weak, best_single)}
+    section = {"costs": source, **cost_frontier(data.y, cost, swept, data.models, strong, weak, best_single)}
+    if options.target_curves:
+        section["targets"] = targets_section(data.y, cost, scores, options.target_curves, data.models)
+    return section
 
 
 def evaluate(

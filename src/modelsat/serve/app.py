@@ -9,6 +9,7 @@ backend timeout or 5xx moves on to the next-ranked model, and a backend that kee
 (`serve/dispatch.py`, `serve/health.py`). A request naming a backend model passes straight through.
 SIGHUP or POST /admin/reload re-reads serve.yaml and the cards (`serve/reload.py`). Limits, budgets, usage,
 cool-downs and reloads are shared with other replicas when serve.yaml's `state` names a Redis (`serve/state/`).
+GET /dashboard is the live page for people (`serve/dashboard.py`).
 
 Example:
     app = create_app(load_serve_config("serve.yaml"), scorer, backends, config_path=Path("serve.yaml"))
@@ -39,9 +40,11 @@ from modelsat.serve.api import APIError, install_error_handler, read_json, valid
 from modelsat.serve.backends import Backend, build_backends
 from modelsat.serve.config import ROUTED_MODEL, RequestOptions, ServeConfig
 from modelsat.serve.cost import apply_tradeoff, request_tradeoff, without_tradeoff
+from modelsat.serve.dashboard import dashboard_router
 from modelsat.serve.dispatch import Dispatcher
 from modelsat.serve.health import HealthBoard, Prober
 from modelsat.serve.heap import TRIM_EVERY_S, trim_heap
+from modelsat.serve.history import MetricsHistory
 from modelsat.serve.keys import KeyEntry, KeyRing
 from modelsat.serve.metrics import Metrics
 from modelsat.serve.reload import (
@@ -71,6 +74,8 @@ ENDPOINTS = (
     "/v1/usage",
     "/healthz",
     "/metrics",
+    "/dashboard",
+    "/dashboard/data",
 )
 LOOPBACK = ("127.0.0.1", "::1", "localhost", "testclient")
 ONEDNN_CACHE_ENV, ONEDNN_CACHE_CAPACITY = "ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64"
@@ -116,6 +121,7 @@ class _PinAndCount:
             return
         status = 500
         state = scope.setdefault("state", {})
+        start = time.perf_counter()
 
         async def send_counted(message: asgi.Message) -> None:
             nonlocal status
@@ -129,6 +135,7 @@ class _PinAndCount:
                 await self.app(scope, receive, send_counted)
         finally:
             endpoint = scope["path"] if scope["path"] in ENDPOINTS else "other"
+            self.metrics.request_seconds.labels(endpoint=endpoint).observe(time.perf_counter() - start)
             self.metrics.requests.labels(endpoint=endpoint, status=str(status)).inc()
             if state.get("key_name") is not None:
                 self.metrics.key_requests.labels(key=state["key_name"], status=str(status)).inc()
@@ -167,6 +174,7 @@ def create_app(
     if set(backends) != set(cfg.backends):
         raise ValueError(f"backends {sorted(backends)} do not match the config's {sorted(cfg.backends)}")
     metrics = Metrics()
+    history = MetricsHistory(metrics.registry)
     board = HealthBoard(cfg.cooldown, on_change=metrics.backend_state)
     board.sync(cfg.backends)
     state = open_state(cfg.state, metrics.registry)
@@ -237,6 +245,7 @@ def create_app(
         await initial.batcher.start()
         prober.start()
         await state.start(board, follow_reload)
+        await history.start()
         trimmer = asyncio.create_task(trim_periodically(), name="modelsat-trim")
         if handle_sighup:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_sighup)
@@ -247,6 +256,7 @@ def create_app(
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             trimmer.cancel()
             await asyncio.gather(trimmer, return_exceptions=True)
+            await history.aclose()
             await prober.aclose()
             await state.aclose()
             await live.aclose()
@@ -276,6 +286,14 @@ def create_app(
             )
         request.state.key_name = key.name
         return key
+
+    async def require_admin(request: Request, key: KeyEntry | None = Depends(require_key)) -> None:
+        if key is None and (request.client is None or request.client.host not in LOOPBACK):
+            raise APIError(403, "without API keys, admin endpoints answer only this host", code="forbidden")
+        if key is not None and not key.admin:
+            raise APIError(
+                403, f"key {key.name!r} is not an admin key (admin: true in the keys file)", code="forbidden"
+            )
 
     async def within_limit(key: KeyEntry | None = Depends(require_key)) -> KeyEntry | None:
         if key is None or (key.rpm is None and key.budget_usd is None):
@@ -354,7 +372,8 @@ def create_app(
             headers["x-modelsat-mode"] = mode or serving.scorer.mode
         if tradeoff is not None:
             text = "\n".join(message_text(m) for m in chat.messages)
-            costed = apply_tradeoff(ranking, text, tradeoff, cfg, chat.max_tokens)
+            routed_by = mode or getattr(serving.scorer, "mode", None)
+            costed = apply_tradeoff(ranking, text, tradeoff, cfg, chat.max_tokens, routed_by)
             ranking = costed.ranking
             if costed.over_budget:
                 headers["x-modelsat-over-budget"] = "no model fits max_cost; the cheapest answered"
@@ -382,13 +401,14 @@ def create_app(
         if tradeoff is None:
             entries = [{"model": m, "score": s, "price": _price(cfg, m)} for m, s in ranking]
         else:
-            costed = apply_tradeoff(ranking, query.full_text(), tradeoff, cfg, None)
+            routed_by = mode or getattr(serving.scorer, "mode", None)
+            costed = apply_tradeoff(ranking, query.full_text(), tradeoff, cfg, None, routed_by)
             entries = [
                 {"model": m, "score": s, "price": _price(cfg, m), "cost_usd": costed.costs[m]}
                 for m, s in costed.ranking
             ]
-            limits = {"lambda": tradeoff.lam, "max_cost": tradeoff.max_cost, "over_budget": costed.over_budget}
-            reply["tradeoff"] = limits
+            limits = {"lambda": costed.lam, "max_cost": tradeoff.max_cost, "over_budget": costed.over_budget}
+            reply["tradeoff"] = limits | ({"target": costed.target.as_dict()} if costed.target else {})
         for entry in entries:
             entry["available"] = board.available(entry["model"])
         return reply | {"model": entries[0]["model"], "ranking": entries, "routing_ms": round(seconds * 1000, 3)}
@@ -428,25 +448,15 @@ def create_app(
         shared = {"config_version": state.config_version, "shared_state": state.reachable}
         return {"object": "list", "generation": serving.generation, **shared, "data": data}
 
-    def require_admin(request: Request, key: KeyEntry | None, what: str) -> None:
-        if key is None and (request.client is None or request.client.host not in LOOPBACK):
-            raise APIError(403, f"without API keys, {what} accepted only from this host", code="forbidden")
-        if key is not None and not key.admin:
-            raise APIError(
-                403, f"key {key.name!r} is not an admin key (admin: true in the keys file)", code="forbidden"
-            )
-
-    @app.post("/admin/reload")
-    async def admin_reload(request: Request, key: KeyEntry | None = Depends(require_key)) -> dict[str, Any]:
-        require_admin(request, key, "reloads are")
+    @app.post("/admin/reload", dependencies=[Depends(require_admin)])
+    async def admin_reload() -> dict[str, Any]:
         try:
             return {"object": "modelsat.reload", **(await reload())}
         except ReloadRefused as exc:
             raise APIError(400, f"reload refused, the running set stays: {exc}", code="reload_refused") from None
 
-    @app.get("/v1/usage")
-    async def usage(request: Request, key: KeyEntry | None = Depends(require_key)) -> dict[str, Any]:
-        require_admin(request, key, "usage reports are")
+    @app.get("/v1/usage", dependencies=[Depends(require_admin)])
+    async def usage(request: Request) -> dict[str, Any]:
         serving = serving_of(request)
         names = [entry.name for entry in serving.keys.entries]
         return {"object": "modelsat.usage", **(await state.usage(names, serving.models))}
@@ -459,6 +469,8 @@ def create_app(
     @app.get("/metrics", dependencies=[Depends(require_key)])
     async def prometheus() -> Response:
         return Response(metrics.render(), media_type=Metrics.content_type)
+
+    app.include_router(dashboard_router(history, board, state, require_admin))
 
     return app
 

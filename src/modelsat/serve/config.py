@@ -11,11 +11,13 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
+from modelsat.cost.targets import Target
 from modelsat.data.zoos import ZOOS, check_models
 from modelsat.errors import ConfigError
 from modelsat.router.routing.modes import RoutingMode
 
 ROUTED_MODEL = "modelsat"
+TARGET_FIELDS = ("quality", "budget", "strong_share")
 
 
 class Price(BaseModel):
@@ -28,12 +30,38 @@ class Price(BaseModel):
 
 
 class Tradeoff(BaseModel):
-    """A quality–cost trade-off (docs/cost.md): maximise P(Yes) − λ·cost, only among models costing ≤ max_cost."""
+    """A quality–cost trade-off (docs/cost.md): maximise P(Yes) − λ·cost, only among models costing ≤ max_cost; λ
+    given, or read off the router's calibrated targets (`quality`, `budget` or `strong_share`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     lam: float = Field(default=0.0, ge=0, alias="lambda", description="Utility given up per USD of estimated cost.")
     max_cost: float | None = Field(default=None, ge=0, description="Most USD a request may cost (estimated).")
+    quality: float | None = Field(
+        default=None, gt=0, le=1, description="Target: the cheapest routing keeping this share of the strongest "
+        "candidate's accuracy (the λ of `modelsat calibrate --targets`)."
+    )
+    budget: float | None = Field(
+        default=None, gt=0, description="Target: the most accurate routing costing at most this share of the "
+        "strongest candidate's cost."
+    )
+    strong_share: float | None = Field(
+        default=None, ge=0, le=1, description="Target, for one strong and one weak model: this share to the strong one."
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Tradeoff":
+        targets = [name for name in TARGET_FIELDS if getattr(self, name) is not None]
+        if len(targets) > 1:
+            raise ValueError(f"give one target of {', '.join(TARGET_FIELDS)}, not {' and '.join(targets)}")
+        if targets and "lam" in self.model_fields_set:
+            raise ValueError(f"give lambda or the target {targets[0]}, not both (the target sets lambda)")
+        return self
+
+    def target(self) -> Target | None:
+        """The plain-terms target, if one is set."""
+        given = {name: getattr(self, name) for name in TARGET_FIELDS if getattr(self, name) is not None}
+        return Target(**given) if given else None
 
 
 class RequestOptions(Tradeoff):
@@ -86,6 +114,11 @@ class ServeConfig(BaseModel):
     )
     tradeoffs: dict[str, Tradeoff] = Field(
         default_factory=dict, description="Named cost trade-offs, requested as model `modelsat/<name>`."
+    )
+    strongest: str | None = Field(
+        default=None,
+        description="The model every answer's cost is compared with (metrics, /dashboard); unset: the dearest priced "
+        "backend (input + output price), what a team without a router would send everything to.",
     )
     expected_output_tokens: int = Field(
         default=256, gt=0, description="Completion tokens assumed in cost estimates when a request sets no max_tokens."
@@ -161,9 +194,18 @@ class ServeConfig(BaseModel):
             if name in ZOOS or name in self.profiles:
                 raise ValueError(f"trade-off {name!r} shadows the zoo or profile of the same name")
         unpriced = [name for name, backend in self.backends.items() if backend.price is None]
+        if self.strongest is not None and (self.strongest not in self.backends or self.strongest in unpriced):
+            raise ValueError(f"strongest {self.strongest!r} must name a backend with a price")
         if self.tradeoffs and unpriced:
             raise ValueError(f"trade-offs need a price for every backend; none for {', '.join(unpriced)}")
         return self
+
+    def strongest_model(self) -> str | None:
+        """`strongest`, else the dearest priced backend; None when no backend has a price."""
+        if self.strongest is not None:
+            return self.strongest
+        priced = {name: b.price for name, b in self.backends.items() if b.price is not None}
+        return max(priced, key=lambda name: priced[name].input + priced[name].output, default=None)
 
 
 def load_serve_config(path: str | Path) -> ServeConfig:

@@ -128,3 +128,7 @@ class Dispatcher:
         self.metrics.cost.labels(model=model).inc(cost)
         if key is not None:
             self.metrics.key_cost.labels(key=key).inc(cost)
+        strongest = serving.cfg.strongest_model()
+        if strongest is not None:
+            dearest = serving.cfg.backends[strongest].price
+            self.metrics.strongest_cost.inc((tokens_in * dearest.input + tokens_out * dearest.output) / 1e6)

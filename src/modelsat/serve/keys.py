@@ -111,7 +111,12 @@ class RateLimiter:
 
     def remaining(self, name: str, rpm: int) -> int:
         """Requests key `name` may still make in the current window."""
-        return max(0, rpm - len(self._seen.get(name, ())))
+        return max(0, rpm - self.used(name))
+
+    def used(self, name: str) -> int:
+        """Requests key `name` made in the last 60 s."""
+        since = self._clock() - WINDOW_S
+        return sum(t > since for t in self._seen.get(name, ()))
 
     def forget(self, keep: Iterable[str]) -> None:
         """Drop the windows of keys no longer configured."""

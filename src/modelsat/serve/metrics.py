@@ -36,6 +36,13 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.request_seconds = Histogram(
+            "modelsat_request_seconds",
+            "Time from a request's arrival to its last byte sent (a stream's whole length), by endpoint.",
+            ["endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.batch_size = Histogram(
             "modelsat_routing_batch_size",
             "Instructions scored per router call.",
@@ -62,6 +69,12 @@ class Metrics:
             "modelsat_cost_usd",
             "Estimated spend from reported token usage and configured prices.",
             ["model"],
+            registry=self.registry,
+        )
+        self.strongest_cost = Counter(
+            "modelsat_strongest_cost_usd",
+            "What the same answers would have cost on the strongest model (serve.yaml `strongest`), at their "
+            "reported token usage.",
             registry=self.registry,
         )
 

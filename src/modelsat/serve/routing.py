@@ -181,7 +181,28 @@ def load_scorer(cfg: ServeConfig) -> InstructionScorer:
     except RouterError as exc:  # an incomplete router or cards of another aptitude set: fix the config
         raise ConfigError(str(exc)) from exc
     check_against_models(cfg, scorer.models)
+    check_targets(cfg, getattr(scorer, "mode", None))
     return scorer
+
+
+def check_targets(cfg: ServeConfig, mode: str | None) -> None:
+    """Fail unless every named trade-off's target can be read off the router's calibrated targets.
+
+    Raises:
+        ConfigError: naming the trade-off and the missing or unsuitable targets file.
+    """
+    from modelsat.cost.targets import TargetCurve, targets_file
+
+    named = {name: t.target() for name, t in cfg.tradeoffs.items() if t.target() is not None}
+    if not named:
+        return
+    path = Path(cfg.router) / targets_file(mode or "full")
+    try:
+        curve = TargetCurve.load(path)
+        for target in named.values():
+            curve.resolve(target)
+    except (DataError, ConfigError) as exc:
+        raise ConfigError(f"trade-off(s) {', '.join(named)}: {exc}") from None
 
 
 def use_routing_threads(cfg: ServeConfig, scorer: InstructionScorer) -> int:

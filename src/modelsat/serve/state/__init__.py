@@ -41,6 +41,9 @@ class SharedState(Protocol):
     def record(self, key: str | None, model: str, usage: Usage) -> None:
         """Count an answered request of `key` (None: no API keys) to `model`."""
 
+    async def used(self, key: str) -> int:
+        """Requests `key` was admitted in the last 60 s (by every replica, when shared)."""
+
     async def usage(self, keys: Iterable[str], models: Iterable[str]) -> dict[str, Any]:
         """Requests, tokens and cost of `keys` and `models`: this day, this month and in total."""
 

@@ -47,6 +47,10 @@ class MemoryState:
         """Count an answered request."""
         self.ledger.record(key, model, usage)
 
+    async def used(self, key: str) -> int:
+        """Requests `key` was admitted in the last 60 s in this process."""
+        return self.limiter.used(key)
+
     async def usage(self, keys: Iterable[str], models: Iterable[str]) -> dict[str, Any]:
         """Usage of `keys` and `models` (this process's)."""
         return {"shared": False, **self.ledger.report(keys, models)}

@@ -168,6 +168,18 @@ class RedisState:
         ]
         await self._guarded(self._record(keys=names, args=args))
 
+    async def used(self, key: str) -> int:
+        """Requests `key` was admitted in the last 60 s by every replica (this replica's own while Redis is away)."""
+        if not self.reachable:
+            return await self.local.used(key)
+        try:
+            seconds, micros = await self.client.time()
+            now_ms = int(seconds) * 1000 + int(micros) // 1000
+            return int(await self.client.zcount(f"{PREFIX}window:{key}", now_ms - int(WINDOW_S * 1000), "+inf"))
+        except ERRORS as exc:
+            self._lost(exc)
+            return await self.local.used(key)
+
     async def usage(self, keys: Iterable[str], models: Iterable[str]) -> dict[str, Any]:
         """Usage of `keys` and `models` summed over every replica (this replica's own while Redis is away)."""
         keys, models = list(keys), list(models)
