@@ -27,6 +27,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from modelsat.serve.cluster import wait_http
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN, TEAMS = "ops-key", {"team-math": "math-key", "team-support": "support-key"}
 PRICES = {  # USD per 1M tokens, configs/prices/mixed.yaml
@@ -38,6 +40,7 @@ PRICES = {  # USD per 1M tokens, configs/prices/mixed.yaml
     "Meta-Llama-3_1-8B": (0.18, 0.18),
 }
 DOOMED = "DeepSeek-Coder-V2"
+STARTUP_S = 900.0  # a proxy loading the router on a busy machine
 PROMPTS = [
     "Prove that the sum of two even integers is even.",
     "Write a Python function that reverses a linked list.",
@@ -57,19 +60,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, timeout_s: float = 900.0) -> None:
-    """Poll `url` until it answers 200."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up within {timeout_s:.0f} s")
 
 
 @contextmanager
@@ -168,9 +158,9 @@ def main() -> None:
             process("backend", "--model", "echo", "--port", str(ports[1])),
         ):
             for port in ports:
-                wait_until_up(f"http://127.0.0.1:{port}/v1/models")
+                wait_http(f"http://127.0.0.1:{port}/v1/models", STARTUP_S)
             with process("serve", "--config", str(config), "--port", str(proxy_port)):
-                wait_until_up(f"{url}/healthz")
+                wait_http(f"{url}/healthz", STARTUP_S)
                 keys = list(TEAMS.values())
                 for i in range(24):
                     send(url, keys[i % 2], PROMPTS[i % len(PROMPTS)], "modelsat/cheap" if i % 3 == 0 else "modelsat")

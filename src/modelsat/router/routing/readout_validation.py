@@ -69,12 +69,13 @@ class ValidationSet:
             raise RouterError(f"{router_dir}: its config names fewer than two training models with cards")
         aptitude = AptitudeSet.load(router_dir / "aptitude.json")
         matrix = ScoreMatrix.from_outcomes(outcomes, zoo, "validation", exclude=aptitude.query_ids)
-        queries = outcomes.drop_duplicates("query_id").set_index("query_id").loc[matrix.query_ids].reset_index()
+        by_query = outcomes.drop_duplicates("query_id").set_index("query_id")
+        queries = by_query.loc[matrix.query_ids].reset_index()
         weights = task_weights(queries)["all"] if declares_domains(queries) else np.full(len(queries), 1 / len(queries))
         reader = RoutingTextReader.for_router(load_tokenizer(cfg.router.llm), cfg.router)
         scorer = FastScorer.load(router_dir, stored_readout=False)
         assert scorer.capability.readout is not None
-        prompts = outcomes.drop_duplicates("query_id").set_index("query_id")["prompt"].astype(str)
+        prompts = by_query["prompt"].astype(str)
         aptitude_ids = [q for task in aptitude.tasks for q in task.query_ids]
         if progress:
             err.print(f"choosing the readout on {len(queries):,} validation queries × {len(zoo)} models")
