@@ -22,11 +22,21 @@ readout_app = typer.Typer(help="Choose and show the accuracy readout a router ro
 
 
 def render(choice: "ReadoutChoice", router: Path) -> None:
-    """The chosen readout and every candidate's validation figure."""
-    table = Table("readout", "validation accuracy (%)", title=f"{router}: readouts on the validation split")
+    """The chosen readout and every candidate's validation figures."""
+    from modelsat.router.routing.readout_choice import significance_threshold
+
+    table = Table(
+        "readout",
+        "validation accuracy (%)",
+        "± standard error of its gain",
+        title=f"{router}: readouts on the validation split",
+        caption=f"another readout replaces the trained one only with a gain above "
+        f"{significance_threshold(len(choice.validation) - 1):.2f} standard errors",
+    )
     for label, figure in choice.validation.items():
         chosen = " (chosen)" if label == choice.label else ""
-        table.add_row(f"{label}{chosen}", f"{figure:.2f}")
+        error = choice.standard_error.get(label)
+        table.add_row(f"{label}{chosen}", f"{figure:.2f}", "–" if error is None else f"{error:.2f}")
     Console(soft_wrap=True).print(table)
 
 
@@ -48,7 +58,8 @@ def choose(
     outcomes: Annotated[Path, typer.Option("--outcomes", help="Outcomes Parquet table holding the validation split.")],
 ) -> None:
     """Score every candidate readout in fast mode on the validation queries of the router's training zoo and store
-    the best in ROUTER/readout.safetensors; `route`, `evaluate` and `serve` then read cards that way, in both modes."""
+    in ROUTER/readout.safetensors the trained one, or one whose gain over it is significant; `route`, `evaluate`
+    and `serve` then read cards that way, in both modes."""
     from modelsat.data.schema import read_outcomes
     from modelsat.router.routing.readout_choice import choose_readout
 

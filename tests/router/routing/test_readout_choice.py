@@ -19,6 +19,9 @@ from modelsat.router.routing.readout_choice import (
     fit_classifier,
     group_of,
     load_readout_choice,
+    paired_standard_error,
+    pick,
+    significance_threshold,
 )
 from modelsat.router.routing.service import load_router
 
@@ -102,16 +105,50 @@ def test_choices_round_trip_and_a_broken_file_names_itself(tmp_path: Path) -> No
     assert load_readout_choice(tmp_path / "missing") is None
 
 
+def test_the_trained_readout_is_kept_unless_a_gain_is_significant_after_correction() -> None:
+    found = [ReadoutChoice(kind="prototypes")] + [ReadoutChoice(kind="prototypes", temperature=t) for t in (20, 40)]
+    trained, sharp, sharper = (c.label for c in found)
+    assert significance_threshold(6) == pytest.approx(2.394, abs=1e-3) and significance_threshold(1) > 1.64
+    # +0.81 at 0.45 standard error: 1.8 SE, significant alone (1.64) but not among two alternatives (1.96)
+    noisy = {trained: 56.20, sharp: 56.68, sharper: 57.01}
+    assert pick(found, noisy, {trained: 0.0, sharp: 0.30, sharper: 0.45}).label == trained
+    clear = {trained: 56.20, sharp: 57.50, sharper: 57.90}
+    assert pick(found, clear, {trained: 0.0, sharp: 0.30, sharper: 0.60}).label == sharper  # 2.8 SE, most accurate
+    assert pick(found, clear, {trained: 0.0, sharp: 0.30, sharper: 0.90}).label == sharp  # only one significant
+    assert pick(found, {trained: 58.0, sharp: 57.0, sharper: 57.5}, {trained: 0, sharp: 0.1, sharper: 0.1}) == found[0]
+
+
+def test_paired_standard_error_is_that_of_the_weighted_mean_difference() -> None:
+    rng = np.random.default_rng(0)
+    difference = rng.choice([-1.0, 0.0, 1.0], size=400, p=[0.1, 0.8, 0.1])
+    uniform = np.full(400, 1 / 400)
+    assert paired_standard_error(difference, uniform) == pytest.approx(100 * difference.std(ddof=1) / 20)
+    assert paired_standard_error(np.zeros(400), uniform) == 0.0
+
+
 @pytest.mark.slow
 def test_specialists_router_routes_with_the_readout_chosen_on_its_validation_split(shared_data: Path) -> None:
     from modelsat.data.importers import routerdc
 
     stored = load_readout_choice(ROUTERS / "specialists")
-    assert stored is not None and stored.label in stored.validation
-    assert stored.validation[stored.label] == max(stored.validation.values())
+    assert (
+        stored is not None
+        and stored.label in stored.validation
+        and set(stored.standard_error) == set(stored.validation)
+    )
+    trained = "prototypes (as trained)"
+    threshold = significance_threshold(len(stored.validation) - 1)
+    gains = {
+        label: (figure - stored.validation[trained]) / stored.standard_error[label]
+        for label, figure in stored.validation.items()
+        if label != trained and stored.standard_error[label] > 0
+    }
+    assert stored.label == trained or gains[stored.label] > threshold
+    assert stored.label != trained or all(gain <= threshold for gain in gains.values())
     outcomes: pd.DataFrame = routerdc.load(shared_data / "routerdc").outcomes
     again = choose_readout(ROUTERS / "specialists", outcomes, progress=False)
     assert again.label == stored.label and again.validation == stored.validation
+    assert again.standard_error == stored.standard_error
     fast = load_router(ROUTERS / "specialists", mode="fast")
     full = fast.with_mode("full")
     assert fast.scorer.choice is not None and fast.scorer.choice.label == stored.label

@@ -137,11 +137,16 @@ class FastScorer:
         for start in range(0, len(texts), self.batch_size):
             idx = order[start : start + self.batch_size]
             embedded = self.capability.embed_texts([texts[i] for i in idx]).float()  # (B, D_enc)
-            total = torch.zeros(len(idx), n_cards, device=self.device)
-            if self.capability.readout is not None:
-                total += self.capability.readout(embedded, side.keys, side.accuracy, side.is_fact)
-            if side.clause_tokens is not None:
-                pooled = self.capability.pool(side.clause_tokens, embedded if self.cfg.instruction_pooling else None)
-                total += self.capability.prior_scores(pooled)
-            out[idx] = total.cpu().numpy()
+            out[idx] = self.scores_embedded(embedded, side, n_cards)
         return out
+
+    @torch.no_grad()
+    def scores_embedded(self, embedded: torch.Tensor, side: CardSide, n_cards: int) -> np.ndarray:
+        """(B, N) log-odds of requests already embedded by the encoder ((B, D_enc), as `embed_texts` gives)."""
+        total = torch.zeros(len(embedded), n_cards, device=self.device)
+        if self.capability.readout is not None:
+            total += self.capability.readout(embedded, side.keys, side.accuracy, side.is_fact)
+        if side.clause_tokens is not None:
+            pooled = self.capability.pool(side.clause_tokens, embedded if self.cfg.instruction_pooling else None)
+            total += self.capability.prior_scores(pooled)
+        return total.cpu().numpy()

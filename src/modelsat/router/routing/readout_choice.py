@@ -10,10 +10,14 @@ placing it routes best differs per zoo, so it is measured, not fixed in code:
                  posterior over the groups, each group's weight shared by the card's tasks in it
 
 `choose_readout` scores every candidate in fast mode on the validation queries of the router's training zoo (the
-aptitude questions excluded; task-averaged where the data declares its domains, as RouterDC reports) and keeps
-the best, the trained readout winning ties. Both routing modes read the stored choice (`install`, `keys`). A
-classifier depends on the aptitude questions only, never on a model's answers, so a new model's card needs
-nothing else.
+aptitude questions excluded; task-averaged where the data declares its domains, as RouterDC reports). A few hundred
+validation queries and a handful of cards seldom tell readouts apart, and a readout picked on noise routes new
+models worse (a sharper one trusts one cluster's accuracy, which a new model's card measures on 100 questions or
+fewer), so the trained readout is kept unless another routes the validation queries better by a margin the paired
+differences make significant once corrected for the number of candidates tried (one-sided 5 %, Bonferroni: with
+six alternatives, a gain above 2.39 standard errors). Of those, the most accurate is chosen. Both routing modes read
+the stored choice (`install`, `keys`). A classifier depends on the aptitude questions only, never on a model's
+answers, so a new model's card needs nothing else.
 
 Example:
     choice = choose_readout(Path("routers/specialists"), outcomes)
@@ -43,11 +47,13 @@ READOUT_FILE = "readout.safetensors"
 Grouping = Literal["task", "dataset"]
 CLASSIFIER_C = (10.0, 100.0)  # inverse regularisation strengths tried
 SHARPER = (2.0, 4.0)  # prototype temperatures tried, as multiples of the trained one
+FALSE_CHOICE_RATE = 0.05  # chance, over all candidates, of leaving the trained readout on noise alone
 
 
 @dataclass(frozen=True)
 class ReadoutChoice:
-    """One way of reading a card for a request, with what it routed on validation (`validation`: candidate → %)."""
+    """One way of reading a card for a request, with what every candidate routed on validation (candidate label →
+    %, `validation`) and the standard error of its paired gain over the trained readout (`standard_error`)."""
 
     kind: Literal["prototypes", "classifier"]
     temperature: float | None = None  # prototypes: softmax temperature (None: as trained)
@@ -57,6 +63,7 @@ class ReadoutChoice:
     coef: torch.Tensor | None = None  # (G, D_enc)
     intercept: torch.Tensor | None = None  # (G,)
     validation: dict[str, float] = field(default_factory=dict)
+    standard_error: dict[str, float] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -101,6 +108,7 @@ class ReadoutChoice:
             "inverse_regularisation": self.inverse_regularisation,
             "classes": list(self.classes),
             "validation": self.validation,
+            "standard_error": self.standard_error,
         }
         tensors = {"coef": self.coef, "intercept": self.intercept} if self.kind == "classifier" else {}
         tensors = {name: t.contiguous() for name, t in tensors.items() if t is not None} or {"none": torch.zeros(0)}
@@ -133,6 +141,7 @@ class ReadoutChoice:
             coef=tensors.get("coef"),
             intercept=tensors.get("intercept"),
             validation=meta["validation"],
+            standard_error=meta.get("standard_error", {}),
         )
 
 
@@ -205,13 +214,25 @@ def candidates(
     return found
 
 
+def routed(scores: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
+    """(Q,) each query's outcome on its top-scored model."""
+    return outcomes[np.arange(len(scores)), scores.argmax(axis=1)]
+
+
 def routed_accuracy(scores: np.ndarray, outcomes: np.ndarray, weights: np.ndarray) -> float:
     """Accuracy (%) of routing each query to its top-scored model, weighted per query."""
-    return 100.0 * float(outcomes[np.arange(len(scores)), scores.argmax(axis=1)] @ weights)
+    return 100.0 * float(routed(scores, outcomes) @ weights)
+
+
+def paired_standard_error(difference: np.ndarray, weights: np.ndarray) -> float:
+    """Standard error (points) of the weighted mean of per-query differences in outcome."""
+    terms = difference * weights * len(weights)  # their mean is the weighted mean
+    return 100.0 * float(terms.std(ddof=1) / np.sqrt(len(terms)))
 
 
 def choose_readout(router_dir: Path, outcomes: "pd.DataFrame", progress: bool = True) -> ReadoutChoice:
-    """Score every candidate readout in fast mode on the router's validation queries; the best, with every figure.
+    """Score every candidate readout in fast mode on the router's validation queries; the one the rule of this
+    module's docstring keeps, with every candidate's figures.
 
     Raises:
         RouterError: the router has no accuracy readout.
@@ -220,8 +241,24 @@ def choose_readout(router_dir: Path, outcomes: "pd.DataFrame", progress: bool = 
     from modelsat.router.routing.readout_validation import ValidationSet
 
     data = ValidationSet.build(Path(router_dir), outcomes, progress=progress)
-    scored = []
-    for candidate in candidates(data.trained_temperature, data.aptitude_embedded, data.aptitude_tasks):
-        scored.append((candidate, round(routed_accuracy(data.scores(candidate), data.y, data.weights), 2)))
-    best = max(scored, key=lambda pair: pair[1])[0]  # max keeps the first of equals: the trained readout
-    return replace(best, validation={c.label: figure for c, figure in scored})
+    found = candidates(data.trained_temperature, data.aptitude_embedded, data.aptitude_tasks)
+    picks = {c.label: routed(data.scores(c), data.y) for c in found}
+    trained = picks[found[0].label]
+    accuracy = {label: round(100.0 * float(p @ data.weights), 2) for label, p in picks.items()}
+    error = {label: round(paired_standard_error(p - trained, data.weights), 2) for label, p in picks.items()}
+    return replace(pick(found, accuracy, error), validation=accuracy, standard_error=error)
+
+
+def pick(found: Sequence[ReadoutChoice], accuracy: dict[str, float], error: dict[str, float]) -> ReadoutChoice:
+    """The trained readout `found[0]`, or the most accurate of those whose gain over it is significant (`accuracy`
+    and the `error` of each paired gain keyed by label)."""
+    threshold = significance_threshold(len(found) - 1)
+    significant = [c for c in found[1:] if accuracy[c.label] - accuracy[found[0].label] > threshold * error[c.label]]
+    return max(significant, key=lambda c: accuracy[c.label], default=found[0])
+
+
+def significance_threshold(alternatives: int) -> float:
+    """Standard errors a paired gain must exceed: one-sided, Bonferroni-corrected for `alternatives` tries."""
+    from scipy.stats import norm
+
+    return float(norm.ppf(1.0 - FALSE_CHOICE_RATE / max(alternatives, 1)))

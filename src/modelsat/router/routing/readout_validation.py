@@ -34,16 +34,17 @@ err = Console(stderr=True)
 
 @dataclass
 class ValidationSet:
-    """Validation texts, outcomes and query weights, the aptitude questions' embeddings, and the trained scorer."""
+    """Validation texts (embedded), outcomes and query weights, the aptitude questions' embeddings and tasks, and the
+    trained scorer."""
 
     scorer: FastScorer
     trained_readout: AccuracyReadout
     cards: list[Card]
-    texts: list[str]
+    embedded: torch.Tensor  # (Q, D_enc) the validation texts through the router's encoder
     y: np.ndarray  # (Q, N) scores of the training zoo
     weights: np.ndarray  # (Q,) task-averaged where the data declares its domains, else uniform
     aptitude_embedded: np.ndarray  # (A, D_enc)
-    aptitude_tasks: list[str]
+    aptitude_tasks: list[str]  # per aptitude question, its core task
 
     @property
     def trained_temperature(self) -> float:
@@ -79,16 +80,12 @@ class ValidationSet:
         aptitude_ids = [q for task in aptitude.tasks for q in task.query_ids]
         if progress:
             err.print(f"choosing the readout on {len(queries):,} validation queries × {len(zoo)} models")
-        with torch.no_grad():
-            texts = reader.texts(prompts.loc[aptitude_ids].tolist())
-            aptitude_embedded = torch.cat(
-                [scorer.capability.embed_texts(texts[i : i + 64]).float() for i in range(0, len(texts), 64)]
-            ).numpy()
+        aptitude_embedded = embed(scorer, reader.texts(prompts.loc[aptitude_ids].tolist()))
         return cls(
             scorer=scorer,
             trained_readout=copy.deepcopy(scorer.capability.readout),
             cards=[cards[m] for m in zoo],
-            texts=reader.texts(matrix.prompts),
+            embedded=torch.from_numpy(embed(scorer, reader.texts(matrix.prompts))),
             y=matrix.scores,
             weights=weights,
             aptitude_embedded=aptitude_embedded,
@@ -100,4 +97,12 @@ class ValidationSet:
         capability = self.scorer.capability
         capability.readout = copy.deepcopy(self.trained_readout)
         scorer = FastScorer(capability, self.scorer.cfg, self.scorer.prototypes, candidate)
-        return scorer.scores(self.texts, scorer.prepare(self.cards))
+        return scorer.scores_embedded(self.embedded, scorer.prepare(self.cards), len(self.cards))
+
+
+def embed(scorer: FastScorer, texts: list[str]) -> np.ndarray:
+    """(len(texts), D_enc) the texts through the router's encoder, 64 at a time."""
+    with torch.no_grad():
+        return torch.cat(
+            [scorer.capability.embed_texts(texts[i : i + 64]).float() for i in range(0, len(texts), 64)]
+        ).numpy()
