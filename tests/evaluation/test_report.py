@@ -151,3 +151,10 @@ def test_declared_domains_give_the_task_averaged_protocol(synthetic_outcomes: pd
     assert evaluate(synthetic_outcomes, EvalOptions(models=MODELS, baselines=["oracle"]))["protocol"] == (
         "query-weighted"
     )
+
+
+def test_the_default_fast_mode_is_compared_with_the_baselines_first(report: dict) -> None:
+    both = {**report, "model_sat_fast_vs": report["model_sat_vs"]}
+    text = to_markdown(both)
+    fast, full = text.index("Model-SAT fast minus each method"), text.index("Model-SAT minus each method")
+    assert fast < full
