@@ -75,9 +75,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     outcomes = mmlu_pro.load(data_dir() / "mmlu-pro").outcomes
     if (args.router / "weights.safetensors").is_file():
-        from modelsat.router.routing.llm.loading import load_router_dir
+        from modelsat.router.routing.folder import RouterFolder
+        from modelsat.router.routing.llm.loading import load_router_net
 
-        net, _, aptitude = load_router_dir(args.router)
+        folder = RouterFolder.read(args.router)
+        net, aptitude = load_router_net(folder), folder.aptitude
     else:
         from modelsat.router.config import RouterConfig
         from modelsat.router.routing.llm.model import RouterNet

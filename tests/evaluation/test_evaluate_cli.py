@@ -9,6 +9,8 @@ from typer.testing import CliRunner
 from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask
 from modelsat.cli.main import app
 from modelsat.data.schema import write_outcomes
+from modelsat.router.config import ModelsatConfig
+from modelsat.router.routing.folder import RouterFolder
 
 
 def test_evaluate_writes_report_markdown_and_plots(synthetic_outcomes, tmp_path) -> None:
@@ -48,7 +50,9 @@ def test_router_option_loads_model_sat_and_its_aptitude_set(synthetic_outcomes, 
     monkeypatch.setitem(sys.modules, "modelsat.router.routing.service", fake)
     router_dir = tmp_path / "router"
     aptitude = AptitudeSet(tasks=(CoreTask("mmlu/math", "math", ("syn/0", "syn/3")),), zoo=tuple(MODELS), seed=0)
-    aptitude.save(router_dir / "aptitude.json")
+    folder = RouterFolder(router_dir, ModelsatConfig(), {}, aptitude, {}, None, None, {})
+    reads = []
+    monkeypatch.setattr(RouterFolder, "read", lambda path, **_: reads.append(path) or folder)
     write_outcomes(synthetic_outcomes, tmp_path / "o.parquet")
     args = [
         "evaluate",
@@ -63,7 +67,8 @@ def test_router_option_loads_model_sat_and_its_aptitude_set(synthetic_outcomes, 
     args += ["--mode", "full"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert calls == [(router_dir, tmp_path / "cards.json", "full")]
+    assert reads == [router_dir], "the router directory is read once"
+    assert calls == [(folder, tmp_path / "cards.json", "full")]
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["model_sat_included"] and report["aptitude_excluded"] == 2
     assert report["timing"]["method"] == "model-sat"

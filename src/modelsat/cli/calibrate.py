@@ -7,12 +7,15 @@ Example:
 """
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from modelsat.cli.options import ModelsOption, ModeOption, RouterOption
+
+if TYPE_CHECKING:
+    from modelsat.router.routing.folder import RouterFolder
 
 err = Console(stderr=True)
 
@@ -43,25 +46,23 @@ def calibrate(
     and `evaluate` then use calibrated probabilities in that mode. The candidates' ranking for quality-only routing
     does not change. With --targets, sweeps λ on the same queries instead and prints what each target costs.
     """
-    from modelsat.aptitude.aptitude_set import AptitudeSet
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import check_models, parse_models
     from modelsat.router.routing.calibration import calibration_file, fit_calibration
-    from modelsat.router.routing.folder import read_router_config
+    from modelsat.router.routing.folder import RouterFolder
     from modelsat.router.routing.service import load_router
     from modelsat.router.training.training_data import ScoreMatrix
 
-    _, meta = read_router_config(router)
+    folder = RouterFolder.read(router, calibrations=targets)  # targets read calibrated P(Yes); a calibration fits raw
     table = read_outcomes(outcomes)
-    zoo = check_models(parse_models(models) if models else meta.get("zoo", []), table["model"].unique())
-    aptitude = AptitudeSet.load(router / "aptitude.json")
-    matrix = ScoreMatrix.from_outcomes(table, zoo, "validation", exclude=aptitude.query_ids)
+    zoo = check_models(parse_models(models) if models else folder.meta.get("zoo", []), table["model"].unique())
+    matrix = ScoreMatrix.from_outcomes(table, zoo, "validation", exclude=folder.aptitude.query_ids)
     if limit is not None:
         matrix = matrix.subset(limit, seed=0)
     if targets:
-        _targets(router, table, matrix, zoo, prices, mode)
+        _targets(folder, table, matrix, zoo, prices, mode)
         return
-    service = load_router(router, calibrated=False, mode=mode)
+    service = load_router(folder, calibrated=False, mode=mode)
     target = router / calibration_file(service.mode)
     err.print(f"scoring {len(matrix.prompts)} validation queries × {len(zoo)} models")
     calibration = fit_calibration(service.score_instructions(matrix.prompts, zoo), matrix.scores)
@@ -73,7 +74,7 @@ def calibrate(
     )
 
 
-def _targets(router: Path, table, matrix, zoo: list[str], prices: Path | None, mode: str | None) -> None:
+def _targets(folder: "RouterFolder", table, matrix, zoo: list[str], prices: Path | None, mode: str | None) -> None:
     """Sweep λ on the validation queries with the calibrated router; save and print the targets."""
     import pandas as pd
 
@@ -83,13 +84,13 @@ def _targets(router: Path, table, matrix, zoo: list[str], prices: Path | None, m
     from modelsat.cost.targets import fit_curve, targets_file
     from modelsat.router.routing.service import load_router
 
-    service = load_router(router, mode=mode)
+    service = load_router(folder, mode=mode)
     queries = pd.DataFrame({"query_id": matrix.query_ids, "prompt": matrix.prompts})
     rows = table[table["query_id"].isin(set(matrix.query_ids)) & table["model"].isin(zoo)]
     cost = cost_matrix(rows, queries, zoo, load_prices(prices) if prices else None)
     err.print(f"scoring {len(matrix.prompts)} validation queries × {len(zoo)} models")
     curve = fit_curve(as_utility(service.score_instructions(matrix.prompts, zoo)), cost, matrix.scores, zoo)
-    path = router / targets_file(service.mode)
+    path = folder.path / targets_file(service.mode)
     curve.save(path)
     typer.echo(render_targets(curve, path))
 

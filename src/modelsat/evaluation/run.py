@@ -55,16 +55,16 @@ def load_model_sat(
     """The trained Model-SAT router in each routing mode of `modes` (with `cards`, default its own cards.json), and
     its aptitude question ids. Full mode is the method `model-sat`, fast mode `model-sat-fast`. Asked for both, a
     router scored by its LLM alone (no fast mode) gives full only."""
-    from modelsat.aptitude.aptitude_set import AptitudeSet
-    from modelsat.router.routing.folder import read_router_config
+    from modelsat.router.routing.folder import RouterFolder
     from modelsat.router.routing.modes import has_fast_terms
     from modelsat.router.routing.service import METHOD_NAMES, load_router
 
-    if len(modes) > 1 and not has_fast_terms(read_router_config(router_dir)[0].router):
+    folder = RouterFolder.read(router_dir)
+    if len(modes) > 1 and not has_fast_terms(folder.config.router):
         modes = [m for m in modes if m != "fast"]
-    first = load_router(router_dir, cards, mode=modes[0])
+    first = load_router(folder, cards, mode=modes[0])
     routers = {METHOD_NAMES[modes[0]]: first} | {METHOD_NAMES[m]: first.with_mode(m) for m in modes[1:]}
-    return routers, AptitudeSet.load(router_dir / "aptitude.json").query_ids
+    return routers, folder.aptitude.query_ids
 
 
 def method_names(requested: Sequence[str]) -> list[str]:

@@ -100,9 +100,8 @@ def reload_scorer(cfg: ServeConfig, current: InstructionScorer, current_cfg: Ser
     from modelsat.router.routing.service import RoutingService  # torch is loaded already: a scorer is serving
 
     same_router = cfg.model_dump(exclude=_SERVING_FIELDS) == current_cfg.model_dump(exclude=_SERVING_FIELDS)
-    if not (same_router and isinstance(current, RoutingService)):
+    if not (same_router and isinstance(current, RoutingService) and current.aptitude is not None):
         return load_scorer(cfg)
-    from modelsat.aptitude.aptitude_set import AptitudeSet
     from modelsat.aptitude.cards import check_fingerprints, load_cards
 
     try:
@@ -110,7 +109,7 @@ def reload_scorer(cfg: ServeConfig, current: InstructionScorer, current_cfg: Ser
     except DataError as exc:
         raise ConfigError(str(exc)) from exc
     try:
-        check_fingerprints(cards, AptitudeSet.load(Path(cfg.router) / "aptitude.json"))
+        check_fingerprints(cards, current.aptitude)  # the router's, as read when it loaded
     except DataError as exc:
         raise ConfigError(f"{cfg.cards}: {exc}") from exc
     check_against_models(cfg, cards)

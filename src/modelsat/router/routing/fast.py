@@ -5,18 +5,17 @@ readout (`router.accuracy_readout`: α·logit of the card's accuracy on the task
 like the request) and the prior head (`router.prior_head`). On every leave-models-out fold the readout alone
 routes within 0.3 points of the whole router (docs/generalisation.md), so this scorer keeps those terms and
 drops the LLM: one encoder pass over the request (all-MiniLM, 22M parameters) and a few small matrix
-products per candidate set. It reads the same router directory; the LLM is not loaded, and nothing of
-`routing/llm/` or `training/` is imported.
+products per candidate set. It takes the router as read once (`RouterFolder`); the LLM is not loaded, and nothing
+of `routing/llm/` or `training/` is imported.
 
 Example:
-    scorer = FastScorer.load(Path("routers/default"))
+    scorer = FastScorer.load(RouterFolder.read(Path("routers/default")))
     cards_side = scorer.prepare([card_a, card_b])  # once per candidate set
     scores = scorer.scores(["Integrate x^2 from 0 to 1"], cards_side)  # (1, 2) numpy log-odds
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,10 +24,10 @@ from modelsat.aptitude.cards import Card
 from modelsat.errors import RouterError
 from modelsat.router.config import RouterConfig
 from modelsat.router.routing.capability import CapabilityModule, readout_inputs
-from modelsat.router.routing.folder import read_router_config, read_weights
+from modelsat.router.routing.folder import WEIGHTS_FILE, RouterFolder
 from modelsat.router.routing.modes import has_fast_terms
-from modelsat.router.routing.prototypes import PROTOTYPES_FILE, card_prototype_keys, load_prototypes
-from modelsat.router.routing.readout_choice import ReadoutChoice, load_readout_choice
+from modelsat.router.routing.prototypes import card_prototype_keys
+from modelsat.router.routing.readout_choice import ReadoutChoice
 
 NO_FAST_TERMS = "scores with its capability LLM alone (no accuracy readout, no prior head): route it with --mode full"
 CONNECTOR_OUT = "connector.2.weight"  # (D_llm, hidden): the LLM width the capability tokens live in
@@ -67,31 +66,28 @@ class FastScorer:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, router_dir: Path, device: str = "cpu", stored_readout: bool = True) -> "FastScorer":
-        """The capability module of a router directory, with its encoder; the capability LLM is not loaded. With
-        `stored_readout`, the readout is read as the directory's readout choice says (`readout_choice.py`).
+    def load(cls, folder: RouterFolder, device: str = "cpu") -> "FastScorer":
+        """The capability module of a router read once (`RouterFolder`), with its encoder; the capability LLM is not
+        loaded. The readout reads cards as the folder's readout choice says (`readout_choice.py`; none: as trained).
 
         Raises:
-            RouterError: missing router files, weights that do not fit, or a router without a readout or prior.
+            RouterError: weights that do not fit, or a router without a readout or prior.
         """
         from modelsat.models.loading import load_encoder
 
-        cfg, _ = read_router_config(router_dir)
-        if not has_fast_terms(cfg.router):
-            raise RouterError(f"{router_dir}: this router {NO_FAST_TERMS}")
-        state = read_weights(router_dir)
-        cap_state = {k.removeprefix("capability."): v for k, v in state.items() if k.startswith("capability.")}
+        router = folder.config.router
+        if not has_fast_terms(router):
+            raise RouterError(f"{folder.path}: this router {NO_FAST_TERMS}")
+        cap_state = folder.part("capability")
         if CONNECTOR_OUT not in cap_state:
-            raise RouterError(f"{router_dir}: weights.safetensors has no capability connector ({CONNECTOR_OUT})")
-        encoder, tokenizer = load_encoder(cfg.router.encoder)
+            raise RouterError(f"{folder.path / WEIGHTS_FILE}: no capability connector ({CONNECTOR_OUT})")
+        encoder, tokenizer = load_encoder(router.encoder)
         # The LLM's embedding scale is a trained parameter (`scale`) stored in the weights, so 1.0 is a placeholder.
-        capability = CapabilityModule(encoder, tokenizer, cap_state[CONNECTOR_OUT].shape[0], cfg.router, 1.0)
+        capability = CapabilityModule(encoder, tokenizer, cap_state[CONNECTOR_OUT].shape[0], router, 1.0)
         unexpected = capability.load_state_dict(cap_state, strict=False).unexpected_keys
         if unexpected:
-            raise RouterError(f"{router_dir}: router weights do not fit this model (unexpected: {unexpected[:3]})")
-        prototypes = load_prototypes(Path(router_dir) / PROTOTYPES_FILE) if cfg.router.reads_prototypes else None
-        choice = load_readout_choice(router_dir) if stored_readout else None
-        return cls(capability.to(device), cfg.router, prototypes, choice)
+            raise RouterError(f"{folder.path}: router weights do not fit this model (unexpected: {unexpected[:3]})")
+        return cls(capability.to(device), router, folder.prototypes, folder.readout_choice)
 
     @property
     def device(self) -> torch.device:

@@ -49,10 +49,19 @@ def save_prototypes(prototypes: Mapping[str, torch.Tensor], path: Path) -> None:
 
 
 def load_prototypes(path: Path) -> dict[str, torch.Tensor]:
-    """Read prototypes written by `save_prototypes`."""
+    """Read prototypes written by `save_prototypes`.
+
+    Raises:
+        RouterError: naming the file when it is missing or not a safetensors file.
+    """
+    from safetensors import SafetensorError
+
     if not path.is_file():
         raise RouterError(f"{path}: this router reads task prototypes but the file is missing (retrain it)")
-    return load_file(str(path))
+    try:
+        return load_file(str(path))
+    except (OSError, SafetensorError) as exc:
+        raise RouterError(f"{path}: not task prototypes ({exc}); retrain the router") from exc
 
 
 def prototype_keys(prototypes: Mapping[str, torch.Tensor], tasks: Sequence[str]) -> torch.Tensor:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from modelsat.aptitude.cards import Card
 from modelsat.errors import RouterError
@@ -127,9 +127,10 @@ class ReadoutChoice:
         from safetensors import SafetensorError, safe_open
 
         try:
-            with safe_open(str(path), framework="pt") as handle:
+            with safe_open(str(path), framework="pt") as handle:  # one read: metadata and tensors
                 meta = json.loads((handle.metadata() or {})["choice"])
-            tensors = load_file(str(path))
+                names = handle.keys()  # a safetensors handle is not iterable
+                tensors = {name: handle.get_tensor(name) for name in names}
         except (OSError, KeyError, ValueError, SafetensorError) as exc:
             raise RouterError(f"{path}: not a readout choice ({exc}); run `modelsat readout choose` again") from exc
         return cls(

@@ -18,13 +18,12 @@ import pandas as pd
 import torch
 from rich.console import Console
 
-from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import Card, load_cards
 from modelsat.errors import RouterError
 from modelsat.evaluation.metrics import declares_domains, task_weights
 from modelsat.router.routing.capability import AccuracyReadout
 from modelsat.router.routing.fast import FastScorer
-from modelsat.router.routing.folder import read_router_config
+from modelsat.router.routing.folder import RouterFolder
 from modelsat.router.routing.readout_choice import ReadoutChoice
 from modelsat.router.routing.routing_text import RoutingTextReader
 from modelsat.router.training.training_data import ScoreMatrix
@@ -61,20 +60,20 @@ class ValidationSet:
         """
         from modelsat.models.loading import load_tokenizer
 
-        cfg, meta = read_router_config(router_dir)
+        folder = RouterFolder.read(router_dir, stored_readout=False, calibrations=False)  # the readout as trained
+        cfg, aptitude = folder.config, folder.aptitude
         if not cfg.router.accuracy_readout:
             raise RouterError(f"{router_dir}: this router has no accuracy readout to choose")
         cards = load_cards(router_dir / "cards.json")
-        zoo = [m for m in meta.get("zoo", []) if m in cards]
+        zoo = [m for m in folder.meta.get("zoo", []) if m in cards]
         if len(zoo) < 2:
             raise RouterError(f"{router_dir}: its config names fewer than two training models with cards")
-        aptitude = AptitudeSet.load(router_dir / "aptitude.json")
         matrix = ScoreMatrix.from_outcomes(outcomes, zoo, "validation", exclude=aptitude.query_ids)
         by_query = outcomes.drop_duplicates("query_id").set_index("query_id")
         queries = by_query.loc[matrix.query_ids].reset_index()
         weights = task_weights(queries)["all"] if declares_domains(queries) else np.full(len(queries), 1 / len(queries))
         reader = RoutingTextReader.for_router(load_tokenizer(cfg.router.llm), cfg.router)
-        scorer = FastScorer.load(router_dir, stored_readout=False)
+        scorer = FastScorer.load(folder)
         assert scorer.capability.readout is not None
         prompts = by_query["prompt"].astype(str)
         aptitude_ids = [q for task in aptitude.tasks for q in task.query_ids]

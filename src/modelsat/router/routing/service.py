@@ -10,7 +10,7 @@ the first time a request asks for it when the service started in `fast`.
 Example:
     service = load_router(Path("routers/default"), Path("cards.json"))  # fast: the router has a readout
     ranking = service.rank("Integrate x^2 from 0 to 1")  # [(model, P(Yes)), ...] best first
-    full = service.with_mode("full")  # the same cards and reader, the capability LLM loaded now
+    full = service.with_mode("full")  # the same cards, reader and router folder, the capability LLM loaded now
 """
 
 import time
@@ -24,8 +24,8 @@ import pandas as pd
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import Card, load_cards
 from modelsat.errors import RouterError
-from modelsat.router.routing.calibration import Calibration, calibration_file
-from modelsat.router.routing.folder import read_router_config
+from modelsat.router.routing.calibration import Calibration
+from modelsat.router.routing.folder import RouterFolder
 from modelsat.router.routing.modes import RoutingMode, check_mode, default_mode
 from modelsat.router.routing.routing_text import RoutingTextReader
 
@@ -56,6 +56,7 @@ class RoutingService:
         mode: RoutingMode,
         calibration: Calibration | None = None,
         load_mode: Callable[[RoutingMode], "RoutingService"] | None = None,
+        aptitude: AptitudeSet | None = None,
     ) -> None:
         self.scorer = scorer
         self.cards = cards
@@ -66,6 +67,7 @@ class RoutingService:
         self.calibration = calibration
         self.last_ms_per_query: float | None = None
         self._load_mode = load_mode
+        self.aptitude = aptitude  # the aptitude set the cards were made against (None: unknown here)
         self._modes: dict[str, RoutingService] = {mode: self}  # shared by every mode of one loaded router
         self._sides: dict[tuple[str, ...], Any] = {}
 
@@ -94,12 +96,26 @@ class RoutingService:
             if load is None:
                 raise RouterError(f"this router was loaded for {self.mode} routing only")
             fresh = load(mode)
-            return RoutingService(fresh.scorer, cards, fresh.reader, mode, fresh.calibration, load_mode=load_other)
+            return RoutingService(
+                fresh.scorer,
+                cards,
+                fresh.reader,
+                mode,
+                fresh.calibration,
+                load_mode=load_other,
+                aptitude=fresh.aptitude,
+            )
 
         shared: dict[str, RoutingService] = {}
         for mode, service in self._modes.items():
             twin = RoutingService(
-                service.scorer, cards, service.reader, service.mode, service.calibration, load_mode=load_other
+                service.scorer,
+                cards,
+                service.reader,
+                service.mode,
+                service.calibration,
+                load_mode=load_other,
+                aptitude=service.aptitude,
             )
             twin._modes = shared
             shared[mode] = twin
@@ -149,19 +165,20 @@ class RoutingService:
 
 
 def load_router(
-    router_dir: Path,
+    router: "Path | RouterFolder",
     cards_path: Path | None = None,
     device: str = "cpu",
     bf16: str = "auto",
     calibrated: bool = True,
     mode: str | None = None,
 ) -> RoutingService:
-    """Load a router directory and the cards to route between (default: the router's own cards.json).
+    """Load a router (a directory, read once into a `RouterFolder`, or a folder read already) and the cards to route
+    between (default: the router's own cards.json).
 
     `mode` "fast" loads the encoder and readout only, "full" the capability LLM too (`routing/modes.py`; None: fast
-    unless the router has no accuracy readout); the other mode loads on first use (`RoutingService.with_mode`).
-    With `calibrated`, the directory's calibration of the mode (calibration.json for full, calibration-fast.json
-    for fast), when there is one, maps the log-odds.
+    unless the router has no accuracy readout); the other mode loads on first use (`RoutingService.with_mode`) from
+    the same folder, reading no file again. With `calibrated`, the directory's calibration of the mode
+    (calibration.json for full, calibration-fast.json for fast), when there is one, maps the log-odds.
 
     Raises:
         RouterError: missing router files, cards made against another aptitude set, a bad calibration file, or
@@ -169,10 +186,9 @@ def load_router(
     """
     from modelsat.models.loading import load_tokenizer
 
-    router_dir = Path(router_dir)
-    cfg, _ = read_router_config(router_dir)
+    folder = router if isinstance(router, RouterFolder) else RouterFolder.read(router, calibrations=calibrated)
+    cfg, aptitude, router_dir = folder.config, folder.aptitude, folder.path
     mode = default_mode(cfg.router) if mode is None else check_mode(mode)
-    aptitude = AptitudeSet.load(router_dir / "aptitude.json")
     path = Path(cards_path) if cards_path is not None else router_dir / "cards.json"
     cards = load_cards(path)
     foreign = [m for m, c in cards.items() if c.aptitude_fingerprint != aptitude.fingerprint]
@@ -187,13 +203,12 @@ def load_router(
         if chosen == "fast":
             from modelsat.router.routing.fast import FastScorer
 
-            scorer: CandidateScorer = FastScorer.load(router_dir, device)
+            scorer: CandidateScorer = FastScorer.load(folder, device)
         else:
             from modelsat.router.routing.llm.scorer import LlmScorer  # the capability LLM loads only here
 
-            scorer = LlmScorer.load(router_dir, device, bf16)
-        calibration_path = router_dir / calibration_file(chosen)
-        calibration = Calibration.load(calibration_path) if calibrated and calibration_path.is_file() else None
-        return RoutingService(scorer, cards, reader, chosen, calibration, load_mode=build)
+            scorer = LlmScorer.load(folder, device, bf16)
+        calibration = folder.calibrations.get(chosen) if calibrated else None
+        return RoutingService(scorer, cards, reader, chosen, calibration, load_mode=build, aptitude=aptitude)
 
     return build(mode)

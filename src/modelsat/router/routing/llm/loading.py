@@ -1,21 +1,15 @@
 """A router directory as a `RouterNet` (capability module + capability LLM): what full routing and training run.
 
 Example:
-    net, cfg, aptitude = load_router_dir(Path("routers/default"))
+    net = load_router_net(RouterFolder.read(Path("routers/default")))
     state = trainable_state(net)  # what weights.safetensors holds
 """
 
-from pathlib import Path
-
 import torch
 
-from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.errors import RouterError
-from modelsat.router.config import ModelsatConfig
-from modelsat.router.routing.folder import read_router_config, read_weights
+from modelsat.router.routing.folder import RouterFolder
 from modelsat.router.routing.llm.model import RouterNet
-from modelsat.router.routing.prototypes import PROTOTYPES_FILE, load_prototypes
-from modelsat.router.routing.readout_choice import load_readout_choice
 
 
 def trainable_state(net: RouterNet) -> dict[str, torch.Tensor]:
@@ -42,20 +36,21 @@ def load_trainable_state(net: RouterNet, state: dict[str, torch.Tensor]) -> None
         raise RouterError(f"router weights do not fit this model (unexpected: {(missing_cap + missing_llm)[:3]})")
 
 
-def load_router_dir(router_dir: Path, device: str = "cpu") -> tuple[RouterNet, ModelsatConfig, AptitudeSet]:
-    """Rebuild the network from a router directory (base weights from their packages)."""
-    cfg, _ = read_router_config(router_dir)
-    net = RouterNet.build(cfg.router, device=device)
-    state = read_weights(router_dir)
-    if any(k.startswith("llm.") for k in state) and cfg.router.lora is not None:
+def load_router_net(folder: RouterFolder, device: str = "cpu") -> RouterNet:
+    """Rebuild the network of a router read once (`RouterFolder`), base weights from their packages."""
+    router = folder.config.router
+    net = RouterNet.build(router, device=device)
+    if any(k.startswith("llm.") for k in folder.weights) and router.lora is not None:
         from modelsat.router.routing.llm.adapters import add_llm_lora
 
-        add_llm_lora(net, cfg.router.lora)
-    load_trainable_state(net, state)
-    if cfg.router.reads_prototypes:
-        net.prototypes = load_prototypes(Path(router_dir) / PROTOTYPES_FILE)
-    net.readout_choice = load_readout_choice(router_dir)
+        add_llm_lora(net, router.lora)
+    try:
+        load_trainable_state(net, dict(folder.weights))
+    except RouterError as exc:
+        raise RouterError(f"{folder.path}: {exc}") from exc
+    net.prototypes = dict(folder.prototypes) if folder.prototypes is not None else None
+    net.readout_choice = folder.readout_choice
     if net.readout_choice is not None and net.capability.readout is not None:
         net.readout_choice.install(net.capability.readout)
     net.eval()
-    return net, cfg, AptitudeSet.load(Path(router_dir) / "aptitude.json")
+    return net

@@ -2,21 +2,21 @@
 (Model-SAT §3.3), plus the readout and prior terms of the router's score.
 
 Example:
-    scorer = LlmScorer.load(Path("routers/default"), bf16="auto")
+    scorer = LlmScorer.load(RouterFolder.read(Path("routers/default")), bf16="auto")
     prepared = scorer.prepare([card_a, card_b])  # the cards' connector outputs, once per candidate set
     scores = scorer.scores(["Integrate x^2 from 0 to 1"], prepared)  # (1, 2) numpy log-odds
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from modelsat.aptitude.cards import Card
+from modelsat.router.routing.folder import RouterFolder
 from modelsat.router.routing.llm.inference import card_clause_tokens, score_in_batches, use_bf16
-from modelsat.router.routing.llm.loading import load_router_dir
+from modelsat.router.routing.llm.loading import load_router_net
 from modelsat.router.routing.llm.model import RouterNet
 
 
@@ -37,10 +37,9 @@ class LlmScorer:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, router_dir: Path, device: str = "cpu", bf16: str = "auto") -> "LlmScorer":
-        """The router network of a directory, base weights from their packages; `bf16`: auto, on or off."""
-        net, _, _ = load_router_dir(Path(router_dir), device=device)
-        return cls(net, use_bf16(bf16, torch.device(device)))
+    def load(cls, folder: RouterFolder, device: str = "cpu", bf16: str = "auto") -> "LlmScorer":
+        """The router network of a router read once, base weights from their packages; `bf16`: auto, on or off."""
+        return cls(load_router_net(folder, device=device), use_bf16(bf16, torch.device(device)))
 
     def prepare(self, cards: Sequence[Card]) -> LlmCards:
         """The cards with their connector outputs, one per clause order (the weights never change while routing)."""
