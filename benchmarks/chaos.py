@@ -6,11 +6,14 @@ local backends: four chaos echo servers (this file; they stream one word per eve
 `modelsat` and for single-model profiles, while a schedule kills and restarts backends (SIGKILL, streams in
 flight included), slows them, makes them hang past `timeout_s`, answer garbage, or go silent mid-stream.
 Halfway through, a sixth model joins: its card comes from `modelsat profile` against the router's aptitude
-set, serve.yaml gains its backend, and POST /admin/reload applies both (chaos pauses around the reload so
-every failure in that window is the reload's).
+set, serve.yaml gains its backend, and POST /admin/reload applies both (faults pause around the reload; a
+failure in that window with no fault in force on its backends is the reload's).
 
-It prints the outcomes by kind, latency percentiles, the proxy's resident memory over time and its slope
-after warm-up, then one JSON line of those figures; it exits 1 when an acceptance condition fails (docs/serving.md).
+It prints the outcomes by kind, a table of the failed requests by cause (the fault in force on their backend, the
+proxy's cool-down, or the reload: `chaos_causes.py`), latency percentiles, the proxy's resident memory over time and
+its slope after warm-up, then one JSON line of those figures with every failure's cause; it exits 1 when an
+acceptance condition fails (docs/serving.md). Clients go on past `--minutes` (at most 60 s) until every backend
+hit by a fault has answered a client again, so each recovery is timed.
 
 Example:
     $ .venv/bin/python benchmarks/chaos.py --minutes 10 --clients 16
@@ -38,6 +41,7 @@ import httpx
 import numpy as np
 import uvicorn
 import yaml
+from chaos_causes import OK, Cause, FaultSpan, cause_of, grouped, health_spans, involved, print_table
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
@@ -237,8 +241,12 @@ class Outcome:
     end: float
     stream: bool
     kind: str  # answered, fell_back, all_failed_502, interrupted_with_error_event, or a failure kind
-    model: str | None = None
+    model: str | None = None  # the model that answered (x-modelsat-model)
     detail: str = ""
+    asked: str = ""  # the model name sent, with a one-model profile's model in brackets
+    asked_model: str | None = None  # a one-model profile's model
+    status: int | None = None
+    tried: str = ""  # the proxy's x-modelsat-fallback and x-modelsat-skipped headers
 
 
 @dataclass
@@ -252,10 +260,13 @@ class Run:
     recoveries: list[dict[str, Any]] = field(default_factory=list)
     reload: dict[str, Any] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
+    faults: list[FaultSpan] = field(default_factory=list)
+    health: list[tuple[float, dict[str, dict[str, Any]]]] = field(default_factory=list)  # /v1/backends samples
+    pending: int = 0  # faults whose backend has not answered a client again yet
 
 
 def classify_stream(text: str) -> tuple[str, str]:
-    """(kind, content) of a streamed body: whole, cut with an error event, or cut silently."""
+    """(kind, content) of a streamed body: whole, cut with an error event (content: its message), or cut silently."""
     content, done, error = [], False, None
     for block in text.split("\n\n"):
         data = block.removeprefix("data: ").strip()
@@ -270,7 +281,8 @@ def classify_stream(text: str) -> tuple[str, str]:
             break
         content.append(payload["choices"][0]["delta"].get("content") or "")
     if error is not None:
-        return ("interrupted_with_error_event" if error.get("code") == "stream_interrupted" else "other"), ""
+        kind = "interrupted_with_error_event" if error.get("code") == "stream_interrupted" else "other"
+        return kind, str(error.get("message", ""))
     return ("whole" if done else "cut_silently"), "".join(content)
 
 
@@ -282,29 +294,36 @@ async def one_request(client: httpx.AsyncClient, rng: random.Random, models: lis
     stream = rng.random() < 0.5
     profile = rng.randrange(len(models)) if rng.random() < 0.4 else None
     target = "modelsat" if profile is None else f"modelsat/solo-{profile}"
+    asked_model = None if profile is None else models[profile]
+    asked = target if asked_model is None else f"{target} [{asked_model}]"
     prompt = f"{rng.choice(PROMPTS)} (#{n})"
     body = {"model": target, "messages": [{"role": "user", "content": prompt}], "max_tokens": MAX_TOKENS}
     body |= {"stream": True} if stream else {"temperature": 0}
     start = time.monotonic()
+    sent = {"asked": asked, "asked_model": asked_model}
     try:
         async with client.stream("POST", "/v1/chat/completions", json=body) as response:
             text = (await response.aread()).decode()
     except httpx.HTTPError as exc:
-        return Outcome(start, time.monotonic(), stream, "no_reply", detail=type(exc).__name__)
+        return Outcome(start, time.monotonic(), stream, "no_reply", detail=type(exc).__name__, **sent)
     end = time.monotonic()
     model = response.headers.get("x-modelsat-model")
+    said = [response.headers.get(h, "") for h in ("x-modelsat-fallback", "x-modelsat-skipped")]
+    tried = ", ".join(dict.fromkeys(p.strip() for part in said for p in part.split(",") if p.strip()))
+    sent |= {"status": response.status_code, "tried": tried}
     if response.status_code != 200:
         kind = {502: "all_failed_502", 500: "server_error_500"}.get(response.status_code, "other")
-        return Outcome(start, end, stream, kind, model, f"{response.status_code} {text[:200]}")
+        return Outcome(start, end, stream, kind, model, f"{response.status_code} {text[:200]}", **sent)
     if stream:
         kind, content = classify_stream(text)
     else:
         kind, content = "whole", json.loads(text)["choices"][0]["message"]["content"]
     if kind == "whole":
         if model != SMOLLM2_MODEL and content != expected_echo(prompt):
-            return Outcome(start, end, stream, "wrong_answer", model, content[:200])
+            return Outcome(start, end, stream, "wrong_answer", model, content[:200], **sent)
         kind = "fell_back" if "x-modelsat-fallback" in response.headers else "answered"
-    return Outcome(start, end, stream, kind, model)
+        content = ""
+    return Outcome(start, end, stream, kind, model, content[:200], **sent)
 
 
 async def client_loop(url: str, seed: int, run: Run, models: list[str], stop: float) -> None:
@@ -312,7 +331,7 @@ async def client_loop(url: str, seed: int, run: Run, models: list[str], stop: fl
     headers = {"authorization": f"Bearer {CLIENT_KEY}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as client:
         n = 0
-        while time.monotonic() < stop:
+        while time.monotonic() < stop or (run.pending and time.monotonic() < stop + 60):
             run.outcomes.append(await one_request(client, rng, models, seed * 1_000_000 + n))
             n += 1
 
@@ -335,24 +354,33 @@ async def first_answer_by(run: Run, model: str, after: float, until: float) -> f
     return None
 
 
-async def recover(run: Run, backend: Backend, what: str, ready_at: float, until: float) -> None:
+async def recover(run: Run, backend: Backend, what: str, ready_at: float, until: float) -> float | None:
     seconds = await first_answer_by(run, backend.model, ready_at, until)
     run.recoveries.append({"model": backend.model, "fault": what, "seconds": seconds})
+    return seconds
 
 
 async def fault(run: Run, backend: Backend, what: str, hold_s: float, stop: float) -> None:
     """Apply fault `what` to `backend` for `hold_s` seconds, then measure how soon it answers again."""
     run.events.append(f"{time.monotonic():.1f} {backend.model}: {what} for {hold_s:.0f} s")
-    if what == "kill":
-        await asyncio.to_thread(backend.kill)
-        await asyncio.sleep(hold_s)
-        backend.start()
-        await wait_ready(backend.url)
-    else:
-        await set_mode(backend, what)
-        await asyncio.sleep(hold_s)
-        await set_mode(backend, "ok")
-    await recover(run, backend, what, time.monotonic(), stop + 60)
+    span = FaultSpan(backend.model, what, time.monotonic())
+    run.faults.append(span)
+    run.pending += 1
+    try:
+        if what == "kill":
+            await asyncio.to_thread(backend.kill)
+            await asyncio.sleep(hold_s)
+            backend.start()
+            await wait_ready(backend.url)
+        else:
+            await set_mode(backend, what)
+            await asyncio.sleep(hold_s)
+            await set_mode(backend, "ok")
+        ready_at = time.monotonic()
+        seconds = await recover(run, backend, what, ready_at, stop + 60)
+        span.end = float("inf") if seconds is None else ready_at + seconds
+    finally:
+        run.pending -= 1
 
 
 async def schedule(run: Run, backends: list[Backend], start: float, stop: float, quiet: tuple[float, float]) -> None:
@@ -413,6 +441,20 @@ async def reload_new_model(run: Run, url: str, folder: Path, backends: list[Back
     run.reload["new_model_routed_after_s"] = None if first is None else first.start - finished
 
 
+async def sample_health(run: Run, url: str, stop: float, every_s: float = 0.25) -> None:
+    """The proxy's view of its backends (`/v1/backends`: up, cooling, probing) over the soak."""
+    headers = {"authorization": f"Bearer {CLIENT_KEY}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=5) as client:
+        while time.monotonic() < stop or run.pending:
+            try:
+                data = (await client.get("/v1/backends")).json()["data"]
+            except httpx.HTTPError:
+                data = None
+            if data is not None:
+                run.health.append((time.monotonic(), {b["id"]: b for b in data}))
+            await asyncio.sleep(every_s)
+
+
 async def sample_memory(run: Run, pid: int, stop: float, every_s: float) -> None:
     while time.monotonic() < stop:
         status = process_status(pid)
@@ -435,12 +477,8 @@ def summarise(run: Run, start: float, warmup_s: float, reload_window: tuple[floa
     at_warmup = float(mb[late][0]) if late.any() else float("nan")
     growth = 100 * (float(mb[-1]) - at_warmup) / at_warmup if late.any() else float("nan")
     recovered = [r["seconds"] for r in run.recoveries]
-    failed_in_reload = 0
-    if reload_window is not None:
-        lo, hi = reload_window
-        failed_in_reload = sum(
-            o.kind not in ("answered", "fell_back") and o.start <= hi and o.end >= lo for o in run.outcomes
-        )
+    causes = failure_causes(run, start, reload_window)
+    around = [c for c in causes if c.phase == "around"]
     by_minute: dict[int, float] = {}
     for t, m in run.rss:
         by_minute.setdefault(int((t - start) // 60), m)
@@ -468,11 +506,26 @@ def summarise(run: Run, start: float, warmup_s: float, reload_window: tuple[floa
         "rss_slope_mb_per_min_after_warmup": round(slope, 2),
         "reload_status": run.reload.get("status"),
         "reload_s": round(run.reload["end"] - run.reload["start"], 3) if run.reload else None,
-        "reload_failed_requests": failed_in_reload,
+        "reload_window_failed_requests": len(around),
+        "reload_failed_requests": sum(c.cause == "reload" for c in causes),
+        "failures_by_cause": dict(sorted(Counter(c.cause for c in causes).items())),
+        "failure_groups": grouped(causes),
+        "reload_window_failures": [c.as_dict() for c in around],
+        "failures_without_fault": [c.as_dict() for c in causes if c.cause in ("reload", "backend")],
         "new_model_routed_after_s": run.reload.get("new_model_routed_after_s"),
         "new_model_answered_after_s": run.reload.get("new_model_answered_after_s"),
         "route_check_after_reload": run.reload.get("route_check"),
     }
+
+
+def failure_causes(run: Run, t0: float, window: tuple[float, float] | None) -> list[Cause]:
+    """The cause of every request neither answered nor fallen back (`chaos_causes.py`)."""
+    health = health_spans(run.health)
+    return [
+        cause_of(o, involved(o.asked_model, o.model, o.tried), run.faults, health, window, t0)
+        for o in run.outcomes
+        if o.kind not in OK
+    ]
 
 
 def failures(summary: dict[str, Any], with_reload: bool) -> list[str]:
@@ -486,7 +539,8 @@ def failures(summary: dict[str, Any], with_reload: bool) -> list[str]:
         problems.append(f"memory grew {summary['rss_growth_pct_after_warmup']} % after warm-up")
     if with_reload:
         if summary["reload_status"] != 200 or summary["reload_failed_requests"]:
-            problems.append(f"reload: status {summary['reload_status']}, {summary['reload_failed_requests']} failed")
+            problems.append(f"reload: status {summary['reload_status']}, {summary['reload_failed_requests']} failed "
+                            "with no fault in force on their backends")  # fmt: skip
         check = summary["route_check_after_reload"] or {}
         if check.get("top") != NEW_MODEL or check.get("sent_after_s", 2) > 1.0:
             problems.append(f"a routing request sent right after the reload did not pick {NEW_MODEL}: {check}")
@@ -523,6 +577,7 @@ async def soak(args: argparse.Namespace, folder: Path, outcomes: Path) -> tuple[
         models = [b.model for b in backends]
         jobs = [client_loop(url, seed, run, models, stop) for seed in range(args.clients)]
         jobs += [schedule(run, backends, start, stop, quiet), sample_memory(run, proxy.pid, stop, args.sample_s)]
+        jobs.append(sample_health(run, url, stop))
         if reload_at:
             jobs.append(reload_new_model(run, url, folder, backends, new, outcomes, reload_at, state))
         await asyncio.gather(*jobs)
@@ -573,6 +628,7 @@ def main() -> None:
           f"{args.clients} clients; {summary['faults']} faults injected", file=sys.stderr)  # fmt: skip
     for kind, n in kinds.items():
         print(f"  {kind:32s} {n:6d}  {100 * n / max(1, summary['requests']):5.1f} %", file=sys.stderr)
+    print_table(summary["failure_groups"], summary["failures_without_fault"])
     print(f"latency p50 {summary['latency_ms_p50']} ms, p99 {summary['latency_ms_p99']} ms; slowest recovery "
           f"{summary['recovery_s_max']} s", file=sys.stderr)  # fmt: skip
     print(f"proxy RSS by minute (MB): {summary['rss_mb_by_minute']}; growth after warm-up "
@@ -580,7 +636,8 @@ def main() -> None:
           file=sys.stderr)  # fmt: skip
     if args.reload:
         print(f"reload: HTTP {summary['reload_status']} in {summary['reload_s']} s, "
-              f"{summary['reload_failed_requests']} failed requests around it; the first request routed to "
+              f"{summary['reload_window_failed_requests']} failed requests around it, "
+              f"{summary['reload_failed_requests']} of them with no fault in force; the first request routed to "
               f"{NEW_MODEL} was sent {summary['new_model_routed_after_s']} s after it and answered "
               f"{summary['new_model_answered_after_s']} s after it", file=sys.stderr)  # fmt: skip
     for problem in problems:

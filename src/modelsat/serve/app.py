@@ -189,14 +189,19 @@ def create_app(
 
     def swapped(old: ServingSet, new: ServingSet) -> None:
         changed = [m for m in new.models if m in old.cfg.backends and old.cfg.backends[m] != new.cfg.backends[m]]
-        board.sync(new.models, reset=changed, rule=new.cfg.cooldown)
-        for model in set(old.models) - set(new.models):
-            metrics.forget_backend(model)
+        # a model the reload removed keeps its cool-down state while requests pinned to the old set may still use it
+        board.sync(live.models_in_use(), reset=changed, rule=new.cfg.cooldown)
         state.forget(entry.name for entry in new.keys.entries)
         metrics.generation.set(new.generation)
         metrics.served_models.set(len(new.models))
 
-    live = LiveSet(initial, loader, new_batcher, scoring, swapped)
+    def retired(old: ServingSet) -> None:
+        in_use = live.models_in_use()
+        board.sync(in_use)
+        for model in set(old.models) - set(in_use):
+            metrics.forget_backend(model)
+
+    live = LiveSet(initial, loader, new_batcher, scoring, swapped, retired)
     prober = Prober(board, lambda: live.current.backends)
     metrics.served_models.set(len(initial.models))
 

@@ -2,7 +2,8 @@
 new one built from serve.yaml and the cards, without a restart.
 
 A request pins the set that was current when it arrived and finishes on it; the old set is retired (its
-routing batcher stopped, backends that left the config closed) once its last request is done. A reload
+routing batcher stopped, backends that left the config closed, `on_retired` told) once its last request is
+done, so state kept per model (cool-downs, metrics) must stay until then for the models it still serves. A reload
 that fails anywhere (unreadable or invalid YAML, a card missing or made on another aptitude set, an unset
 `api_key_env`, a bad keys file) is refused with its reason and the running set stays. A model added to
 both serve.yaml and the cards file joins by its card alone (Model-SAT's promise: no retraining): with the
@@ -177,14 +178,21 @@ class LiveSet:
         new_batcher: BatcherFactory,
         scoring: ThreadPoolExecutor,
         on_swap: Callable[[ServingSet, ServingSet], None],
+        on_retired: Callable[[ServingSet], None] = lambda _: None,
     ) -> None:
         self.current = initial
+        self._unretired = [initial]  # the current set and older ones still finishing their requests
         self._loader = loader
         self._new_batcher = new_batcher
         self._scoring = scoring
         self._on_swap = on_swap
+        self._on_retired = on_retired
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
+
+    def models_in_use(self) -> list[str]:
+        """The current set's models, then those only older sets still finishing requests serve."""
+        return list(dict.fromkeys(m for serving in [self.current, *self._unretired] for m in serving.models))
 
     @asynccontextmanager
     async def pinned(self) -> AsyncIterator[ServingSet]:
@@ -221,6 +229,7 @@ class LiveSet:
                 raise ReloadRefused(str(exc)) from None
             await new.batcher.start()
             self.current = new
+            self._unretired.append(new)
             self._on_swap(old, new)
             task = asyncio.create_task(self._retire(old, new), name=f"modelsat-retire-{old.generation}")
             self._retiring.add(task)
@@ -252,10 +261,12 @@ class LiveSet:
             old._idle.clear()
             await old._idle.wait()
         await old.batcher.aclose()
-        kept = {id(b) for b in new.backends.values()}
+        kept = {id(b) for serving in self._unretired if serving is not old for b in serving.backends.values()}
         for backend in old.backends.values():
             if id(backend) not in kept:
                 await backend.aclose()
+        self._unretired.remove(old)
+        self._on_retired(old)
         await asyncio.get_running_loop().run_in_executor(self._scoring, trim_heap)  # the old set's memory
         log.info("generation %d retired", old.generation)
 
