@@ -89,10 +89,13 @@ def test_calibrate_targets_writes_the_curve_and_route_reads_its_lambda(
     }
     (tmp_path / "prices.yaml").write_text(yaml.safe_dump(prices))
     route_args = ("--router", router, "--prices", tmp_path / "prices.yaml", "--mode", "full", "--json")
-    code, out, err = cli("route", *route_args, "--target", "budget=0.5", "Write a python function to sort a list.")
+    text = "Write a python function to sort a list."
+    code, out, err = cli("route", *route_args, "--target", "budget=0.5", text)
     assert code == 0, err
-    lam = curve.resolve(Target(budget=0.5)).lam
-    assert f"budget=0.5: λ = {lam:.4g}" in err
+    choice = curve.resolve(Target(budget=0.5))
+    mix = f", {choice.share_alt:.0%} of requests at λ = {choice.lam_alt:.4g}" if choice.share_alt else ""
+    assert f"budget=0.5: λ = {choice.lam:.4g}{mix} (" in " ".join(err.split())
+    lam = choice.lam_for(text)
     ranking = json.loads(out)["ranking"]
     assert [r["net_utility"] for r in ranking] == sorted((r["net_utility"] for r in ranking), reverse=True)
     assert ranking[0]["net_utility"] == pytest.approx(ranking[0]["p_yes"] - lam * ranking[0]["cost_usd"])

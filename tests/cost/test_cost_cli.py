@@ -105,11 +105,16 @@ def test_evaluate_targets_routes_the_test_queries_at_each_calibrated_lambda(
     curve = TargetCurve.load(router / "targets.json")
     for name in ("quality=0.9", "quality=0.95", "quality=0.99", "budget=0.2", "budget=0.3", "budget=0.5"):
         got = targets["model-sat"][name]
-        assert got["lam"] == curve.resolve(Target.parse(name)).lam
+        choice = curve.resolve(Target.parse(name))
+        assert (got["lam"], got["lam_alt"], got["share_alt"]) == (choice.lam, choice.lam_alt, choice.share_alt)
+        assert 0 <= got["share_alt_measured"] <= 1
         assert 0 <= got["accuracy"] <= 1 and got["strongest_accuracy"] > 0
     quality = targets["model-sat"]["quality=0.95"]
     assert quality["promised_accuracy"] == pytest.approx(0.95 * quality["strongest_accuracy"])
     assert quality["accuracy_gap_points"] == pytest.approx(100 * (quality["accuracy"] - quality["promised_accuracy"]))
     budget = targets["model-sat"]["budget=0.5"]
     assert budget["cost_ratio"] == pytest.approx(budget["cost"] / (0.5 * budget["strongest_cost"]))
+    assert budget["promised_accuracy"] == pytest.approx(
+        budget["expected_accuracy"] / curve.strongest_accuracy * budget["strongest_accuracy"]
+    )
     assert "Targets of model-sat" in out and "| quality=0.95 |" in out

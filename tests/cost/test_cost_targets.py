@@ -39,35 +39,56 @@ def test_the_curve_sweeps_from_the_strongest_model_to_the_cheapest(curve: Target
     }
 
 
+INF_PLATEAU = (0.778, math.inf)  # λ routing every query to weak
+WEAK_ON_THREE = (0.667, 0.778)  # λ routing queries 1–3 to weak
+WEAK_ON_TWO = (0.112, 0.667)  # λ routing queries 1–2 to weak
+
+
 @pytest.mark.parametrize(
-    ("target", "accuracy", "cost", "lam_range"),
+    ("target", "accuracy", "cost", "lam_range", "alt_range", "share_alt"),
     [
-        ("quality=0.95", 1.0, 0.55, (0.112, 0.667)),  # the cheapest routing that keeps all of the accuracy
-        ("quality=0.7", 0.75, 0.325, (0.667, 0.778)),
-        ("budget=0.6", 1.0, 0.55, (0.112, 0.667)),  # the most accurate routing under 0.6 USD
-        ("budget=0.3", 0.5, 0.1, (0.778, math.inf)),
-        ("strong_share=0.5", 1.0, 0.55, (0.112, 0.667)),
-        ("strong_share=0.0", 0.5, 0.1, (0.778, math.inf)),
+        # the hull runs straight from (0.1, 0.5) through (0.325, 0.75) to (0.55, 1.0); the dearer points are under it
+        ("quality=0.95", 0.95, 0.505, WEAK_ON_TWO, WEAK_ON_THREE, 0.2),  # 80 % at (0.55, 1.0), 20 % at (0.325, 0.75)
+        ("quality=0.7", 0.7, 0.28, WEAK_ON_THREE, INF_PLATEAU, 0.2),
+        ("quality=0.5", 0.5, 0.1, INF_PLATEAU, INF_PLATEAU, 0.0),  # the cheapest routing meets it alone
+        ("budget=0.6", 1.0, 0.55, WEAK_ON_TWO, WEAK_ON_TWO, 0.0),  # the most accurate routing costs less
+        ("budget=0.3", 0.5 + 0.25 * 0.2 / 0.225, 0.3, WEAK_ON_THREE, INF_PLATEAU, 1 - 0.2 / 0.225),
+        ("strong_share=0.5", 1.0, 0.55, WEAK_ON_TWO, WEAK_ON_TWO, 0.0),
+        ("strong_share=0.0", 0.5, 0.1, INF_PLATEAU, INF_PLATEAU, 0.0),
     ],
 )
-def test_a_target_reads_its_lambda_off_the_curve(curve, target, accuracy, cost, lam_range) -> None:
+def test_a_target_mixes_the_two_hull_points_around_its_goal(
+    curve, target, accuracy, cost, lam_range, alt_range, share_alt
+) -> None:
     choice = curve.resolve(Target.parse(target))
-    assert (choice.expected_accuracy, choice.expected_cost, choice.reachable) == (accuracy, pytest.approx(cost), True)
-    assert lam_range[0] <= choice.lam <= lam_range[1]
+    expected = (pytest.approx(accuracy), pytest.approx(cost), True, pytest.approx(share_alt))
+    assert (choice.expected_accuracy, choice.expected_cost, choice.reachable, choice.share_alt) == expected
+    assert lam_range[0] <= choice.lam <= lam_range[1] and alt_range[0] <= choice.lam_alt <= alt_range[1]
 
 
-def test_quality_picks_the_largest_lambda_of_the_cheapest_point(curve: TargetCurve) -> None:
-    choice = curve.resolve(Target(quality=0.95))
+def test_a_hull_point_is_routed_at_the_middle_of_its_lambdas(curve: TargetCurve) -> None:
+    choice = curve.resolve(Target(budget=0.6))
     same_point = [lam for lam, c in zip(curve.lambdas, curve.cost, strict=True) if c == pytest.approx(0.55)]
-    assert choice.lam == max(same_point)
-    assert choice.promise == "accuracy ≥ 95.0% (95% of strong's 100.0%)"
+    assert choice.lam == same_point[len(same_point) // 2] and len(same_point) > 2
+    assert curve.resolve(Target(quality=0.95)).promise == "accuracy ≥ 95.0% (95% of strong's 100.0%)"
+
+
+def test_each_text_draws_its_lambda_by_a_stable_hash(curve: TargetCurve) -> None:
+    choice = curve.resolve(Target(quality=0.7))
+    texts = [f"question {i}" for i in range(4000)]
+    drawn = [choice.lam_for(text) for text in texts]
+    assert set(drawn) == {choice.lam, choice.lam_alt}
+    assert np.mean([lam == choice.lam_alt for lam in drawn]) == pytest.approx(0.2, abs=0.03)
+    assert [choice.lam_for(text) for text in texts[:50]] == drawn[:50]
+    single = curve.resolve(Target(budget=0.6))
+    assert {single.lam_for(text) for text in texts[:100]} == {single.lam}
 
 
 def test_an_unreachable_target_says_so_and_takes_the_nearest() -> None:
     # a router that prefers the weak model even at λ = 0 never reaches the strong model's accuracy
     backwards = fit_curve(UTILITY[:, ::-1], COST, Y, MODELS)
     choice = backwards.resolve(Target(quality=0.99))
-    assert not choice.reachable and choice.lam == 0.0 and choice.expected_accuracy == 0.5
+    assert not choice.reachable and choice.share_alt == 0.0 and choice.expected_accuracy == 0.5
     assert not backwards.resolve(Target(budget=0.01)).reachable
 
 
@@ -112,13 +133,43 @@ def test_a_curve_round_trips_and_a_missing_file_says_what_to_run(curve: TargetCu
 
 
 def test_on_the_calibration_queries_a_target_gets_what_it_expected(curve: TargetCurve) -> None:
-    outcome = target_outcome(UTILITY, COST, Y, MODELS, curve, Target(quality=0.95))
+    texts = [f"query {i}" for i in range(len(Y))]
+    outcome = target_outcome(UTILITY, COST, Y, MODELS, curve, Target(budget=0.6), texts)
     assert (outcome["accuracy"], outcome["cost"]) == (outcome["expected_accuracy"], outcome["expected_cost"])
-    assert outcome["promised_accuracy"] == 0.95 and outcome["accuracy_gap_points"] == pytest.approx(5.0)
-    budget = target_outcome(UTILITY, COST, Y, MODELS, curve, Target(budget=0.3))
-    assert budget["promised_cost"] == pytest.approx(0.3) and budget["cost_ratio"] == pytest.approx(0.1 / 0.3)
+    assert outcome["promised_cost"] == pytest.approx(0.55) and outcome["cost_ratio"] == pytest.approx(1.0)
     # columns in another order are the same routing
-    section = targets_section(Y[:, ::-1], COST[:, ::-1], {"m": UTILITY[:, ::-1]}, {"m": curve}, MODELS[::-1])
-    assert section["m"]["quality=0.95"]["accuracy"] == 1.0 and section["m"]["quality=0.95"]["cost"] == 0.55
+    section = targets_section(Y, COST, {"m": UTILITY}, {"m": curve}, MODELS, texts)
+    flipped = targets_section(Y[:, ::-1], COST[:, ::-1], {"m": UTILITY[:, ::-1]}, {"m": curve}, MODELS[::-1], texts)
+    assert {t: (v["accuracy"], v["cost"]) for t, v in section["m"].items()} == {
+        t: (v["accuracy"], v["cost"]) for t, v in flipped["m"].items()
+    }
     assert set(section["m"]) >= {"quality=0.9", "budget=0.2", "strong_share=0.5"}
-    assert "| quality=0.95 |" in targets_markdown(section)
+    assert "| quality=0.95 | 0.272, 0.7238 (20%) |" in targets_markdown(section)
+
+
+def test_a_mix_meets_its_goal_over_many_queries(curve: TargetCurve) -> None:
+    # the fixture's four queries, 500 times each under distinct texts: each text draws its λ
+    n = 500
+    y, cost, utility = (np.tile(a, (n, 1)) for a in (Y, COST, UTILITY))
+    texts = [f"query {i}" for i in range(len(y))]
+    outcome = target_outcome(utility, cost, y, MODELS, curve, Target(quality=0.95), texts)
+    assert outcome["share_alt_measured"] == pytest.approx(0.2, abs=0.03)
+    assert outcome["promised_accuracy"] == pytest.approx(0.95) and outcome["promised_cost"] == pytest.approx(0.505)
+    assert abs(outcome["accuracy_gap_points"]) < 1.0 and outcome["cost_ratio"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_the_routerbench_targets_meet_their_goals_on_its_validation_curve() -> None:
+    """The shipped calibration of the RouterBench router (323 real validation queries): every standard target's
+    mix expects exactly its goal, and no single λ of the curve meets the goal more cheaply (quality) or more
+    accurately (budget)."""
+    curve = TargetCurve.load(Path(__file__).parents[2] / "routers" / "routerbench" / "targets.json")
+    acc, cost = np.array(curve.accuracy), np.array(curve.cost)
+    for q in (0.9, 0.95, 0.99):
+        choice = curve.resolve(Target(quality=q))
+        assert choice.reachable and choice.expected_accuracy == pytest.approx(q * curve.strongest_accuracy)
+        assert choice.expected_cost <= cost[acc >= q * curve.strongest_accuracy - 1e-12].min()
+    for b in (0.2, 0.3, 0.5):
+        choice = curve.resolve(Target(budget=b))
+        assert choice.reachable and choice.expected_cost == pytest.approx(b * curve.strongest_cost)
+        assert choice.expected_accuracy >= acc[cost <= b * curve.strongest_cost].max()
+        assert 0 < choice.share_alt < 0.5  # the staircase has no point at exactly this budget

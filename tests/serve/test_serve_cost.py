@@ -154,15 +154,21 @@ def test_a_named_target_routes_at_its_calibrated_lambda(client_for, calibrated_r
     client = client_for(tradeoffs={"q90": {"quality": 0.9}})
     body = client.post("/v1/route", json={"model": "modelsat/q90", "prompt": PROMPT}).json()
     expected = calibrated_router.resolve(Target(quality=0.9))
-    assert 0 < expected.lam < float("inf") and expected.reachable
-    assert body["tradeoff"]["lambda"] == expected.lam
+    assert 0 < expected.lam < float("inf") and expected.reachable and 0 < expected.share_alt < 0.5
+    lam = body["tradeoff"]["lambda"]
+    assert lam == expected.lam_for(PROMPT) and lam in (expected.lam, expected.lam_alt)
     assert body["tradeoff"]["target"]["expected_accuracy"] == expected.expected_accuracy
     assert body["tradeoff"]["target"]["promise"].startswith("accuracy ≥ ")
-    net = {r["model"]: 1 / (1 + np.exp(-r["score"])) - expected.lam * r["cost_usd"] for r in body["ranking"]}
+    net = {r["model"]: 1 / (1 + np.exp(-r["score"])) - lam * r["cost_usd"] for r in body["ranking"]}
     assert [r["model"] for r in body["ranking"]] == sorted(net, key=lambda m: -net[m])
+    # each request's text draws one of the two λ, in about the calibrated shares
+    prompts = [f"{PROMPT} {i}" for i in range(60)]
+    drawn = [client.post("/v1/route", json={"model": "modelsat/q90", "prompt": p}).json() for p in prompts]
+    assert [d["tradeoff"]["lambda"] for d in drawn] == [expected.lam_for(p) for p in prompts]
+    assert {d["tradeoff"]["lambda"] for d in drawn} == {expected.lam, expected.lam_alt}
     # a request's own target replaces the named one
     own = client.post("/v1/route", json={"model": "modelsat/q90", "prompt": PROMPT, "modelsat": {"budget": 0.05}})
-    assert own.json()["tradeoff"]["lambda"] == calibrated_router.resolve(Target(budget=0.05)).lam
+    assert own.json()["tradeoff"]["lambda"] == calibrated_router.resolve(Target(budget=0.05)).lam_for(PROMPT)
     assert own.json()["tradeoff"]["target"]["target"] == "budget=0.05"
     answered = client.post("/v1/chat/completions", json=chat("modelsat/q90"))
     assert answered.status_code == 200 and answered.headers["x-modelsat-model"] == body["model"]

@@ -103,13 +103,14 @@ def render_targets(curve, path: Path) -> str:
     lines = [
         f"{path}: {curve.n_queries} validation queries; strongest {curve.strongest} "
         f"({curve.strongest_accuracy:.1%}, {curve.strongest_cost:.4g} USD per query)",
-        f"{'target':<18} {'lambda':>10} {'accuracy':>9} {'cost (USD)':>11} {'strong':>7}  promise",
+        f"{'target':<18} {'lambda':>10} {'or':>20} {'accuracy':>9} {'cost (USD)':>11} {'strong':>7}  promise",
     ]
     for name in names:
         choice = curve.resolve(Target.parse(name))
         note = "" if choice.reachable else "  (not reached: nearest)"
+        mix = f"{choice.lam_alt:.4g} for {choice.share_alt:.0%}" if choice.share_alt > 0 else "–"
         lines.append(
-            f"{name:<18} {choice.lam:>10.4g} {choice.expected_accuracy:>9.1%} {choice.expected_cost:>11.4g} "
+            f"{name:<18} {choice.lam:>10.4g} {mix:>20} {choice.expected_accuracy:>9.2%} {choice.expected_cost:>11.4g} "
             f"{choice.strong_share:>7.0%}  {choice.promise}{note}"
         )
     return "\n".join(lines)

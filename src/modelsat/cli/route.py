@@ -24,6 +24,7 @@ from modelsat.router.routing.routing_text import Turn, content_text
 if TYPE_CHECKING:
     import numpy as np
 
+    from modelsat.cost.targets import TargetChoice
     from modelsat.router.routing.routing_text import RoutingTextReader
 
 out = Console()
@@ -114,8 +115,7 @@ def route(
     requests = read_requests(file) if file else [instruction]
     table = load_prices(prices) if prices else None
     service = load_router(router, cards, device=device, mode=mode)
-    if target is not None:
-        lam = target_lambda(router, service.mode, target)
+    choice = target_choice(router, service.mode, target) if target is not None else None
     texts = routing_texts(requests, service.reader, str(file))
     chosen = check_models(parse_models(models), service.models) if models else service.models
     if table is not None:
@@ -124,9 +124,10 @@ def route(
     probs = 1 / (1 + np.exp(-scores))
     inputs = [r if isinstance(r, str) else "\n".join(turn.text for turn in r) for r in requests]  # what a model reads
     costs = table.estimate(inputs, chosen) if table is not None else np.zeros_like(probs)
+    lams = [lam if choice is None else choice.lam_for(text) for text in inputs]  # a target's λ drawn per request
     results = [
-        _result(text, chosen, row, prob, cost, lam, max_cost, table is not None)
-        for text, row, prob, cost in zip(texts, scores, probs, costs, strict=True)
+        _result(text, chosen, row, prob, cost, lam_i, max_cost, table is not None)
+        for text, row, prob, cost, lam_i in zip(texts, scores, probs, costs, lams, strict=True)
     ]
     if as_json:
         print(json.dumps(results[0] if instruction is not None else results))
@@ -135,16 +136,18 @@ def route(
         _print(item, table is not None)
 
 
-def target_lambda(router: Path, mode: str, target: str) -> float:
-    """The λ calibrated for `target` on `router` in routing mode `mode` (stderr says what it expects)."""
+def target_choice(router: Path, mode: str, target: str) -> "TargetChoice":
+    """The λ (or mix of two) calibrated for `target` on `router` in routing mode `mode` (stderr says what it
+    expects)."""
     from modelsat.cost.targets import Target, TargetCurve, targets_file
 
     choice = TargetCurve.load(router / targets_file(mode)).resolve(Target.parse(target))
+    mix = f", {choice.share_alt:.0%} of requests at λ = {choice.lam_alt:.4g}" if choice.share_alt > 0 else ""
     Console(stderr=True).print(
-        f"{choice.target}: λ = {choice.lam:.4g} ({choice.promise}; on validation: accuracy "
+        f"{choice.target}: λ = {choice.lam:.4g}{mix} ({choice.promise}; on validation: accuracy "
         f"{choice.expected_accuracy:.1%}, {choice.expected_cost:.4g} USD per query)"
     )
-    return choice.lam
+    return choice
 
 
 def _result(

@@ -7,17 +7,25 @@
 The strongest candidate is the model with the highest validation accuracy. Calibration sweeps λ of
 `argmax P(Yes) − λ·cost` (`cost/policy.py`) over a fine grid on the validation queries and keeps, per λ,
 the routed accuracy, mean cost and share sent to the strongest model: the `TargetCurve`, stored with the
-router (`targets.json`, `targets-fast.json` for fast mode). A target then reads its λ off the curve: the
-largest λ whose accuracy meets `quality`, the smallest whose cost meets `budget`, the one whose strong
-share is nearest `strong_share`. The curve's accuracy and cost at that λ are what the target expects.
+router (`targets.json`, `targets-fast.json` for fast mode).
+
+One λ routes a finite set of queries to a step of a staircase, so a target met by one λ lands on the step at
+or past its goal. A quality or budget target therefore reads two λ off the curve's upper convex hull (the NDCH
+of the frontier, `evaluation/frontier.py`): the two hull vertices around the goal, each request routed at one
+of them, the second with probability `share_alt`, so that on the validation queries the expected accuracy
+(quality) or cost (budget) is the goal itself. Which λ a request gets is drawn from a hash of its text
+(`TargetChoice.lam_for`), so the same request always routes the same way. A `strong_share` target keeps one
+λ, the one whose strong share is nearest. The expected accuracy and cost are what the target promises; on
+other queries it promises the same shares of the strongest candidate's accuracy and cost.
 
 Example:
     curve = fit_curve(p_yes, cost, y, models)        # validation (n_queries, n_models) arrays
     curve.save(router / targets_file("full"))
     choice = curve.resolve(Target(quality=0.95))
-    choice.lam, choice.expected_accuracy, choice.expected_cost
+    choice.lam_for("Solve 3x + 7 = 22."), choice.expected_accuracy, choice.expected_cost
 """
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -96,7 +104,8 @@ class Target(BaseModel):
 
 @dataclass(frozen=True)
 class TargetChoice:
-    """A target's λ and what routing at it did on the validation queries."""
+    """A target's λ and what routing at it did on the validation queries: a share `share_alt` of the requests
+    is routed at `lam_alt` instead of `lam` (0 when one λ meets the target), and the expectations are the mix's."""
 
     target: str
     promise: str
@@ -105,10 +114,20 @@ class TargetChoice:
     expected_cost: float
     strong_share: float
     reachable: bool
+    lam_alt: float
+    share_alt: float
+
+    def lam_for(self, text: str) -> float:
+        """The λ a request with this text is routed at: `lam_alt` for a hash-drawn `share_alt` of the texts."""
+        if self.share_alt <= 0:
+            return self.lam
+        draw = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") / 2**64
+        return self.lam_alt if draw < self.share_alt else self.lam
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready, λ = ∞ as the string "inf"."""
-        return asdict(self) | {"lam": "inf" if math.isinf(self.lam) else self.lam}
+        inf = {name: "inf" for name in ("lam", "lam_alt") if math.isinf(getattr(self, name))}
+        return asdict(self) | inf
 
 
 @dataclass(frozen=True)
@@ -126,25 +145,13 @@ class TargetCurve:
     strong_share: list[float]
 
     def resolve(self, target: Target) -> TargetChoice:
-        """The λ that meets `target` on the curve (the nearest it gets when none does).
+        """The λ (or mix of two) that meets `target` on the curve (the nearest it gets when none does).
 
         Raises:
             ConfigError: `strong_share` for a zoo that is not two models.
         """
         acc, cost, share = (np.asarray(v) for v in (self.accuracy, self.cost, self.strong_share))
-        if target.kind == "quality":
-            goal = target.value * self.strongest_accuracy
-            meets = np.flatnonzero(acc >= goal - 1e-12)
-            # the cheapest that meets the goal, then the most accurate, then the largest λ
-            i = int(meets[np.lexsort((-np.arange(len(acc))[meets], -acc[meets], cost[meets]))[0]]) if meets.size else 0
-            promise = f"accuracy ≥ {goal:.1%} ({target.value:.0%} of {self.strongest}'s {self.strongest_accuracy:.1%})"
-        elif target.kind == "budget":
-            cap = target.value * self.strongest_cost
-            meets = np.flatnonzero(cost <= cap * (1 + 1e-12))
-            i = int(meets[np.lexsort((cost[meets], -acc[meets]))[0]]) if meets.size else len(cost) - 1
-            of = f"{target.value:.0%} of {self.strongest}'s {self.strongest_cost:.3g}"
-            promise = f"cost ≤ {cap:.3g} USD per query ({of})"
-        else:
+        if target.kind == "strong_share":
             if len(self.models) != 2:
                 raise ConfigError(
                     f"strong_share needs a zoo of one strong and one weak model; this calibration has "
@@ -152,11 +159,63 @@ class TargetCurve:
                 )
             gap = np.abs(share - target.value)
             i = int(np.lexsort((cost, gap))[0])
-            meets = np.flatnonzero(gap <= 0.02)
             promise = f"{target.value:.0%} of the queries to {self.strongest}"
+            return TargetChoice(
+                str(target),
+                promise,
+                self.lambdas[i],
+                float(acc[i]),
+                float(cost[i]),
+                float(share[i]),
+                bool(gap[i] <= 0.02),
+                self.lambdas[i],
+                0.0,
+            )
+        hull = self.hull()
+        if target.kind == "quality":
+            goal = target.value * self.strongest_accuracy
+            position, reachable = _position(acc[hull], goal), bool(goal <= acc[hull[-1]] + 1e-12)
+            promise = f"accuracy ≥ {goal:.1%} ({target.value:.0%} of {self.strongest}'s {self.strongest_accuracy:.1%})"
+        else:
+            goal = target.value * self.strongest_cost
+            position, reachable = _position(cost[hull], goal), bool(goal >= cost[hull[0]] * (1 - 1e-12))
+            of = f"{target.value:.0%} of {self.strongest}'s {self.strongest_cost:.3g}"
+            promise = f"cost ≤ {goal:.3g} USD per query ({of})"
+        k = min(int(position), len(hull) - 2) if len(hull) > 1 else 0
+        upper = position - k  # weight of the dearer vertex hull[k + 1]
+        lo, hi = hull[k], hull[min(k + 1, len(hull) - 1)]
+        main, alt, share_alt = (hi, lo, 1 - upper) if upper > 0.5 else (lo, hi, upper)
+        if share_alt <= 0:
+            alt, share_alt = main, 0.0
+        mix = (1 - share_alt) * np.array([acc[main], cost[main], share[main]])
+        mix += share_alt * np.array([acc[alt], cost[alt], share[alt]])
         return TargetChoice(
-            str(target), promise, self.lambdas[i], float(acc[i]), float(cost[i]), float(share[i]), bool(meets.size)
+            str(target),
+            promise,
+            self.lambdas[main],
+            float(mix[0]),
+            float(mix[1]),
+            float(mix[2]),
+            reachable,
+            self.lambdas[alt],
+            float(share_alt),
         )
+
+    def hull(self) -> list[int]:
+        """Indices of the curve's points on its upper convex hull, cheapest first, up to the most accurate point;
+        of several λ routing the validation queries alike, the middle one."""
+        scale = max(max(self.cost), 1e-300)  # costs in units of the dearest point, for the collinearity tolerance
+        points: dict[tuple[float, float], list[int]] = {}
+        for i, key in enumerate(zip(self.cost, self.accuracy, strict=True)):
+            points.setdefault(key, []).append(i)
+        hull: list[tuple[float, float]] = []
+        for c, a in sorted(points, key=lambda p: (p[0], -p[1])):
+            if hull and (c == hull[-1][0] or a <= hull[-1][1]):
+                continue  # as dear and no better, or dearer and no better: never on the non-decreasing hull
+            while len(hull) >= 2 and _under(hull[-2], hull[-1], (c, a), scale):
+                hull.pop()
+            hull.append((c, a))
+        return [points[p][len(points[p]) // 2] for p in hull]
 
     def save(self, path: Path) -> None:
         """Write the curve as JSON (λ = ∞ as "inf")."""
@@ -211,3 +270,20 @@ def fit_curve(
         cost=spent,
         strong_share=share,
     )
+
+
+def _position(values: np.ndarray, goal: float) -> float:
+    """Where `goal` sits along increasing `values`, as a fractional index clipped to the ends."""
+    if goal <= values[0]:
+        return 0.0
+    if goal >= values[-1]:
+        return float(len(values) - 1)
+    k = int(np.searchsorted(values, goal, side="left")) - 1
+    return k + float((goal - values[k]) / (values[k + 1] - values[k]))
+
+
+def _under(left: tuple[float, float], mid: tuple[float, float], right: tuple[float, float], scale: float) -> bool:
+    """Whether (cost, accuracy) point `mid` lies strictly under the chord from `left` to `right` (a point on it
+    stays: mixing the nearer routings changes fewer decisions)."""
+    (x0, y0), (x1, y1), (x2, y2) = left, mid, right
+    return ((x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)) / scale > 1e-12

@@ -115,7 +115,8 @@ def cost_section(data: EvalSet, scores: dict[str, np.ndarray], best_single: str,
         source = {"source": "prices", "date": date, "expected_output_tokens": prices.expected_output_tokens}
     section = {"costs": source, **cost_frontier(data.y, cost, swept, data.models, strong, weak, best_single)}
     if options.target_curves:
-        section["targets"] = targets_section(data.y, cost, scores, options.target_curves, data.models)
+        texts = data.queries["prompt"].tolist()
+        section["targets"] = targets_section(data.y, cost, scores, options.target_curves, data.models, texts)
     return section
 
 

@@ -2,12 +2,14 @@
 (`cost/targets.py`) and measure what the test queries get, beside what the target promised.
 
 A `quality: q` target promises accuracy ≥ q × the strongest candidate's; a `budget: b` target cost ≤ b × the
-strongest candidate's (mean USD per query); `strong_share: s` about s of the queries to the strong model. On
-test, the promise is taken relative to the strongest candidate's *test* accuracy and cost, and the report
-gives the gap: accuracy in points, cost as a ratio.
+strongest candidate's (mean USD per query); `strong_share: s` about s of the queries to the strong model. The
+calibration states each target's expected accuracy and cost on validation; on test, the promise is the same
+shares of the strongest candidate's *test* accuracy and cost (for `quality: q`, q × its accuracy; for
+`budget: b`, b × its cost), and the report gives the gap: accuracy in points, cost as a ratio. Each query is
+routed at the λ its text draws (`TargetChoice.lam_for`), as the proxy routes it.
 
 Example:
-    section = targets_section(y, cost, {"model-sat": scores}, {"model-sat": curve}, models)
+    section = targets_section(y, cost, {"model-sat": scores}, {"model-sat": curve}, models, texts)
     section["model-sat"]["quality=0.95"]["accuracy"], section["model-sat"]["quality=0.95"]["promised_accuracy"]
 """
 
@@ -20,27 +22,38 @@ from modelsat.cost.targets import PAIR_TARGETS, STANDARD_TARGETS, Target, Target
 
 
 def target_outcome(
-    utility: np.ndarray, cost: np.ndarray, y: np.ndarray, models: Sequence[str], curve: TargetCurve, target: Target
+    utility: np.ndarray,
+    cost: np.ndarray,
+    y: np.ndarray,
+    models: Sequence[str],
+    curve: TargetCurve,
+    target: Target,
+    texts: Sequence[str],
 ) -> dict:
-    """Routing at `target`'s calibrated λ on these queries: what it promised, expected and measured."""
+    """Routing the queries (`texts`, one per row) at `target`'s calibrated λ: what it promised, expected and got."""
     choice = curve.resolve(target)
     strongest = list(models).index(curve.strongest)
     rows = np.arange(len(y))
-    picked = decide(utility, cost, choice.lam).choice
+    alt = np.array([choice.lam_for(text) != choice.lam for text in texts], dtype=bool)
+    picked = np.where(alt, decide(utility, cost, choice.lam_alt).choice, decide(utility, cost, choice.lam).choice)
     accuracy, spent = float(y[rows, picked].mean()), float(cost[rows, picked].mean())
     item = choice.as_dict() | {
         "accuracy": accuracy,
         "cost": spent,
+        "share_alt_measured": float(alt.mean()),
         "strong_share_measured": float((picked == strongest).mean()),
         "strongest_accuracy": float(y[:, strongest].mean()),
         "strongest_cost": float(cost[:, strongest].mean()),
     }
-    if target.kind == "quality":
-        promised = target.value * item["strongest_accuracy"]
-        item |= {"promised_accuracy": promised, "accuracy_gap_points": 100 * (accuracy - promised)}
-    elif target.kind == "budget":
-        promised = target.value * item["strongest_cost"]
-        item |= {"promised_cost": promised, "cost_ratio": spent / promised}
+    if target.kind in ("quality", "budget"):
+        promised = choice.expected_accuracy / curve.strongest_accuracy * item["strongest_accuracy"]
+        promised_cost = choice.expected_cost / curve.strongest_cost * item["strongest_cost"]
+        item |= {
+            "promised_accuracy": promised,
+            "accuracy_gap_points": 100 * (accuracy - promised),
+            "promised_cost": promised_cost,
+            "cost_ratio": spent / promised_cost,
+        }
     return item
 
 
@@ -50,15 +63,19 @@ def targets_section(
     scores: Mapping[str, np.ndarray],
     curves: Mapping[str, TargetCurve],
     models: Sequence[str],
+    texts: Sequence[str],
 ) -> dict[str, dict[str, dict]]:
-    """method → target → `target_outcome`, for every method with a curve calibrated on the same models."""
+    """method → target → `target_outcome`, for every method with a curve calibrated on the same models; `texts`
+    are the queries' prompts (one per row), which draw each query's λ."""
     section = {}
     for method, curve in curves.items():
         if method not in scores or set(curve.models) != set(models):
             continue
         names = STANDARD_TARGETS + (PAIR_TARGETS if len(models) == 2 else ())
         utility = as_utility(scores[method])
-        section[method] = {name: target_outcome(utility, cost, y, models, curve, Target.parse(name)) for name in names}
+        section[method] = {
+            name: target_outcome(utility, cost, y, models, curve, Target.parse(name), texts) for name in names
+        }
     return section
 
 
@@ -68,12 +85,12 @@ def targets_markdown(section: Mapping[str, Mapping[str, dict]]) -> str:
     for method, targets in section.items():
         lines += [
             f"\nTargets of {method} (λ calibrated on validation; promises relative to the strongest model on test):\n",
-            "| target | λ | promised accuracy (%) | accuracy (%) | gap (points) | promised cost (m$) | cost (m$) | "
-            "cost / promise | expected on validation: accuracy (%), cost (m$) |",
+            "| target | λ (share at the second λ) | promised accuracy (%) | accuracy (%) | gap (points) | "
+            "promised cost (m$) | cost (m$) | cost / promise | expected on validation: accuracy (%), cost (m$) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for name, t in targets.items():
-            lam = t["lam"] if isinstance(t["lam"], str) else f"{t['lam']:.4g}"
+            lam = _lam(t["lam"]) + (f", {_lam(t['lam_alt'])} ({t['share_alt']:.0%})" if t["share_alt"] > 0 else "")
             cells = [
                 name,
                 lam,
@@ -91,3 +108,7 @@ def targets_markdown(section: Mapping[str, Mapping[str, dict]]) -> str:
 
 def _cell(value: float | None, scale: float, spec: str) -> str:
     return "–" if value is None else format(scale * value, spec)
+
+
+def _lam(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:.4g}"

@@ -67,8 +67,11 @@ def target_curve(cfg: ServeConfig, mode: str | None) -> TargetCurve:
         raise APIError(400, message, param=BODY_FIELD) from None
 
 
-def target_lambda(tradeoff: Tradeoff, cfg: ServeConfig, mode: str | None) -> tuple[float, TargetChoice | None]:
-    """The λ of `tradeoff`: its own, or its target's on the router's curve.
+def target_lambda(
+    tradeoff: Tradeoff, cfg: ServeConfig, mode: str | None, text: str
+) -> tuple[float, TargetChoice | None]:
+    """The λ of `tradeoff` for a request with this text: its own, or the one its target draws for the text on the
+    router's curve (`TargetChoice.lam_for`).
 
     Raises:
         APIError: 400 without a targets file, or for a strong_share target of a zoo that is not two models.
@@ -80,7 +83,7 @@ def target_lambda(tradeoff: Tradeoff, cfg: ServeConfig, mode: str | None) -> tup
         choice = target_curve(cfg, mode).resolve(target)
     except ConfigError as exc:
         raise APIError(400, str(exc), param=BODY_FIELD) from None
-    return choice.lam, choice
+    return choice.lam_for(text), choice
 
 
 def request_tradeoff(named: Tradeoff | None, body: Mapping[str, Any]) -> Tradeoff | None:
@@ -123,7 +126,7 @@ def apply_tradeoff(
     Raises:
         APIError: 400 when a candidate has no configured price, or a target cannot be read (`target_lambda`).
     """
-    lam, choice = target_lambda(tradeoff, cfg, mode)
+    lam, choice = target_lambda(tradeoff, cfg, mode, text)
     models = [model for model, _ in ranking]
     unpriced = [m for m in models if cfg.backends[m].price is None]
     if unpriced:

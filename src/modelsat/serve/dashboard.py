@@ -154,6 +154,8 @@ def _targets(serving: ServingSet) -> list[dict[str, Any]]:
                 "name": text,
                 "promise": choice.promise,
                 "lambda": choice.as_dict()["lam"],
+                "lambda_alt": choice.as_dict()["lam_alt"],
+                "share_alt": choice.share_alt,
                 "expected_accuracy": choice.expected_accuracy,
                 "expected_cost": choice.expected_cost,
                 "reachable": choice.reachable,

@@ -140,7 +140,9 @@ function render(data) {
   $("#targets-none").hidden = targets.length > 0;
   fillRows($("#targets"), targets, (tr, t) => {
     tr.dataset.target = t.name;
-    const lam = typeof t.lambda === "number" ? Number(t.lambda.toPrecision(4)) : t.lambda;
+    const short = (x) => (typeof x === "number" ? String(Number(x.toPrecision(4))) : x);
+    const lam = short(t.lambda) + (t.share_alt > 0
+      ? ` (${short(t.lambda_alt)} for ${fmt.share(t.share_alt)} of requests)` : "");
     tr.append(header(t.name), cell(t.promise + (t.reachable ? "" : " (not reached: nearest)"), "text", null, false),
       cell(lam, "text", "lambda"), cell(t.expected_accuracy, "share", "expected-accuracy"),
       cell(t.expected_cost, "usd", "expected-cost"), cell(t.tradeoffs.join(", "), "text", null, false));
@@ -214,7 +216,9 @@ async function tryRequest(event) {
   tradeoff.hidden = !body.tradeoff;
   if (body.tradeoff) {
     const t = body.tradeoff;
-    const lam = typeof t.lambda === "number" ? Number(t.lambda.toPrecision(4)) : t.lambda;
+    const short = (x) => (typeof x === "number" ? String(Number(x.toPrecision(4))) : x);
+    const lam = short(t.lambda) + (t.share_alt > 0
+      ? ` (${short(t.lambda_alt)} for ${fmt.share(t.share_alt)} of requests)` : "");
     tradeoff.textContent = `Ranked by P(Yes) − λ·cost with λ = ${lam}`
       + (t.target ? ` (target ${t.target.target}: ${t.target.promise})` : "")
       + (t.max_cost !== null ? `, at most ${fmt.usd(t.max_cost)} per request` : "") + ".";
