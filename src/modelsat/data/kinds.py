@@ -48,7 +48,7 @@ def kind_of(task: str) -> str | None:
 def kinds_of(tasks: pd.Series) -> pd.Series:
     """`kind_of` of each task label (each distinct label matched once)."""
     lookup = {task: kind_of(str(task)) for task in tasks.unique()}
-    return tasks.map(lookup).astype(object)
+    return pd.Series([lookup[task] for task in tasks], index=tasks.index, dtype=object)  # None, never NaN
 
 
 def parse_kinds(text: str) -> tuple[str, ...]:
