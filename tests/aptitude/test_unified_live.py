@@ -26,7 +26,8 @@ def test_smollm2_takes_a_slice_of_every_kind_live_and_gets_a_card(
     cards, answers, live = tmp_path / "cards.json", tmp_path / "answers.jsonl", tmp_path / "live.parquet"
     run = cli("profile", "--outcomes", all_outcomes_file, "--aptitude", "unified", "-o", cards, "--live", "hf:smollm2",
               "--judge", "hf:smollm2", "--name", "smollm2-live", "--answers", answers, "--outcomes-out", live,
-              "--questions-limit", "1", "--rotations", "1", "--max-tokens", "16", "--code-timeout", "5", "--json")  # fmt: skip
+              "--questions-limit", "1", "--rotations", "1", "--max-tokens", "16", "--code-timeout", "5",
+              "--json")  # fmt: skip
     assert run.code == 0, run.stderr
     summary = json.loads(run.stdout)
     unified = AptitudeSet.load(UNIFIED_PATH)

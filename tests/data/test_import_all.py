@@ -32,7 +32,10 @@ def test_every_zoo_is_in_one_table_with_unique_query_ids(table: pd.DataFrame) ->
 
 
 def test_models_named_alike_are_one_model(table: pd.DataFrame, shared_data: Path) -> None:
-    assert shared_models(table) == {"Meta-Llama-3-8B": ["mmlu-pro", "routerdc"], "Mistral-7B-v0.1": ["mmlu-pro", "routerdc"]}
+    assert shared_models(table) == {
+        "Meta-Llama-3-8B": ["mmlu-pro", "routerdc"],
+        "Mistral-7B-v0.1": ["mmlu-pro", "routerdc"],
+    }
     llama = table[table["model"] == "Meta-Llama-3-8B"]
     assert set(zoo_of(llama["query_id"])) == {"mmlu-pro", "routerdc"}
     assert table["model"].nunique() == 25 + 7 + 11 + 38 - 2

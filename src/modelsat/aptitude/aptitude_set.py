@@ -66,10 +66,14 @@ class AptitudeSet:
         """
         present = list(dict.fromkeys(t.kind for t in self.tasks if t.kind))
         if not present:
-            raise ConfigError("--kinds: this aptitude set tags no core task with a kind (build one with `aptitude unified`)")
+            raise ConfigError(
+                "--kinds: this aptitude set tags no core task with a kind (build one with `aptitude unified`)"
+            )
         missing = [k for k in kinds if k not in present]
         if missing:
-            raise ConfigError(f"--kinds: no core task of kind {', '.join(missing)} here; this set has {', '.join(present)}")
+            raise ConfigError(
+                f"--kinds: no core task of kind {', '.join(missing)} here; this set has {', '.join(present)}"
+            )
         return AptitudeSet(tasks=tuple(t for t in self.tasks if t.kind in kinds), zoo=self.zoo, seed=self.seed)
 
     def to_dict(self) -> dict[str, Any]:

@@ -120,12 +120,17 @@ def profile(
     router: Annotated[Path | None, typer.Option("--router", help="Router folder; uses its aptitude.json.")] = None,
     aptitude: Annotated[
         Path | None,
-        typer.Option("--aptitude", help="Aptitude set file (aptitude select), or `unified` for the shipped unified test."),
+        typer.Option(
+            "--aptitude", help="Aptitude set file (aptitude select), or `unified` for the shipped unified test."
+        ),
     ] = None,
     kinds: Annotated[
         str | None,
-        typer.Option("--kinds", help="Only the core tasks of these kinds of request, e.g. knowledge,code (a test with "
-                     "kinds: aptitude unified)."),
+        typer.Option(
+            "--kinds",
+            help="Only the core tasks of these kinds of request, e.g. knowledge,code (a test with "
+            "kinds: aptitude unified).",
+        ),
     ] = None,
     models: ModelsOption = None,
     facts: Annotated[Path | None, typer.Option("--facts", help="Zoo YAML with expert facts per model.")] = None,

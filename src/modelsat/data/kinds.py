@@ -60,7 +60,6 @@ def parse_kinds(text: str) -> tuple[str, ...]:
     kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
-        raise ConfigError(
-            f"--kinds: unknown kind(s) {', '.join(map(repr, unknown)) or '(none given)'}; choose from {', '.join(KINDS)}"
-        )
+        named = ", ".join(map(repr, unknown)) or "(none given)"
+        raise ConfigError(f"--kinds: unknown kind(s) {named}; choose from {', '.join(KINDS)}")
     return kinds

@@ -31,7 +31,15 @@ from modelsat.errors import DataError
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text; token counts in estimates are approximate
 TOKENS_PER_CJK = 2  # a Chinese or Japanese character: SmolLM2's tokenizer spends about 2, Chinese-trained ones fewer
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_ESTIMATE_KEYS = ("questions", "calls", "input_tokens", "output_tokens", "judge_calls", "judge_input_tokens", "judge_output_tokens")
+_ESTIMATE_KEYS = (
+    "questions",
+    "calls",
+    "input_tokens",
+    "output_tokens",
+    "judge_calls",
+    "judge_input_tokens",
+    "judge_output_tokens",
+)
 
 
 @dataclass
@@ -152,7 +160,6 @@ class Estimate:
         """Sums over the core tasks."""
         keys = next(iter(self.by_task.values())).keys() if self.by_task else ()
         return {key: sum(row[key] for row in self.by_task.values()) for key in keys}
-
 
     def grouped(self, groups: dict[str, str | None]) -> dict[str, dict[str, int]]:
         """Sums per group of core tasks (`groups`: core task -> group, e.g. its kind of request), with the core
