@@ -28,6 +28,17 @@ def mmlu_outcomes(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -
     return mmlu_pro.load(shared_data / "mmlu-pro").outcomes
 
 
+@pytest.fixture(scope="session")
+def all_outcomes_file(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every zoo of the data folder as one table (`modelsat import all`'s library call, about a minute, once)."""
+    from modelsat.data.importers import all_zoos
+    from modelsat.data.schema import write_outcomes
+
+    path = tmp_path_factory.mktemp("all") / "all.parquet"
+    write_outcomes(all_zoos.load(shared_data).outcomes, path)
+    return path
+
+
 class CliResult(NamedTuple):
     """Exit code and captured output of one `modelsat` call."""
 

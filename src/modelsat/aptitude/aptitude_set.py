@@ -27,11 +27,12 @@ SAMPLINGS = ("representative", "discriminative")
 
 @dataclass(frozen=True)
 class CoreTask:
-    """One aptitude task: its outcomes `task` name, card description and question ids."""
+    """One aptitude task: its outcomes `task` name, card description, question ids and kind of request (if known)."""
 
     name: str
     description: str
     query_ids: tuple[str, ...]
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,24 @@ class AptitudeSet:
         """The set cut to its first `n` core tasks (all when `n` is None), e.g. for a quick live profile."""
         return self if n is None else AptitudeSet(tasks=self.tasks[:n], zoo=self.zoo, seed=self.seed)
 
+    def of_kinds(self, kinds: tuple[str, ...]) -> "AptitudeSet":
+        """The set cut to the core tasks of `kinds` (its own fingerprint, like `first_tasks`).
+
+        Raises:
+            ConfigError: when the set tags no task with a kind, or a kind has no core task here (naming those it has).
+        """
+        present = list(dict.fromkeys(t.kind for t in self.tasks if t.kind))
+        if not present:
+            raise ConfigError(
+                "--kinds: this aptitude set tags no core task with a kind (build one with `aptitude unified`)"
+            )
+        missing = [k for k in kinds if k not in present]
+        if missing:
+            raise ConfigError(
+                f"--kinds: no core task of kind {', '.join(missing)} here; this set has {', '.join(present)}"
+            )
+        return AptitudeSet(tasks=tuple(t for t in self.tasks if t.kind in kinds), zoo=self.zoo, seed=self.seed)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (task names, descriptions, query ids; never question texts)."""
         return {
@@ -64,7 +83,7 @@ class AptitudeSet:
             "fingerprint": self.fingerprint,
             "zoo": list(self.zoo),
             "seed": self.seed,
-            "tasks": [asdict(t) | {"query_ids": list(t.query_ids)} for t in self.tasks],
+            "tasks": [_task_dict(t) for t in self.tasks],
         }
 
     def save(self, path: str | Path) -> None:
@@ -77,12 +96,22 @@ class AptitudeSet:
         path = Path(path)
         try:
             raw = json.loads(path.read_text())
-            tasks = tuple(CoreTask(t["name"], t["description"], tuple(t["query_ids"])) for t in raw["tasks"])
+            tasks = tuple(
+                CoreTask(t["name"], t["description"], tuple(t["query_ids"]), t.get("kind")) for t in raw["tasks"]
+            )
             return cls(tasks=tasks, zoo=tuple(raw["zoo"]), seed=int(raw["seed"]))
         except FileNotFoundError as exc:
             raise DataError(f"{path}: no aptitude set file") from exc
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise DataError(f"{path}: not an aptitude set ({type(exc).__name__}: {exc})") from exc
+
+
+def _task_dict(task: CoreTask) -> dict[str, Any]:
+    """A core task as JSON (its `kind` only when it has one, so untagged sets are saved as before)."""
+    out = asdict(task) | {"query_ids": list(task.query_ids)}
+    if task.kind is None:
+        del out["kind"]
+    return out
 
 
 def question_weights(outcomes: pd.DataFrame, models: list[str]) -> pd.DataFrame:

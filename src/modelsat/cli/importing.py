@@ -5,6 +5,7 @@ An existing `-o` file is appended to; (model, query_id) pairs already there are 
 
 Example:
     $ modelsat import mmlu-pro ../shared/data/mmlu-pro -o outcomes.parquet
+    $ modelsat import all ../shared/data -o out/all.parquet
 """
 
 from pathlib import Path
@@ -15,7 +16,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from modelsat.data import schema
-from modelsat.data.importers import ImportResult, alpaca_eval, lm_eval, mmlu_pro, routerbench, routerdc, table
+from modelsat.data.importers import (
+    ImportResult,
+    all_zoos,
+    alpaca_eval,
+    lm_eval,
+    mmlu_pro,
+    routerbench,
+    routerdc,
+    table,
+)
 from modelsat.data.routerdc_scoring import refuse_stale_routerdc
 from modelsat.data.zoos import parse_models
 
@@ -66,6 +76,13 @@ def import_routerdc(directory: Path, out: OutOption, replace: ReplaceOption = Fa
 def import_alpaca_eval(path: Path, out: OutOption, replace: ReplaceOption = False) -> None:
     """Import AlpacaEval judgements (score = preference − 1) from its `results/` folder or a zip of it (PATH)."""
     store(alpaca_eval.load(path), out, replace)
+
+
+@import_app.command("all")
+def import_all(directory: Path, out: OutOption, replace: ReplaceOption = False) -> None:
+    """Import every zoo of the data folder DIRECTORY (MMLU-Pro, RouterDC, RouterBench, AlpacaEval) as one table,
+    each query with its kind of request (docs/data.md)."""
+    store(all_zoos.load(directory), out, replace)
 
 
 @import_app.command("table")

@@ -85,11 +85,53 @@ def select(
     err.print(f"{len(aptitude.tasks)} core tasks × {per_task} questions on {len(chosen)} model(s) -> {out}")
 
 
+@aptitude_app.command("unified")
+def unified(
+    outcomes: OutcomesOption,
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="Output file (the shipped one: src/modelsat/aptitude/unified.json).")
+    ],
+    per_task: Annotated[int, typer.Option("--per-task", help="Questions per core task.")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of k-means and of the questions drawn.")] = 0,
+) -> None:
+    """One aptitude test for every kind of request, from the train split of every zoo of an `import all` table."""
+    from modelsat.aptitude.live.graders.references import ReferenceBook
+    from modelsat.aptitude.live.plan import GraderSet
+    from modelsat.aptitude.unified import unified_aptitude_set
+    from modelsat.data.locate import data_dir
+    from modelsat.data.schema import read_outcomes
+
+    graders = GraderSet(references=ReferenceBook(data_dir()))
+    aptitude, notes = unified_aptitude_set(read_outcomes(outcomes), graders, per_task=per_task, seed=seed)
+    aptitude.save(out)
+    for note in notes:
+        err.print(f"[yellow]note: {note}[/]", soft_wrap=True)
+    kinds = {t.kind: sum(u.kind == t.kind for u in aptitude.tasks) for t in aptitude.tasks}
+    err.print(
+        f"{len(aptitude.tasks)} core tasks × {per_task} questions ({', '.join(f'{k} {n}' for k, n in kinds.items())}) "
+        f"on {len(aptitude.zoo)} model(s) -> {out}",
+        soft_wrap=True,
+    )
+
+
 def profile(
     outcomes: OutcomesOption,
     out: OutOption,
     router: Annotated[Path | None, typer.Option("--router", help="Router folder; uses its aptitude.json.")] = None,
-    aptitude: Annotated[Path | None, typer.Option("--aptitude", help="Aptitude set file (aptitude select).")] = None,
+    aptitude: Annotated[
+        Path | None,
+        typer.Option(
+            "--aptitude", help="Aptitude set file (aptitude select), or `unified` for the shipped unified test."
+        ),
+    ] = None,
+    kinds: Annotated[
+        str | None,
+        typer.Option(
+            "--kinds",
+            help="Only the core tasks of these kinds of request, e.g. knowledge,code (a test with "
+            "kinds: aptitude unified).",
+        ),
+    ] = None,
     models: ModelsOption = None,
     facts: Annotated[Path | None, typer.Option("--facts", help="Zoo YAML with expert facts per model.")] = None,
     template: Annotated[str, typer.Option("--template", help="Clause template: {accuracy}, {description}, {task}.")] = (
@@ -145,7 +187,12 @@ def profile(
 
     if (router is None) == (aptitude is None):
         raise ConfigError("give exactly one of --router DIR or --aptitude FILE")
-    test = AptitudeSet.load(router / "aptitude.json" if router else aptitude).first_tasks(tasks_limit)
+    test = AptitudeSet.load(router / "aptitude.json" if router else _aptitude_path(aptitude))
+    if kinds:
+        from modelsat.data.kinds import parse_kinds
+
+        test = test.of_kinds(parse_kinds(kinds))
+    test = test.first_tasks(tasks_limit)
     table = read_outcomes(outcomes)
     expert = load_facts(facts) if facts else None
     check_template(template)
@@ -175,7 +222,7 @@ def profile(
         name = name or default_name(live)
         log = AnswerLog(answers or out.with_name(f"{out.stem}.{name}.answers.jsonl"), name)
         plan = plan_test(table, test, graders, rotations, per_task=questions_limit)
-        _report_plan(plan, estimate(plan, log.done), as_json and dry_run)
+        _report_plan(plan, estimate(plan, log.done), {t.name: t.kind for t in test.tasks}, as_json and dry_run)
         if dry_run:
             try:
                 plan.check_coverage()
@@ -200,13 +247,23 @@ def profile(
     err.print(f"{len(chosen)} card(s) on {len(test.tasks)} core tasks -> {out}")
 
 
-def _report_plan(plan: "TestPlan", cost: "Estimate", as_json: bool) -> None:
-    """What the live test will ask and cost (calls, ≈ tokens), per core task, before anything is asked."""
+def _aptitude_path(aptitude: Path | None) -> Path:
+    """`--aptitude`: a file, or `unified` for the shipped unified test when no such file exists."""
+    from modelsat.aptitude.unified import UNIFIED_PATH
+
+    assert aptitude is not None, "profile checks that --router or --aptitude is given"
+    return UNIFIED_PATH if str(aptitude) == "unified" and not aptitude.exists() else aptitude
+
+
+def _report_plan(plan: "TestPlan", cost: "Estimate", task_kinds: dict[str, str | None], as_json: bool) -> None:
+    """What the live test will ask and cost (calls, ≈ tokens), per core task and per kind of request, before
+    anything is asked."""
     total = cost.total
     ungradable = sum(len(v) for v in plan.ungradable.values())
+    by_kind = cost.grouped(task_kinds) if any(task_kinds.values()) else {}
     if as_json:
         payload = {"questions": len(plan.questions), "ungradable": ungradable, "flagged": plan.flagged,
-                   "total": total, "tasks": cost.by_task}  # fmt: skip
+                   "total": total, "kinds": by_kind, "tasks": cost.by_task}  # fmt: skip
         typer.echo(json.dumps(payload))
         return
     kinds: dict[str, set[str]] = {}
@@ -219,6 +276,15 @@ def _report_plan(plan: "TestPlan", cost: "Estimate", as_json: bool) -> None:
     ]  # fmt: skip
     _print_table(["core task", "kind", "questions", "ungradable", "calls", "≈in tokens", "out tokens ≤", "judge calls"],
                  rows)  # fmt: skip
+    if by_kind:
+        err.print()
+        rows = [
+            [kind, row["core_tasks"], row["questions"], row["calls"], f"{row['input_tokens']:,}",
+             f"{row['output_tokens']:,}", row["judge_calls"], f"{row['judge_input_tokens']:,}"]
+            for kind, row in by_kind.items()
+        ]  # fmt: skip
+        _print_table(["request kind", "core tasks", "questions", "calls", "≈in tokens", "out tokens ≤", "judge calls",
+                      "≈judge in tokens"], rows)  # fmt: skip
     err.print(
         f"to ask: {total.get('calls', 0):,} calls, ≈{total.get('input_tokens', 0):,} input and at most "
         f"{total.get('output_tokens', 0):,} output tokens; judge: {total.get('judge_calls', 0):,} calls, "

@@ -31,7 +31,15 @@ from modelsat.errors import DataError
 CHARS_PER_TOKEN = 4  # the usual rule of thumb for English text; token counts in estimates are approximate
 TOKENS_PER_CJK = 2  # a Chinese or Japanese character: SmolLM2's tokenizer spends about 2, Chinese-trained ones fewer
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_ESTIMATE_KEYS = ("calls", "input_tokens", "output_tokens", "judge_calls", "judge_input_tokens", "judge_output_tokens")
+_ESTIMATE_KEYS = (
+    "questions",
+    "calls",
+    "input_tokens",
+    "output_tokens",
+    "judge_calls",
+    "judge_input_tokens",
+    "judge_output_tokens",
+)
 
 
 @dataclass
@@ -115,22 +123,25 @@ def plan_test(
             plan.totals[task.name] += 1
             if qid not in rows.index:
                 raise DataError(f"aptitude question {qid} ({task.name}) is not in the outcomes table")
-            row = {"query_id": qid, **{k: v for k, v in rows.loc[qid].items() if not _missing(v)}}
-            kind = kind_for(str(row["task"]), graders.rules, has_options=bool(row.get("options")))
-            if kind is None:
-                why = f"no grader for task label {row['task']!r}; map it with --grader '{row['task']}=KIND'"
-                plan.ungradable.setdefault(task.name, []).append((qid, why))
-                continue
-            grader = graders.grader(kind)
-            question = grader.question(row, task.name)
+            question = graded_question(rows.loc[qid], task.name, graders)
             if isinstance(question, str):
                 plan.ungradable.setdefault(task.name, []).append((qid, question))
                 continue
             gradable += 1
+            grader = graders.grader(question.kind)
             plan.questions.append(question)
             plan.graders[qid] = grader
             plan.asked[qid] = graders.prompts(grader, question, rotations)
     return plan
+
+
+def graded_question(row: pd.Series, core_task: str, graders: GraderSet) -> Question | str:
+    """The question of outcomes row `row` (indexed by query id) as its grader asks it, or why it cannot be graded."""
+    record = {"query_id": row.name, **{k: v for k, v in row.items() if not _missing(v)}}
+    kind = kind_for(str(record["task"]), graders.rules, has_options=bool(record.get("options")))
+    if kind is None:
+        return f"no grader for task label {record['task']!r}; map it with --grader '{record['task']}=KIND'"
+    return graders.grader(kind).question(record, core_task)
 
 
 def _missing(value: object) -> bool:
@@ -150,6 +161,17 @@ class Estimate:
         keys = next(iter(self.by_task.values())).keys() if self.by_task else ()
         return {key: sum(row[key] for row in self.by_task.values()) for key in keys}
 
+    def grouped(self, groups: dict[str, str | None]) -> dict[str, dict[str, int]]:
+        """Sums per group of core tasks (`groups`: core task -> group, e.g. its kind of request), with the core
+        tasks and questions each holds; groups in first-seen order."""
+        out: dict[str, dict[str, int]] = {}
+        for task, row in self.by_task.items():
+            group = out.setdefault(str(groups.get(task)), {"core_tasks": 0} | dict.fromkeys(row, 0))
+            group["core_tasks"] += 1
+            for key, value in row.items():
+                group[key] += value
+        return out
+
 
 def approx_tokens(text: str) -> int:
     """Tokens of `text`, roughly: 4 characters a token, a CJK character `TOKENS_PER_CJK` (CMMLU, C-Eval)."""
@@ -158,7 +180,8 @@ def approx_tokens(text: str) -> int:
 
 
 def estimate(plan: TestPlan, done: set[tuple[str, int]], judge_passes: int = 2) -> Estimate:
-    """What the prompts not in `done` will cost: calls, input tokens (`approx_tokens`), output tokens (≤ max_tokens).
+    """What the prompts not in `done` will cost: calls, input tokens (`approx_tokens`), output tokens (≤ max_tokens);
+    `questions` counts the gradable questions of each core task.
 
     Open-ended answers add `judge_passes` judge calls each (both orders), reading the instruction, the
     reference and an answer of up to `max_tokens`; retries of unparsed verdicts are not counted.
@@ -167,6 +190,7 @@ def estimate(plan: TestPlan, done: set[tuple[str, int]], judge_passes: int = 2) 
     judge_overhead = approx_tokens(JUDGE_PROMPT)
     for question in plan.questions:
         row = by_task[question.task]
+        row["questions"] += 1  # gradable questions of the test, asked now or before
         for item in plan.asked[question.query_id]:
             if (question.query_id, item.shift) in done:
                 continue

@@ -1,0 +1,48 @@
+"""End to end: the bundled SmolLM2 takes one question of every core task of the unified aptitude test live
+(SmolLM2 also standing in as the judge of the chat questions) and gets a card on that test. One rotation and
+16-token replies keep it to about two minutes of CPU; `test_live_end_to_end.py` covers the circle test."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from modelsat.aptitude.aptitude_set import AptitudeSet
+from modelsat.aptitude.cards import load_cards
+from modelsat.aptitude.unified import UNIFIED_PATH
+from modelsat.data.kinds import KINDS
+from modelsat.data.schema import read_outcomes
+
+pytestmark = pytest.mark.slow
+GRADER_OF_KIND = {"knowledge": "multiple-choice", "chinese": "multiple-choice", "reasoning": "multiple-choice",
+                  "math": "math", "code": "code", "chat": "open-ended"}  # fmt: skip
+
+
+def test_smollm2_takes_a_slice_of_every_kind_live_and_gets_a_card(
+    all_outcomes_file: Path, tmp_path: Path, cli: Callable
+) -> None:
+    cards, answers, live = tmp_path / "cards.json", tmp_path / "answers.jsonl", tmp_path / "live.parquet"
+    run = cli("profile", "--outcomes", all_outcomes_file, "--aptitude", "unified", "-o", cards, "--live", "hf:smollm2",
+              "--judge", "hf:smollm2", "--name", "smollm2-live", "--answers", answers, "--outcomes-out", live,
+              "--questions-limit", "1", "--rotations", "1", "--max-tokens", "16", "--code-timeout", "5",
+              "--json")  # fmt: skip
+    assert run.code == 0, run.stderr
+    summary = json.loads(run.stdout)
+    unified = AptitudeSet.load(UNIFIED_PATH)
+    assert list(summary["tasks"]) == [task.name for task in unified.tasks]
+    for task in unified.tasks:
+        counts, grader = summary["tasks"][task.name], GRADER_OF_KIND[task.kind]
+        assert counts["kinds"] == grader and counts["questions"] == 1 and counts["ungradable"] == 0, task.name
+        assert counts["graded"] + counts["unparsed"] + counts["timeout"] == 1, task.name  # one prompt, no circle
+    assert summary["judge_calls"] >= 2 * 6  # each chat answer judged both ways round (retried when unparsed)
+
+    card = load_cards(cards)["smollm2-live"]
+    assert card.aptitude_fingerprint == unified.fingerprint  # a card on the whole unified test
+    assert [s.task for s in card.scores] == [t.name for t in unified.tasks]
+    rows = read_outcomes(live)
+    kinds = pd.Series({t.name: t.kind for t in unified.tasks})
+    asked = {q: t.kind for t in unified.tasks for q in t.query_ids if q in set(rows["query_id"])}
+    assert len(rows) == len(asked) == len(unified.tasks) and set(asked.values()) == set(KINDS) == set(kinds)
+    print(json.dumps({k: v for k, v in summary.items() if k != "tasks"}, indent=1))

@@ -1,0 +1,63 @@
+"""`modelsat import all`: every zoo of the real data folder in one outcomes table, each query with its kind."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from modelsat.data.importers import alpaca_eval, routerbench
+from modelsat.data.importers.all_zoos import shared_models, zoo_of
+from modelsat.data.kinds import KINDS
+from modelsat.data.schema import read_outcomes
+
+
+@pytest.fixture(scope="module")
+def table(all_outcomes_file: Path) -> pd.DataFrame:
+    return read_outcomes(all_outcomes_file)
+
+
+def test_every_zoo_is_in_one_table_with_unique_query_ids(table: pd.DataFrame) -> None:
+    zoos = zoo_of(table["query_id"])
+    assert zoos.value_counts().to_dict() == {
+        "mmlu-pro": 299_107, "routerdc": 126_420, "routerbench": 34_804, "alpaca-eval": 30_580
+    }  # fmt: skip
+    assert not table.duplicated(["model", "query_id"]).any()
+    queries = table.drop_duplicates("query_id")
+    assert zoo_of(queries["query_id"]).value_counts().to_dict() == {
+        "mmlu-pro": 12_032, "routerdc": 18_060, "routerbench": 3_164, "alpaca-eval": 805
+    }  # fmt: skip
+    # a query id names one question of one task (7 MMLU-Pro prompts differ by a space between models' files)
+    assert table.groupby("query_id")["task"].nunique().max() == 1
+    assert (table.groupby("query_id")["prompt"].nunique() > 1).sum() == 7
+
+
+def test_models_named_alike_are_one_model(table: pd.DataFrame, shared_data: Path) -> None:
+    assert shared_models(table) == {
+        "Meta-Llama-3-8B": ["mmlu-pro", "routerdc"],
+        "Mistral-7B-v0.1": ["mmlu-pro", "routerdc"],
+    }
+    llama = table[table["model"] == "Meta-Llama-3-8B"]
+    assert set(zoo_of(llama["query_id"])) == {"mmlu-pro", "routerdc"}
+    assert table["model"].nunique() == 25 + 7 + 11 + 38 - 2
+    # the same GPT-4 Turbo spelled two ways stays two models (names are compared as written)
+    assert {"gpt-4-1106-preview", "gpt4_1106_preview"} <= set(table["model"])
+    alone = alpaca_eval.load(shared_data / "alpaca-eval" / "results.zip").outcomes
+    assert (table["model"] == "gpt4_1106_preview").sum() == (alone["model"] == "gpt4_1106_preview").sum()
+    bench = routerbench.load(shared_data / "routerbench-subset").outcomes
+    ours = table[zoo_of(table["query_id"]) == "routerbench"]
+    assert ours["score"].sum() == pytest.approx(bench["score"].sum())
+
+
+def test_every_query_has_its_kind(table: pd.DataFrame) -> None:
+    assert table["kind"].notna().all() and set(table["kind"]) == set(KINDS)
+    kind = table.drop_duplicates("query_id").set_index("query_id")["kind"]
+    assert kind["routerdc/gsm8k/train/0"] == "math" and kind["routerdc/cmmlu/test/0"] == "chinese"
+    assert kind["alpaca-eval/0"] == "chat" and kind["mmlu-pro/70"] == "knowledge"
+    by_task = table.groupby("task")["kind"].unique()
+    assert by_task["winogrande"].tolist() == ["reasoning"] and by_task["humaneval"].tolist() == ["code"]
+
+
+def test_import_all_names_a_missing_zoo_folder(cli, tmp_path: Path) -> None:
+    result = cli("import", "all", tmp_path, "-o", tmp_path / "all.parquet")
+    assert result.code == 1 and f"{tmp_path / 'mmlu-pro'}: missing" in result.stderr.replace("\n", "")
+    assert not (tmp_path / "all.parquet").exists()
