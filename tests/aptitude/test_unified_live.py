@@ -3,7 +3,8 @@
 16-token replies keep it to about two minutes of CPU; `test_live_end_to_end.py` covers the circle test."""
 
 import json
-from collections.abc import Callable
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -20,15 +21,17 @@ GRADER_OF_KIND = {"knowledge": "multiple-choice", "chinese": "multiple-choice", 
                   "math": "math", "code": "code", "chat": "open-ended"}  # fmt: skip
 
 
-def test_smollm2_takes_a_slice_of_every_kind_live_and_gets_a_card(
-    all_outcomes_file: Path, tmp_path: Path, cli: Callable
-) -> None:
+def test_smollm2_takes_a_slice_of_every_kind_live_and_gets_a_card(all_outcomes_file: Path, tmp_path: Path) -> None:
     cards, answers, live = tmp_path / "cards.json", tmp_path / "answers.jsonl", tmp_path / "live.parquet"
-    run = cli("profile", "--outcomes", all_outcomes_file, "--aptitude", "unified", "-o", cards, "--live", "hf:smollm2",
-              "--judge", "hf:smollm2", "--name", "smollm2-live", "--answers", answers, "--outcomes-out", live,
-              "--questions-limit", "1", "--rotations", "1", "--max-tokens", "16", "--code-timeout", "5",
-              "--json")  # fmt: skip
-    assert run.code == 0, run.stderr
+    # its own process, as a user runs it: the live run's model threads and sandboxes stay out of the test session
+    run = subprocess.run(
+        [sys.executable, "-m", "modelsat.cli.main", "profile", "--outcomes", str(all_outcomes_file), "--aptitude",
+         "unified", "-o", str(cards), "--live", "hf:smollm2", "--judge", "hf:smollm2", "--name", "smollm2-live",
+         "--answers", str(answers), "--outcomes-out", str(live), "--questions-limit", "1", "--rotations", "1",
+         "--max-tokens", "16", "--code-timeout", "5", "--json"],
+        capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(run.stdout)
     unified = AptitudeSet.load(UNIFIED_PATH)
     assert list(summary["tasks"]) == [task.name for task in unified.tasks]
