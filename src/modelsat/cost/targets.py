@@ -25,6 +25,7 @@ Example:
     choice.lam_for("Solve 3x + 7 = 22."), choice.expected_accuracy, choice.expected_cost
 """
 
+import functools
 import hashlib
 import json
 import math
@@ -171,7 +172,7 @@ class TargetCurve:
                 self.lambdas[i],
                 0.0,
             )
-        hull = self.hull()
+        hull = self.hull
         if target.kind == "quality":
             goal = target.value * self.strongest_accuracy
             position, reachable = _position(acc[hull], goal), bool(goal <= acc[hull[-1]] + 1e-12)
@@ -201,9 +202,11 @@ class TargetCurve:
             float(share_alt),
         )
 
+    @functools.cached_property
     def hull(self) -> list[int]:
         """Indices of the curve's points on its upper convex hull, cheapest first, up to the most accurate point;
-        of several λ routing the validation queries alike, the middle one."""
+        of several λ routing the validation queries alike, the middle one (computed once per curve: the proxy
+        resolves a target per request)."""
         scale = max(max(self.cost), 1e-300)  # costs in units of the dearest point, for the collinearity tolerance
         points: dict[tuple[float, float], list[int]] = {}
         for i, key in enumerate(zip(self.cost, self.accuracy, strict=True)):
