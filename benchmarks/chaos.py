@@ -220,7 +220,7 @@ def write_config(folder: Path, backends: list[Backend], outcomes: Path, state: s
         "keys": "keys.yaml",
         "state": state,
         "fallbacks": 2,
-        "stream_idle_s": 15,  # SmolLM2 answers one request at a time: a queued stream waits between its events
+        "stream_idle_s": 15,  # a queued SmolLM2 stream sends nothing until its turn: 15 s of silence is a stall
         "cooldown": {"failures": 3, "window_s": 20, "cooldown_s": 5, "probe_timeout_s": 2},
         "backends": entries,
         "profiles": {f"solo-{i}": [m] for i, m in enumerate(models)},
