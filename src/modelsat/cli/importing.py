@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from modelsat.data import schema
+from modelsat.data import questions, schema
 from modelsat.data.importers import (
     ImportResult,
     all_zoos,
@@ -81,8 +81,10 @@ def import_alpaca_eval(path: Path, out: OutOption, replace: ReplaceOption = Fals
 @import_app.command("all")
 def import_all(directory: Path, out: OutOption, replace: ReplaceOption = False) -> None:
     """Import every zoo of the data folder DIRECTORY (MMLU-Pro, RouterDC, RouterBench, AlpacaEval) as one table,
-    each query with its kind of request (docs/data.md)."""
-    store(all_zoos.load(directory), out, replace)
+    each query with its kind of request and the questions zoos share noted (docs/data.md)."""
+    result = all_zoos.load(directory)
+    result.notes.append(questions.shared_note(result.outcomes))
+    store(result, out, replace)
 
 
 @import_app.command("table")
