@@ -84,5 +84,5 @@ def shared_note(outcomes: pd.DataFrame) -> str:
     leaked = ", ".join(f"{zoo} {count:,}" for zoo, count in by_zoo.items()) or "none"
     return (
         f"{queries:,} queries ask a question another zoo asks too; train/validation queries whose question another "
-        f"zoo tests on (a router trained on every zoo leaves them out): {leaked}"
+        f"zoo tests on (a router trained on every zoo must leave them out): {leaked}"
     )
