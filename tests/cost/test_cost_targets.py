@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modelsat.cost.targets import Target, TargetCurve, fit_curve
+from modelsat.cost.targets import STANDARD_TARGETS, Target, TargetCurve, fit_curve
 from modelsat.errors import ConfigError, DataError
-from modelsat.evaluation.targets import target_outcome, targets_markdown, targets_section
+from modelsat.evaluation.targets import target_intervals, target_outcome, targets_markdown, targets_section
 
 MODELS = ["strong", "weak"]
 # strong (1.00 USD) is right on all four queries, weak (0.10 USD) on the first two.
@@ -173,3 +173,37 @@ def test_the_routerbench_targets_meet_their_goals_on_its_validation_curve() -> N
         assert choice.reachable and choice.expected_cost == pytest.approx(b * curve.strongest_cost)
         assert choice.expected_accuracy >= acc[cost <= b * curve.strongest_cost].max()
         assert 0 < choice.share_alt < 0.5  # the staircase has no point at exactly this budget
+
+
+def test_weights_count_a_query_as_often_as_its_weight() -> None:
+    # query 3 (weak wrong) weighing 3 is the curve of the fixture with query 3 written three times
+    weighted = fit_curve(UTILITY, COST, Y, MODELS, weights=np.array([1.0, 1.0, 3.0, 1.0]))
+    rows = [0, 1, 2, 2, 2, 3]
+    repeated = fit_curve(UTILITY[rows], COST[rows], Y[rows], MODELS)
+    for name in ("accuracy", "cost", "strong_share"):
+        assert getattr(weighted, name) == pytest.approx(getattr(repeated, name))
+    assert weighted.resolve(Target(quality=0.9)).expected_cost == pytest.approx(
+        repeated.resolve(Target(quality=0.9)).expected_cost
+    )
+    assert weighted.accuracy != fit_curve(UTILITY, COST, Y, MODELS).accuracy
+    with pytest.raises(ValueError, match="weights must be 4 non-negative numbers"):
+        fit_curve(UTILITY, COST, Y, MODELS, weights=np.array([1.0, -1.0, 1.0, 1.0]))
+
+
+def test_intervals_widen_when_the_calibration_queries_are_a_draw_too(curve: TargetCurve) -> None:
+    # 1,000 test queries (the fixture's four, 250 times each): routing at the fixture's own calibration keeps every
+    # figure near its promise; calibrating again on each draw of 8 validation queries moves the promise far more
+    n = 250
+    y, cost, utility = (np.tile(a, (n, 1)) for a in (Y, COST, UTILITY))
+    texts = [f"query {i}" for i in range(len(y))]
+    test_only = target_intervals(y, cost, utility, curve, MODELS, texts, 100, 0)
+    validation = tuple(np.tile(a, (2, 1)) for a in (UTILITY, COST, Y))
+    both = target_intervals(y, cost, utility, curve, MODELS, texts, 100, 0, validation)
+    assert set(test_only) == set(STANDARD_TARGETS) == set(both)
+    for name in STANDARD_TARGETS:
+        low, high = test_only[name]["cost_ratio_ci95"]
+        assert 0.85 < low <= 1.0 <= high < 1.15
+        low, high = test_only[name]["accuracy_gap_points_ci95"]
+        assert -4 < low <= 0 <= high < 4
+        assert np.diff(both[name]["cost_ratio_ci95"])[0] > 0.5  # the promise moves with the validation draw
+    assert all(np.diff(both[name]["accuracy_gap_points_ci95"])[0] > 10 for name in ("budget=0.3", "budget=0.5"))

@@ -6,7 +6,9 @@ strongest candidate's (mean USD per query); `strong_share: s` about s of the que
 calibration states each target's expected accuracy and cost on validation; on test, the promise is the same
 shares of the strongest candidate's *test* accuracy and cost (for `quality: q`, q × its accuracy; for
 `budget: b`, b × its cost), and the report gives the gap: accuracy in points, cost as a ratio. Each query is
-routed at the λ its text draws (`TargetChoice.lam_for`), as the proxy routes it.
+routed at the λ its text draws (`TargetChoice.lam_for`), as the proxy routes it. `target_intervals` gives the
+bootstrap intervals of those figures, over the test queries alone or over the validation queries too (the
+calibration done again on each draw).
 
 Example:
     section = targets_section(y, cost, {"model-sat": scores}, {"model-sat": curve}, models, texts)
@@ -18,7 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from modelsat.cost.policy import as_utility, decide
-from modelsat.cost.targets import PAIR_TARGETS, STANDARD_TARGETS, Target, TargetCurve
+from modelsat.cost.targets import PAIR_TARGETS, STANDARD_TARGETS, Target, TargetCurve, fit_curve
 
 
 def target_outcome(
@@ -77,6 +79,43 @@ def targets_section(
             name: target_outcome(utility, cost, y, models, curve, Target.parse(name), texts) for name in names
         }
     return section
+
+
+def target_intervals(
+    y: np.ndarray,
+    cost: np.ndarray,
+    scores: np.ndarray,
+    curve: TargetCurve,
+    models: Sequence[str],
+    texts: Sequence[str],
+    draws: int,
+    seed: int,
+    validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> dict[str, dict[str, list]]:
+    """95 % bootstrap intervals over the test queries of each target's accuracy gap (points) and cost ratio. With
+    `validation` (its utility, cost and outcomes), each draw also resamples the validation queries and calibrates
+    the targets again on them: the interval of the figures when both splits are a random draw."""
+    rng = np.random.default_rng(seed)
+    texts = np.asarray(texts, dtype=object)
+    gaps: dict[str, list[float]] = {}
+    ratios: dict[str, list[float]] = {}
+    for _ in range(draws):
+        idx = rng.integers(0, len(y), len(y))
+        if validation is not None:
+            draw = rng.integers(0, len(validation[2]), len(validation[2]))
+            curve = fit_curve(*(a[draw] for a in validation), models)
+        section = targets_section(y[idx], cost[idx], {"router": scores[idx]}, {"router": curve}, models, texts[idx])
+        for name, item in section["router"].items():
+            if "cost_ratio" in item:
+                gaps.setdefault(name, []).append(item["accuracy_gap_points"])
+                ratios.setdefault(name, []).append(item["cost_ratio"])
+    return {
+        name: {
+            "accuracy_gap_points_ci95": np.percentile(gaps[name], [2.5, 97.5]).tolist(),
+            "cost_ratio_ci95": np.percentile(ratios[name], [2.5, 97.5]).tolist(),
+        }
+        for name in gaps
+    }
 
 
 def targets_markdown(section: Mapping[str, Mapping[str, dict]]) -> str:
