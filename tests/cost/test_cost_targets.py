@@ -207,3 +207,16 @@ def test_intervals_widen_when_the_calibration_queries_are_a_draw_too(curve: Targ
         assert -4 < low <= 0 <= high < 4
         assert np.diff(both[name]["cost_ratio_ci95"])[0] > 0.5  # the promise moves with the validation draw
     assert all(np.diff(both[name]["accuracy_gap_points_ci95"])[0] > 10 for name in ("budget=0.3", "budget=0.5"))
+
+
+def test_a_quality_target_promises_its_calibrated_cost_and_a_budget_the_strongest_models_share(
+    curve: TargetCurve,
+) -> None:
+    # queries where the strong model costs twice as much as on the calibration queries, the weak one the same
+    cost = COST * np.array([2.0, 1.0])
+    texts = [f"query {i}" for i in range(len(Y))]
+    quality = target_outcome(UTILITY, cost, Y, MODELS, curve, Target(quality=0.95), texts)
+    assert quality["promised_cost"] == pytest.approx(curve.resolve(Target(quality=0.95)).expected_cost)
+    assert quality["promised_accuracy"] == pytest.approx(0.95)
+    budget = target_outcome(UTILITY, cost, Y, MODELS, curve, Target(budget=0.6), texts)
+    assert budget["promised_cost"] == pytest.approx(2 * 0.55)  # the mix's 55 % of the strong model's cost, now 2 USD
