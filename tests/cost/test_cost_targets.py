@@ -175,21 +175,6 @@ def test_the_routerbench_targets_meet_their_goals_on_its_validation_curve() -> N
         assert 0 < choice.share_alt < 0.5  # the staircase has no point at exactly this budget
 
 
-def test_weights_count_a_query_as_often_as_its_weight() -> None:
-    # query 3 (weak wrong) weighing 3 is the curve of the fixture with query 3 written three times
-    weighted = fit_curve(UTILITY, COST, Y, MODELS, weights=np.array([1.0, 1.0, 3.0, 1.0]))
-    rows = [0, 1, 2, 2, 2, 3]
-    repeated = fit_curve(UTILITY[rows], COST[rows], Y[rows], MODELS)
-    for name in ("accuracy", "cost", "strong_share"):
-        assert getattr(weighted, name) == pytest.approx(getattr(repeated, name))
-    assert weighted.resolve(Target(quality=0.9)).expected_cost == pytest.approx(
-        repeated.resolve(Target(quality=0.9)).expected_cost
-    )
-    assert weighted.accuracy != fit_curve(UTILITY, COST, Y, MODELS).accuracy
-    with pytest.raises(ValueError, match="weights must be 4 non-negative numbers"):
-        fit_curve(UTILITY, COST, Y, MODELS, weights=np.array([1.0, -1.0, 1.0, 1.0]))
-
-
 def test_intervals_widen_when_the_calibration_queries_are_a_draw_too(curve: TargetCurve) -> None:
     # 1,000 test queries (the fixture's four, 250 times each): routing at the fixture's own calibration keeps every
     # figure near its promise; calibrating again on each draw of 8 validation queries moves the promise far more

@@ -16,7 +16,8 @@ of them, the second with probability `share_alt`, so that on the validation quer
 (quality) or cost (budget) is the goal itself. Which λ a request gets is drawn from a hash of its text
 (`TargetChoice.lam_for`), so the same request always routes the same way. A `strong_share` target keeps one
 λ, the one whose strong share is nearest. The expected accuracy and cost are what the target promises; on
-other queries it promises the same shares of the strongest candidate's accuracy and cost.
+other queries it promises the same shares of the strongest candidate's accuracy and cost, except a quality target's
+cost, promised as calibrated in USD per query (`evaluation/targets.py`).
 
 Example:
     curve = fit_curve(p_yes, cost, y, models)        # validation (n_queries, n_models) arrays
@@ -245,38 +246,28 @@ class TargetCurve:
 
 
 def fit_curve(
-    utility: np.ndarray,
-    cost: np.ndarray,
-    y: np.ndarray,
-    models: Sequence[str],
-    steps_per_decade: int = 40,
-    weights: np.ndarray | None = None,
+    utility: np.ndarray, cost: np.ndarray, y: np.ndarray, models: Sequence[str], steps_per_decade: int = 40
 ) -> TargetCurve:
-    """The λ sweep of routing by `utility` − λ·`cost` on outcomes `y`, all (n_queries, n_models); every mean is
-    weighted by `weights` (n_queries,) when given (queries drawn unevenly from the population they stand for)."""
+    """The λ sweep of routing by `utility` − λ·`cost` on outcomes `y`, all (n_queries, n_models)."""
     utility, cost, y = (np.asarray(a, dtype=np.float64) for a in (utility, cost, y))
     if not (utility.shape == cost.shape == y.shape and utility.shape[1] == len(models)):
         shapes = f"utility {utility.shape}, cost {cost.shape}, y {y.shape}"
         raise ValueError(f"shapes differ: {shapes}, {len(models)} models")
-    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != (len(y),) or not np.all(w >= 0) or w.sum() <= 0:
-        raise ValueError(f"weights must be {len(y)} non-negative numbers, not all 0")
-    w = w / w.sum()
-    strongest = int((w @ y).argmax())
-    scale = 1.0 / max(float((w @ cost).mean()), 1e-12)
+    strongest = int(y.mean(axis=0).argmax())
+    scale = 1.0 / max(float(cost.mean()), 1e-12)
     lambdas = [0.0, *(np.geomspace(1e-3, 1e3, 6 * steps_per_decade + 1) * scale).tolist(), math.inf]
     rows = np.arange(len(y))
     acc, spent, share = [], [], []
     for lam in lambdas:
         choice = decide(utility, cost, lam).choice
-        acc.append(float(w @ y[rows, choice]))
-        spent.append(float(w @ cost[rows, choice]))
-        share.append(float(w @ (choice == strongest)))
+        acc.append(float(y[rows, choice].mean()))
+        spent.append(float(cost[rows, choice].mean()))
+        share.append(float((choice == strongest).mean()))
     return TargetCurve(
         models=list(models),
         strongest=models[strongest],
-        strongest_accuracy=float(w @ y[:, strongest]),
-        strongest_cost=float(w @ cost[:, strongest]),
+        strongest_accuracy=float(y[:, strongest].mean()),
+        strongest_cost=float(cost[:, strongest].mean()),
         n_queries=len(y),
         lambdas=lambdas,
         accuracy=acc,
