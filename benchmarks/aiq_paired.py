@@ -7,7 +7,8 @@ models with validation outcomes). Whether it routes better is decided on validat
 validation AIQ is cross-fitted (maps fitted on one half of the validation queries, AIQ read on the other, both
 ways round) and compared with the shipped map's. With `--targets`, it also routes the test queries at each
 target calibrated in the router's targets.json (`modelsat calibrate --targets`), as `modelsat evaluate --cost
---targets` does, and prints that table.
+--targets` does, and prints that table; the JSON adds each figure's 95 % bootstrap interval over the test queries,
+and over the validation queries too (`*_with_validation`: the targets calibrated again on each draw of them).
 
 The test queries, baselines and costs are `modelsat evaluate`'s (aptitude questions excluded, the outcomes'
 recorded costs or `--prices`, `--limit` the same seeded sample); each bootstrap draw resamples the test queries

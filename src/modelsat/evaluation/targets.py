@@ -127,7 +127,8 @@ def targets_markdown(section: Mapping[str, Mapping[str, dict]]) -> str:
     lines = []
     for method, targets in section.items():
         lines += [
-            f"\nTargets of {method} (λ calibrated on validation; promises relative to the strongest model on test):\n",
+            f"\nTargets of {method} (λ calibrated on validation; promises relative to the strongest model on test, "
+            "a quality target's cost as calibrated):\n",
             "| target | λ (share at the second λ) | promised accuracy (%) | accuracy (%) | gap (points) | "
             "promised cost (m$) | cost (m$) | cost / promise | expected on validation: accuracy (%), cost (m$) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---|",
