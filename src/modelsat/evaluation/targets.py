@@ -7,9 +7,9 @@ calibration states each target's expected accuracy and cost on validation; on te
 shares of the strongest candidate's *test* accuracy and cost (for `quality: q`, q × its accuracy; for
 `budget: b`, b × its cost; a budget's expected accuracy the same way), except a quality target's cost, promised as
 calibrated in USD per query (it transfers better: the cost of a routing that mostly avoids the strongest model
-does not follow the strongest model's), and the report gives the gap: accuracy in points, cost as a ratio. Each query is
-routed at the λ its text draws (`TargetChoice.lam_for`), as the proxy routes it. `target_intervals` gives the
-bootstrap intervals of those figures, over the test queries alone or over the validation queries too (the
+does not follow the strongest model's), and the report gives the gap: accuracy in points, cost as a ratio. Each
+query is routed at the λ its text draws (`TargetChoice.lam_for`), as the proxy routes it. `target_intervals` gives
+the bootstrap intervals of those figures, over the test queries alone or over the validation queries too (the
 calibration done again on each draw).
 
 Example:
