@@ -7,7 +7,8 @@ models with validation outcomes). Whether it routes better is decided on validat
 validation AIQ is cross-fitted (maps fitted on one half of the validation queries, AIQ read on the other, both
 ways round) and compared with the shipped map's. With `--targets`, it also routes the test queries at each
 target calibrated in the router's targets.json (`modelsat calibrate --targets`), as `modelsat evaluate --cost
---targets` does, and prints that table.
+--targets` does, and prints that table; the JSON adds each figure's 95 % bootstrap interval over the test queries,
+and over the validation queries too (`*_with_validation`: the targets calibrated again on each draw of them).
 
 The test queries, baselines and costs are `modelsat evaluate`'s (aptitude questions excluded, the outcomes'
 recorded costs or `--prices`, `--limit` the same seeded sample); each bootstrap draw resamples the test queries
@@ -35,6 +36,7 @@ import pandas as pd
 
 from modelsat.baselines.registry import BASELINES
 from modelsat.cost.matrix import cost_matrix
+from modelsat.cost.policy import as_utility
 from modelsat.cost.prices import load_prices
 from modelsat.cost.targets import TARGETS_FILE, TargetCurve
 from modelsat.data.schema import read_outcomes
@@ -42,7 +44,7 @@ from modelsat.data.zoos import resolve_zoo
 from modelsat.evaluation.dataset import build_eval_set
 from modelsat.evaluation.frontier import cost_frontier, validation_aiq
 from modelsat.evaluation.run import load_model_sat, run_method
-from modelsat.evaluation.targets import targets_markdown, targets_section
+from modelsat.evaluation.targets import target_intervals, targets_markdown, targets_section
 from modelsat.router.routing.folder import read_router_config
 from modelsat.router.routing.modes import default_mode
 from modelsat.router.training.training_data import ScoreMatrix
@@ -100,30 +102,6 @@ def paired(y, cost, scores, models, draws: int, seed: int) -> dict[str, dict[str
         lo, hi = np.percentile(values, [2.5, 97.5])
         out[f"{ours} - {peer}"] = {"difference": 100 * (point[ours] - point[peer]), "ci95": [100 * lo, 100 * hi]}
     return out
-
-
-def target_intervals(y, cost, scores, curve, models, texts, draws: int, seed: int) -> dict[str, dict[str, list]]:
-    """95 % bootstrap intervals over the test queries of each target's accuracy gap (points) and cost ratio."""
-    rng = np.random.default_rng(seed)
-    texts = np.asarray(texts, dtype=object)
-    gaps: dict[str, list[float]] = {}
-    ratios: dict[str, list[float]] = {}
-    for _ in range(draws):
-        idx = rng.integers(0, len(y), len(y))
-        section = targets_section(
-            y[idx], cost[idx], {"model-sat": scores[idx]}, {"model-sat": curve}, models, texts[idx]
-        )
-        for name, item in section["model-sat"].items():
-            if "cost_ratio" in item:
-                gaps.setdefault(name, []).append(item["accuracy_gap_points"])
-                ratios.setdefault(name, []).append(item["cost_ratio"])
-    return {
-        name: {
-            "accuracy_gap_points_ci95": np.percentile(gaps[name], [2.5, 97.5]).tolist(),
-            "cost_ratio_ci95": np.percentile(ratios[name], [2.5, 97.5]).tolist(),
-        }
-        for name in gaps
-    }
 
 
 def score_all(args, table: pd.DataFrame, models: list[str]):
@@ -204,8 +182,21 @@ def main() -> None:
         intervals = target_intervals(
             data.y, cost, scores["model-sat"], curve, data.models, texts, args.draws, args.seed
         )
+        validation_draws = target_intervals(  # the calibration is a random draw of queries too
+            data.y,
+            cost,
+            scores["model-sat"],
+            curve,
+            data.models,
+            texts,
+            args.draws,
+            args.seed,
+            (as_utility(val_log_odds), val_cost, validation.scores),
+        )
         for name, bounds in intervals.items():
-            report["targets"]["model-sat"][name] |= bounds
+            report["targets"]["model-sat"][name] |= bounds | {
+                f"{key}_with_validation": value for key, value in validation_draws[name].items()
+            }
     report["all"] = paired(data.y, cost, scores, data.models, args.draws, args.seed)
     tasks = data.queries["task"].to_numpy()
     for task in sorted(set(tasks)) if args.by_task else []:

@@ -112,6 +112,7 @@ def test_evaluate_targets_routes_the_test_queries_at_each_calibrated_lambda(
     quality = targets["model-sat"]["quality=0.95"]
     assert quality["promised_accuracy"] == pytest.approx(0.95 * quality["strongest_accuracy"])
     assert quality["accuracy_gap_points"] == pytest.approx(100 * (quality["accuracy"] - quality["promised_accuracy"]))
+    assert quality["promised_cost"] == pytest.approx(quality["expected_cost"])  # USD per query, as calibrated
     budget = targets["model-sat"]["budget=0.5"]
     assert budget["cost_ratio"] == pytest.approx(budget["cost"] / (0.5 * budget["strongest_cost"]))
     assert budget["promised_accuracy"] == pytest.approx(

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modelsat.cost.targets import Target, TargetCurve, fit_curve
+from modelsat.cost.targets import STANDARD_TARGETS, Target, TargetCurve, fit_curve
 from modelsat.errors import ConfigError, DataError
-from modelsat.evaluation.targets import target_outcome, targets_markdown, targets_section
+from modelsat.evaluation.targets import target_intervals, target_outcome, targets_markdown, targets_section
 
 MODELS = ["strong", "weak"]
 # strong (1.00 USD) is right on all four queries, weak (0.10 USD) on the first two.
@@ -173,3 +173,35 @@ def test_the_routerbench_targets_meet_their_goals_on_its_validation_curve() -> N
         assert choice.reachable and choice.expected_cost == pytest.approx(b * curve.strongest_cost)
         assert choice.expected_accuracy >= acc[cost <= b * curve.strongest_cost].max()
         assert 0 < choice.share_alt < 0.5  # the staircase has no point at exactly this budget
+
+
+def test_intervals_widen_when_the_calibration_queries_are_a_draw_too(curve: TargetCurve) -> None:
+    # 1,000 test queries (the fixture's four, 250 times each): routing at the fixture's own calibration keeps every
+    # figure near its promise; calibrating again on each draw of 8 validation queries moves the promise far more
+    n = 250
+    y, cost, utility = (np.tile(a, (n, 1)) for a in (Y, COST, UTILITY))
+    texts = [f"query {i}" for i in range(len(y))]
+    test_only = target_intervals(y, cost, utility, curve, MODELS, texts, 100, 0)
+    validation = tuple(np.tile(a, (2, 1)) for a in (UTILITY, COST, Y))
+    both = target_intervals(y, cost, utility, curve, MODELS, texts, 100, 0, validation)
+    assert set(test_only) == set(STANDARD_TARGETS) == set(both)
+    for name in STANDARD_TARGETS:
+        low, high = test_only[name]["cost_ratio_ci95"]
+        assert 0.85 < low <= 1.0 <= high < 1.15
+        low, high = test_only[name]["accuracy_gap_points_ci95"]
+        assert -4 < low <= 0 <= high < 4
+        assert np.diff(both[name]["cost_ratio_ci95"])[0] > 0.5  # the promise moves with the validation draw
+    assert all(np.diff(both[name]["accuracy_gap_points_ci95"])[0] > 10 for name in ("budget=0.3", "budget=0.5"))
+
+
+def test_a_quality_target_promises_its_calibrated_cost_and_a_budget_the_strongest_models_share(
+    curve: TargetCurve,
+) -> None:
+    # queries where the strong model costs twice as much as on the calibration queries, the weak one the same
+    cost = COST * np.array([2.0, 1.0])
+    texts = [f"query {i}" for i in range(len(Y))]
+    quality = target_outcome(UTILITY, cost, Y, MODELS, curve, Target(quality=0.95), texts)
+    assert quality["promised_cost"] == pytest.approx(curve.resolve(Target(quality=0.95)).expected_cost)
+    assert quality["promised_accuracy"] == pytest.approx(0.95)
+    budget = target_outcome(UTILITY, cost, Y, MODELS, curve, Target(budget=0.6), texts)
+    assert budget["promised_cost"] == pytest.approx(2 * 0.55)  # the mix's 55 % of the strong model's cost, now 2 USD

@@ -16,7 +16,8 @@ of them, the second with probability `share_alt`, so that on the validation quer
 (quality) or cost (budget) is the goal itself. Which λ a request gets is drawn from a hash of its text
 (`TargetChoice.lam_for`), so the same request always routes the same way. A `strong_share` target keeps one
 λ, the one whose strong share is nearest. The expected accuracy and cost are what the target promises; on
-other queries it promises the same shares of the strongest candidate's accuracy and cost.
+other queries it promises the same shares of the strongest candidate's accuracy and cost, except a quality target's
+cost, promised as calibrated in USD per query (`evaluation/targets.py`).
 
 Example:
     curve = fit_curve(p_yes, cost, y, models)        # validation (n_queries, n_models) arrays
