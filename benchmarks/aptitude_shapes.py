@@ -76,7 +76,7 @@ def main() -> None:
         cards = build_cards(outcomes, aptitude, models)
         prototypes = aptitude_prototypes(service.scorer.net, aptitude, outcomes, service.reader)
         keys = torch.stack([prototypes[t.name] for t in aptitude.tasks]).float()  # (T, D)
-        accuracy = card_accuracies([cards[m] for m in models], len(aptitude.tasks))
+        accuracy = card_accuracies([cards[m] for m in models])
         with torch.no_grad():
             instructions = embed(data.queries["query_id"].astype(str).tolist())
             scores = {

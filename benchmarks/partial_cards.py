@@ -7,7 +7,9 @@ reading the untested entries routes the router's validation queries in fast mode
     zero          an untested entry reads as accuracy 0
     own-mean      as the model's mean over its tested entries (the silent average)
     renormalise   the request's weights renormalised over the tested tasks; coverage ignored
-    peer-δ        as the mean accuracy of the candidates tested on the task, less δ (`router.untested_margin`)
+    peer-δ        as the mean accuracy of the candidates tested on the task, less δ
+    kind-δ        as the model's mean over its tested tasks of the same kind, less δ, else as peer-δ: the rule
+                  routing applies (`router/routing/untested.py`, δ = `router.untested_margin`)
 
 It prints, per rule, routed accuracy (%, mean over seeds; `full` is the unmasked cards) and `tested-first`: over
 pairs of a model tested on the request's kind (task, on a card of one kind) and one not, where exactly one answered
@@ -15,6 +17,8 @@ right, the share where the right one scores higher (ties half).
 
     PYTHONPATH=src OMP_NUM_THREADS=1 nice -n 19 python benchmarks/partial_cards.py routers/specialists \\
         out/specialists.parquet --kinds 1 --seeds 20
+
+`--write-cards FILE` writes the router's cards as seed 0 masks them (for `modelsat evaluate --cards FILE`).
 """
 
 import argparse
@@ -24,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from modelsat.aptitude.cards import Card, TaskScore, load_cards
+from modelsat.aptitude.cards import Card, TaskScore, load_cards, save_cards
 from modelsat.data.kinds import kind_of
 from modelsat.data.schema import read_outcomes
 from modelsat.evaluation.metrics import declares_domains, task_weights
@@ -35,10 +39,10 @@ from modelsat.router.routing.folder import RouterFolder
 from modelsat.router.routing.readout_choice import routed_accuracy
 from modelsat.router.routing.readout_validation import embed
 from modelsat.router.routing.routing_text import RoutingTextReader
-from modelsat.router.routing.untested import card_accuracies
+from modelsat.router.routing.untested import card_accuracies, fill_untested
 from modelsat.router.training.training_data import ScoreMatrix
 
-MARGINS = (0.0, 0.02, 0.05, 0.1, 0.2)
+MARGINS = (0.0, 0.02, 0.05, 0.1)
 
 
 def entry_group(task: str, by_kind: bool) -> str:
@@ -46,9 +50,8 @@ def entry_group(task: str, by_kind: bool) -> str:
     return str(kind_of(task)) if by_kind else task
 
 
-def mask_cards(cards: list[Card], rng: np.random.Generator, n_kinds: int, share: float) -> list[Card]:
-    """Per card, `n_kinds` of its kinds not tested, or (one kind) a `share` of its tasks; one group always kept."""
-    by_kind = len({kind_of(s.task) for s in cards[0].scores}) > 1
+def mask_cards(cards: list[Card], rng: np.random.Generator, n_kinds: int, share: float, by_kind: bool) -> list[Card]:
+    """Per card, `n_kinds` of its kinds not tested, or (`by_kind` False) a `share` of its tasks; one group kept."""
     out = []
     for card in cards:
         groups = sorted({entry_group(s.task, by_kind) for s in card.scores})
@@ -74,11 +77,17 @@ def rule_scores(scorer, embedded, cards, rule: str) -> np.ndarray:
     """(Q, N) readout log-odds of `cards` with their untested entries read by `rule`."""
     side = scorer.prepare(cards)
     readout = scorer.capability.readout
-    raw = card_accuracies(cards, card_slots(cards))
+    raw = card_accuracies(cards)
+    raw = torch.cat([raw, torch.zeros(len(cards), card_slots(cards) - raw.shape[1])], dim=1)  # (N, T) -> (N, C)
     untested = raw.isnan()
     with torch.no_grad():
-        if rule.startswith("peer"):
-            accuracy, _ = readout_inputs(cards, raw.shape[1], scorer.device, float(rule.removeprefix("peer-")))
+        if rule.startswith("kind-"):  # what routing reads
+            accuracy, _ = readout_inputs(cards, raw.shape[1], scorer.device, float(rule.removeprefix("kind-")))
+            return readout(embedded, side.keys, accuracy, side.is_fact).numpy()
+        if rule.startswith("peer-"):  # every task a kind of its own: the peers' mean, never the model's own
+            tasks = [s.task for s in cards[0].scores]
+            filled = fill_untested(card_accuracies(cards), float(rule.removeprefix("peer-")), tasks)
+            accuracy = torch.cat([filled, raw[:, filled.shape[1] :]], dim=1)
             return readout(embedded, side.keys, accuracy, side.is_fact).numpy()
         if rule == "renormalise":
             w = request_weights(scorer, embedded, side.keys, side.is_fact) * (~untested).float()
@@ -113,7 +122,17 @@ def main() -> None:
     parser.add_argument("--kinds", type=int, default=1, help="Kinds not tested per card (cards of several kinds).")
     parser.add_argument("--share", type=float, default=0.3, help="Share of tasks not tested (cards of one kind).")
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--tasks", action="store_true", help="Mask a --share of tasks even on cards of several kinds.")
+    parser.add_argument("--write-cards", type=Path, help="Write the router's cards masked by seed 0 here, then stop.")
     args = parser.parse_args()
+    if args.write_cards:
+        cards = list(load_cards(args.router / "cards.json").values())
+        by_kind = len({kind_of(s.task) for s in cards[0].scores}) > 1 and not args.tasks
+        masked = mask_cards(cards, np.random.default_rng(0), args.kinds, args.share, by_kind)
+        save_cards({card.model: card for card in masked}, args.write_cards)
+        for card in masked:
+            print(f"{card.model}: not tested: {', '.join(card.untested_entries())}")
+        return
 
     outcomes = read_outcomes(args.outcomes)
     folder = RouterFolder.read(args.router)
@@ -126,14 +145,14 @@ def main() -> None:
     weights = task_weights(queries)["all"] if declares_domains(queries) else np.full(len(queries), 1 / len(queries))
     reader = RoutingTextReader.for_router(load_tokenizer(folder.config.router.llm), folder.config.router)
     embedded = torch.from_numpy(embed(scorer, reader.texts(matrix.prompts)))
-    by_kind = len({kind_of(s.task) for s in cards[0].scores}) > 1
+    by_kind = len({kind_of(s.task) for s in cards[0].scores}) > 1 and not args.tasks
     request_group = [entry_group(t, by_kind) for t in queries["task"].astype(str)]
-    rules = ["zero", "own-mean", "renormalise"] + [f"peer-{m:g}" for m in MARGINS]
+    rules = ["zero", "own-mean", "renormalise"] + [f"{rule}-{m:g}" for rule in ("peer", "kind") for m in MARGINS]
     full = routed_accuracy(rule_scores(scorer, embedded, cards, "zero"), matrix.scores, weights)
     results: dict[str, list[tuple[float, float]]] = {rule: [] for rule in rules}
     pairs = []
     for seed in range(args.seeds):
-        masked = mask_cards(cards, np.random.default_rng(seed), args.kinds, args.share)
+        masked = mask_cards(cards, np.random.default_rng(seed), args.kinds, args.share, by_kind)
         groups_tested = [{entry_group(s.task, by_kind) for s in c.scores if s.tested} for c in masked]
         tested = np.array([[g in own for own in groups_tested] for g in request_group])  # (Q, N)
         for rule in rules:

@@ -1,6 +1,6 @@
 """The accuracy readout on partial cards, with the shipped specialists router and real GSM8K and CMMLU questions: an
-untested entry reads as the tested candidates' mean less `router.untested_margin` (docs/router.md, "Partial
-cards"), never as 0 nor as the model's own average; full cards read exactly as before."""
+entry of a kind the model was not tested on reads as the tested candidates' mean less `router.untested_margin`
+(docs/router.md, "Partial cards"), never as 0 nor as the model's own average; full cards read exactly as before."""
 
 import json
 from dataclasses import replace
@@ -59,7 +59,8 @@ def test_an_untested_entry_reads_as_the_tested_peers_mean_less_the_margin_not_ze
     texts = questions(shared_data, "gsm8k-test.json")
     partial = [untested(cards[0], MATH)] + cards[1:]
     got = scorer.scores(texts, scorer.prepare(partial))[:, 0]
-    raw = card_accuracies(partial, partial[0].n_slots)
+    raw = card_accuracies(partial)
+    assert partial[0].n_slots == raw.shape[1]  # no facts: the readout's slots are the tasks
     math = [i for i, s in enumerate(partial[0].scores) if s.task in MATH]
     margin = scorer.cfg.untested_margin
     by_rule, zero, own = raw.clone(), raw.clone(), raw.clone()
@@ -90,17 +91,20 @@ def test_a_model_tested_on_the_requests_kind_ranks_above_an_untested_one_of_equa
 
 
 def test_full_cards_read_their_accuracies_unchanged(cards: list[Card]) -> None:
-    raw = card_accuracies(cards, cards[0].n_slots)
-    assert fill_untested(raw, 0.05) is raw
+    raw = card_accuracies(cards)
+    assert fill_untested(raw, 0.05, [s.task for s in cards[0].scores]) is raw
     accuracy, is_fact = readout_inputs(cards, cards[0].n_slots, torch.device("cpu"), 0.05)
     expected = torch.tensor([[s.accuracy for s in c.scores] for c in cards])
     assert torch.equal(accuracy, expected) and not is_fact.any()
 
 
-def test_an_entry_no_candidate_was_tested_on_reads_as_their_overall_mean_less_the_margin() -> None:
+def test_the_prior_is_the_models_own_kind_then_the_peers_on_the_task_then_the_peers_overall() -> None:
     nan = float("nan")
     accuracy = torch.tensor([[0.8, nan, 0.6], [0.4, nan, nan]])
-    filled = fill_untested(accuracy, 0.1)
+    # Tested on another math task: the model's own math mean; never tested on code: the peers' code mean.
+    by_kind = fill_untested(accuracy, 0.1, ["math", "math", "code"])
+    torch.testing.assert_close(by_kind, torch.tensor([[0.8, 0.7, 0.6], [0.4, 0.3, 0.5]]))
+    # Every task a kind of its own: the peers on the task, and where none was tested their overall mean.
     overall = (0.8 + 0.6 + 0.4) / 3
-    expected = torch.tensor([[0.8, overall - 0.1, 0.6], [0.4, overall - 0.1, 0.6 - 0.1]])
-    torch.testing.assert_close(filled, expected)
+    by_task = fill_untested(accuracy, 0.1, ["a", "b", "c"])
+    torch.testing.assert_close(by_task, torch.tensor([[0.8, overall - 0.1, 0.6], [0.4, overall - 0.1, 0.5]]))

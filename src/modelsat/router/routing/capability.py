@@ -22,6 +22,7 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from modelsat.aptitude.cards import Card
+from modelsat.data.kinds import kind_of
 from modelsat.errors import ConfigError, RouterError
 from modelsat.router.config import RouterConfig
 from modelsat.router.routing.untested import card_accuracies, fill_untested
@@ -55,19 +56,22 @@ def clause_mask(cards: Sequence[Card], template: str | None = None) -> torch.Ten
 
 def card_slots(cards: Sequence[Card]) -> int:
     """The readout slots every card of `cards` has (one per core task, then its facts), with a clear error."""
-    slots = {card.n_slots for card in cards}
-    if len(slots) != 1:
+    shapes = {(len(card.scores), len(card.facts)) for card in cards}
+    if len(shapes) != 1:
         raise RouterError("all cards must have the same core tasks and number of facts (same aptitude set)")
-    return slots.pop()
+    return cards[0].n_slots
 
 
 def readout_inputs(
     cards: Sequence[Card], n_slots: int, device: torch.device, margin: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, C) per-slot accuracies (untested entries read by `untested.fill_untested`) and fact flags of `cards`:
-    what the accuracy readout weighs."""
-    accuracy = fill_untested(card_accuracies(cards, n_slots, device), margin)
-    is_fact = torch.tensor([[0.0] * len(c.scores) + [1.0] * (n_slots - len(c.scores)) for c in cards], device=device)
+    """(N, C) per-slot accuracies (untested entries read by `untested.fill_untested`, 0 for the facts) and fact
+    flags of `cards`: what the accuracy readout weighs."""
+    kinds = [kind_of(s.task) for s in cards[0].scores]
+    tasks = fill_untested(card_accuracies(cards, device), margin, kinds)  # (N, T)
+    n_tasks = tasks.shape[1]
+    accuracy = torch.cat([tasks, tasks.new_zeros(len(cards), n_slots - n_tasks)], dim=1)  # (N, T) -> (N, C)
+    is_fact = torch.cat([torch.zeros_like(tasks), torch.ones_like(accuracy[:, n_tasks:])], dim=1)
     return accuracy, is_fact
 
 
