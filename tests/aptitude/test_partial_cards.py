@@ -79,3 +79,19 @@ def test_a_full_card_file_loads_as_before_and_nan_entries_of_old_files_read_as_u
     (tmp_path / "cards.json").write_text(json.dumps(raw))
     old = load_cards(tmp_path / "cards.json")["MetaMath-Mistral-7B"]
     assert old.scores[4].accuracy is None and old.is_partial
+
+
+def test_profile_writes_partial_cards_only_when_asked(
+    cli, mmlu_outcomes: pd.DataFrame, aptitude: AptitudeSet, aptitude_file: Path, tmp_path: Path
+) -> None:
+    from modelsat.data.schema import write_outcomes
+
+    task = aptitude.tasks[0]
+    rows = mmlu_outcomes[mmlu_outcomes["query_id"].isin(aptitude.query_ids)]
+    write_outcomes(without(rows, "Yi-6B", task.query_ids), tmp_path / "outcomes.parquet")
+    args = ["profile", "--outcomes", tmp_path / "outcomes.parquet", "--aptitude", aptitude_file, "--models", "Yi-6B"]
+    refused = cli(*args, "-o", tmp_path / "refused.json")
+    assert refused.code == 1 and f"answered 0 of the 20 aptitude questions of {task.name}" in refused.stderr
+    done = cli(*args, "-o", tmp_path / "cards.json", "--partial")
+    assert done.code == 0 and f'Yi-6B: not tested: "{task.description}"' in done.stderr
+    assert not load_cards(tmp_path / "cards.json")["Yi-6B"].scores[0].tested
