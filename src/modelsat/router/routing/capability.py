@@ -54,6 +54,17 @@ def clause_mask(cards: Sequence[Card], template: str | None = None) -> torch.Ten
     return torch.arange(max(counts)).unsqueeze(0) < torch.tensor(counts).unsqueeze(1)
 
 
+def per_card(vectors: torch.Tensor, cards: Sequence[Card], template: str | None = None) -> torch.Tensor:
+    """(ΣC_n, D) one row per clause of each card in turn → (N, C_max, D), zero rows after a shorter card's clauses
+    (`clause_mask` marks the real ones)."""
+    present = clause_mask(cards, template)
+    if present is None:
+        return vectors.reshape(len(cards), -1, vectors.shape[-1])  # (N·C, D) -> (N, C, D)
+    out = vectors.new_zeros(*present.shape, vectors.shape[-1])  # (N, C_max, D)
+    out[present.to(out.device)] = vectors
+    return out
+
+
 def card_slots(cards: Sequence[Card]) -> int:
     """The readout slots every card of `cards` has (one per core task, then its facts), with a clear error."""
     shapes = {(len(card.scores), len(card.facts)) for card in cards}

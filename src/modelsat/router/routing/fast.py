@@ -23,7 +23,13 @@ import torch
 from modelsat.aptitude.cards import Card
 from modelsat.errors import RouterError
 from modelsat.router.config import RouterConfig
-from modelsat.router.routing.capability import CapabilityModule, card_slots, clause_mask, readout_inputs
+from modelsat.router.routing.capability import (
+    CapabilityModule,
+    card_slots,
+    clause_mask,
+    per_card,
+    readout_inputs,
+)
 from modelsat.router.routing.folder import WEIGHTS_FILE, RouterFolder
 from modelsat.router.routing.modes import has_fast_terms
 from modelsat.router.routing.prototypes import card_prototype_keys
@@ -102,7 +108,7 @@ class FastScorer:
         present = clause_mask(cards, self.cfg.clause_template)
         embeddings = None
         if self.capability.prior is not None or self.cfg.readout_keys == "clauses":
-            embeddings = self.clause_embeddings(cards, present)
+            embeddings = self.clause_embeddings(cards)
         keys = accuracy = is_fact = None
         if self.capability.readout is not None:
             if self.choice is not None and self.choice.kind == "classifier":
@@ -122,16 +128,11 @@ class FastScorer:
             clause_tokens = self.capability.connector(self.capability.clause_inputs(cards, embeddings))
         return CardSide(keys, accuracy, is_fact, clause_tokens, present)
 
-    def clause_embeddings(self, cards: Sequence[Card], present: torch.Tensor | None) -> torch.Tensor:
-        """(N, C, D_enc) the cards' clause embeddings, zero rows after a shorter card's own (`present`)."""
-        clauses = [card.clauses(self.cfg.clause_template) for card in cards]
-        flat = [text for row in clauses for text in row]
+    def clause_embeddings(self, cards: Sequence[Card]) -> torch.Tensor:
+        """(N, C, D_enc) the cards' clause embeddings, zero rows after a shorter card's own (`per_card`)."""
+        flat = [text for card in cards for text in card.clauses(self.cfg.clause_template)]
         vectors = torch.cat([self.capability.embed_texts(flat[i : i + 256]).float() for i in range(0, len(flat), 256)])
-        if present is None:
-            return vectors.reshape(len(cards), len(clauses[0]), -1)  # (N·C, D_enc) -> (N, C, D_enc)
-        out = vectors.new_zeros(*present.shape, vectors.shape[1])  # (N, C_max, D_enc)
-        out[present.to(out.device)] = vectors
-        return out
+        return per_card(vectors, cards, self.cfg.clause_template)
 
     @torch.no_grad()
     def scores(self, texts: Sequence[str], side: CardSide) -> np.ndarray:

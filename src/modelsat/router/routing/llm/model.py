@@ -19,7 +19,13 @@ from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 from modelsat.aptitude.cards import Card
 from modelsat.errors import RouterError
 from modelsat.router.config import RouterConfig
-from modelsat.router.routing.capability import CapabilityModule, card_slots, clause_mask, readout_inputs
+from modelsat.router.routing.capability import (
+    CapabilityModule,
+    card_slots,
+    clause_mask,
+    per_card,
+    readout_inputs,
+)
 from modelsat.router.routing.llm.prompting import PromptLayout
 from modelsat.router.routing.llm.scoring import (
     encode_prefix,
@@ -98,29 +104,18 @@ class RouterNet(nn.Module):
     def clause_embeddings(self, cards: Sequence[Card], *, cached: bool = True) -> torch.Tensor:
         """(N, C, D_enc) encoder embeddings of each card's clauses; cached per text when frozen. Cards with fewer
         clauses (partial cards) are padded with zero rows at the end (`clause_mask` says which rows are real)."""
-        texts = [c.clauses(self.cfg.clause_template) for c in cards]
         card_slots(cards)
-        flat = [t for row in texts for t in row]
+        flat = [t for c in cards for t in c.clauses(self.cfg.clause_template)]
         if not cached:
-            vectors = list(self.capability.embed_texts(flat))
-        else:
-            missing = sorted({t for t in flat if t not in self.clause_cache})
-            if missing:
-                with torch.no_grad():
-                    for start in range(0, len(missing), 256):
-                        chunk = missing[start : start + 256]
-                        for text, vec in zip(chunk, self.capability.embed_texts(chunk), strict=True):
-                            self.clause_cache[text] = vec.float()
-            vectors = [self.clause_cache[t] for t in flat]
-        width = max(len(t) for t in texts)
-        if all(len(t) == width for t in texts):
-            return torch.stack(vectors).reshape(len(cards), width, -1)
-        rows, start = [], 0
-        for row in texts:  # (C_n, D_enc) -> (C_max, D_enc), zero rows after the card's own clauses
-            own = torch.stack(vectors[start : start + len(row)])
-            rows.append(torch.cat([own, own.new_zeros(width - len(row), own.shape[1])]))
-            start += len(row)
-        return torch.stack(rows)
+            return per_card(self.capability.embed_texts(flat), cards, self.cfg.clause_template)
+        missing = sorted({t for t in flat if t not in self.clause_cache})
+        if missing:
+            with torch.no_grad():
+                for start in range(0, len(missing), 256):
+                    chunk = missing[start : start + 256]
+                    for text, vec in zip(chunk, self.capability.embed_texts(chunk), strict=True):
+                        self.clause_cache[text] = vec.float()
+        return per_card(torch.stack([self.clause_cache[t] for t in flat]), cards, self.cfg.clause_template)
 
     def clause_tokens(
         self, cards: Sequence[Card], *, order_seed: int | None = None, cached: bool = True
