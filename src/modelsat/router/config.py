@@ -80,9 +80,10 @@ class RouterConfig(Strict):
         0.05,
         ge=0,
         le=1,
-        description="How the readout reads a partial card's untested tasks: as the mean accuracy of the candidates "
-        "tested on that task less this margin, so a model tested on the request's kind ranks above an untested one "
-        "of equal record (router/routing/untested.py; docs/router.md, 'Partial cards'). Full cards are unaffected.",
+        description="How the readout reads a partial card's untested tasks: as the model's mean over its tested tasks "
+        "of the same kind, else the mean accuracy of the candidates tested on the task, less this margin, so a model "
+        "tested on the request's kind ranks above an untested one of equal record (router/routing/untested.py; "
+        "docs/router.md, 'Partial cards'). Full cards are unaffected.",
     )
     connector_hidden: int = Field(1024, description="Hidden width of the one-layer MLP connector.")
     clause_template: str = Field(CLAUSE_TEMPLATE, description="Text of one card clause.")
