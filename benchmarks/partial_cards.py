@@ -45,20 +45,20 @@ from modelsat.router.training.training_data import ScoreMatrix
 MARGINS = (0.0, 0.02, 0.05, 0.1)
 
 
-def entry_group(task: str, by_kind: bool) -> str:
-    """What a mask drops together: the task's kind of request, or the task itself on a card of one kind."""
-    return str(kind_of(task)) if by_kind else task
+def entry_group(score: TaskScore, by_kind: bool) -> str:
+    """What a mask drops together: the entry's kind of request, or its task on a card of one kind."""
+    return str(score.kind) if by_kind else score.task
 
 
 def mask_cards(cards: list[Card], rng: np.random.Generator, n_kinds: int, share: float, by_kind: bool) -> list[Card]:
     """Per card, `n_kinds` of its kinds not tested, or (`by_kind` False) a `share` of its tasks; one group kept."""
     out = []
     for card in cards:
-        groups = sorted({entry_group(s.task, by_kind) for s in card.scores})
+        groups = sorted({entry_group(s, by_kind) for s in card.scores})
         n_drop = min(n_kinds, len(groups) - 1) if by_kind else int(round(share * len(groups)))
         dropped = set(rng.choice(groups, size=n_drop, replace=False))
         scores = [
-            TaskScore(s.task, s.description, None) if entry_group(s.task, by_kind) in dropped else s
+            TaskScore(s.task, s.description, None, s.kind) if entry_group(s, by_kind) in dropped else s
             for s in card.scores
         ]
         out.append(replace(card, scores=scores))
@@ -127,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.write_cards:
         cards = list(load_cards(args.router / "cards.json").values())
-        by_kind = len({kind_of(s.task) for s in cards[0].scores}) > 1 and not args.tasks
+        by_kind = len({s.kind for s in cards[0].scores}) > 1 and not args.tasks
         masked = mask_cards(cards, np.random.default_rng(0), args.kinds, args.share, by_kind)
         save_cards({card.model: card for card in masked}, args.write_cards)
         for card in masked:
@@ -145,15 +145,15 @@ def main() -> None:
     weights = task_weights(queries)["all"] if declares_domains(queries) else np.full(len(queries), 1 / len(queries))
     reader = RoutingTextReader.for_router(load_tokenizer(folder.config.router.llm), folder.config.router)
     embedded = torch.from_numpy(embed(scorer, reader.texts(matrix.prompts)))
-    by_kind = len({kind_of(s.task) for s in cards[0].scores}) > 1 and not args.tasks
-    request_group = [entry_group(t, by_kind) for t in queries["task"].astype(str)]
+    by_kind = len({s.kind for s in cards[0].scores}) > 1 and not args.tasks
+    request_group = [str(kind_of(t)) if by_kind else t for t in queries["task"].astype(str)]
     rules = ["zero", "own-mean", "renormalise"] + [f"{rule}-{m:g}" for rule in ("peer", "kind") for m in MARGINS]
     full = routed_accuracy(rule_scores(scorer, embedded, cards, "zero"), matrix.scores, weights)
     results: dict[str, list[tuple[float, float]]] = {rule: [] for rule in rules}
     pairs = []
     for seed in range(args.seeds):
         masked = mask_cards(cards, np.random.default_rng(seed), args.kinds, args.share, by_kind)
-        groups_tested = [{entry_group(s.task, by_kind) for s in c.scores if s.tested} for c in masked]
+        groups_tested = [{entry_group(s, by_kind) for s in c.scores if s.tested} for c in masked]
         tested = np.array([[g in own for own in groups_tested] for g in request_group])  # (Q, N)
         for rule in rules:
             scores = rule_scores(scorer, embedded, masked, rule)

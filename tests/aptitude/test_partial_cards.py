@@ -95,3 +95,28 @@ def test_profile_writes_partial_cards_only_when_asked(
     done = cli(*args, "-o", tmp_path / "cards.json", "--partial")
     assert done.code == 0 and f'Yi-6B: not tested: "{task.description}"' in done.stderr
     assert not load_cards(tmp_path / "cards.json")["Yi-6B"].scores[0].tested
+
+
+def test_every_zoos_models_get_partial_cards_on_the_unified_test_naming_their_untested_kinds(
+    all_outcomes_file: Path,
+) -> None:
+    from modelsat.aptitude.unified import UNIFIED_PATH
+    from modelsat.data.schema import read_outcomes
+
+    unified = AptitudeSet.load(UNIFIED_PATH)
+    table = read_outcomes(all_outcomes_file)
+    models = ["MetaMath-Mistral-7B", "mathstral-7B", "gpt4_1106_preview"]  # specialists, MMLU-Pro, chat
+    cards = build_cards(table, unified, models, partial=True)
+    kinds = {t.kind for t in unified.tasks}
+    for card in cards.values():
+        assert card.is_partial and [s.kind for s in card.scores] == [t.kind for t in unified.tasks]
+        tested = {s.kind for s in card.scores if s.tested}
+        named = [e for e in card.untested_entries() if not e.startswith('"')]
+        assert named == [k for k in dict.fromkeys(t.kind for t in unified.tasks) if k not in tested]
+        assert (
+            card.clauses()[-1].startswith("not tested: ")
+            and len(card.clauses()) == sum(s.tested for s in card.scores) + 1
+        )
+    assert {s.kind for s in cards["MetaMath-Mistral-7B"].scores if s.tested} == kinds - {"chat"}
+    assert {s.kind for s in cards["gpt4_1106_preview"].scores if s.tested} == {"chat"}
+    assert "chat" in cards["mathstral-7B"].untested_entries() and "code" in cards["mathstral-7B"].untested_entries()

@@ -33,11 +33,17 @@ NOT_TESTED_TEMPLATE = "not tested: {entries}"
 
 @dataclass(frozen=True)
 class TaskScore:
-    """Accuracy of one model on one core task; None when the model was not tested on it."""
+    """Accuracy of one model on one core task; None when the model was not tested on it. `kind` is the task's kind of
+    request: the aptitude test's tag, else the rule of `data/kinds.py` on the task name."""
 
     task: str
     description: str
     accuracy: float | None
+    kind: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            object.__setattr__(self, "kind", kind_of(self.task))
 
     @property
     def tested(self) -> bool:
@@ -74,7 +80,7 @@ class Card:
     def untested_entries(self) -> list[str]:
         """What the card was not tested on: a kind of request (`data/kinds.py`) when none of the card's tasks of
         that kind was tested, else the untested task's description in quotes."""
-        kinds = [kind_of(s.task) for s in self.scores]
+        kinds = [s.kind for s in self.scores]
         tested_kinds = {k for k, s in zip(kinds, self.scores, strict=True) if s.tested}
         missing_kinds = {k for k in kinds if k is not None} - tested_kinds
         entries: list[str] = []
@@ -156,7 +162,8 @@ def build_cards(
                     f"model {model!r} answered {len(got)} of the {len(task.query_ids)} aptitude questions of "
                     f"{task.name}; profile it first (modelsat profile --live ...) or import its results"
                 )
-            scores.append(TaskScore(task.name, task.description, float(got.mean()) if enough and len(got) else None))
+            accuracy = float(got.mean()) if enough and len(got) else None
+            scores.append(TaskScore(task.name, task.description, accuracy, task.kind))
         if not any(s.tested for s in scores):
             raise DataError(f"model {model!r} has results on none of the aptitude test's tasks; profile it first")
         cards[model] = Card(model, aptitude.fingerprint, scores, dict((facts or {}).get(model, {})), template)
@@ -181,7 +188,10 @@ def load_cards(path: str | Path) -> dict[str, Card]:
     cards = {}
     for name, item in (raw.get("cards") or {}).items() if isinstance(raw, dict) else []:
         try:
-            scores = [TaskScore(s["task"], s["description"], read_accuracy(s["accuracy"])) for s in item["scores"]]
+            scores = [
+                TaskScore(s["task"], s["description"], read_accuracy(s["accuracy"]), s.get("kind"))
+                for s in item["scores"]
+            ]
             template = str(item.get("template") or CLAUSE_TEMPLATE)
             cards[name] = Card(name, item["aptitude_fingerprint"], scores, dict(item.get("facts") or {}), template)
         except (KeyError, TypeError, ValueError) as exc:

@@ -22,7 +22,6 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from modelsat.aptitude.cards import Card
-from modelsat.data.kinds import kind_of
 from modelsat.errors import ConfigError, RouterError
 from modelsat.router.config import RouterConfig
 from modelsat.router.routing.untested import card_accuracies, fill_untested
@@ -78,7 +77,7 @@ def readout_inputs(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, C) per-slot accuracies (untested entries read by `untested.fill_untested`, 0 for the facts) and fact
     flags of `cards`: what the accuracy readout weighs."""
-    kinds = [kind_of(s.task) for s in cards[0].scores]
+    kinds = [s.kind for s in cards[0].scores]
     tasks = fill_untested(card_accuracies(cards, device), margin, kinds)  # (N, T)
     n_tasks = tasks.shape[1]
     accuracy = torch.cat([tasks, tasks.new_zeros(len(cards), n_slots - n_tasks)], dim=1)  # (N, T) -> (N, C)

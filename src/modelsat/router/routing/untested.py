@@ -9,7 +9,7 @@ fell on them. The estimate is
 the model's own accuracies renormalised over its tested tasks, shrunk by its coverage toward a prior π_t for the
 untested ones, never 0 and never the model's average over other kinds:
 
-- the model was tested on other tasks of t's kind of request (`data/kinds.py`): its mean over those, less δ;
+- the model was tested on other tasks of t's kind of request (`TaskScore.kind`): its mean over those, less δ;
 - else (a kind it was not tested on at all): the mean accuracy on t of the candidates tested on t, less δ (no
   candidate tested on t: the candidates' mean over all their tested entries, less δ);
 
@@ -19,7 +19,7 @@ computed; a full card is read exactly as before.
 
 Example:
     accuracy = card_accuracies(cards)  # (N, T) NaN where not tested
-    filled = fill_untested(accuracy, 0.02, [kind_of(s.task) for s in cards[0].scores])
+    filled = fill_untested(accuracy, 0.02, [s.kind for s in cards[0].scores])
 """
 
 from collections.abc import Sequence
