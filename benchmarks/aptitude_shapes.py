@@ -22,9 +22,9 @@ from modelsat.baselines.zero_shot import CardLookupRouter
 from modelsat.data.schema import read_outcomes
 from modelsat.data.zoos import parse_models, resolve_zoo
 from modelsat.evaluation.dataset import build_eval_set
-from modelsat.router.routing.capability import card_numbers
 from modelsat.router.routing.folder import read_router_config
 from modelsat.router.routing.service import load_router
+from modelsat.router.routing.untested import card_accuracies
 from modelsat.router.training.train import aptitude_prototypes
 
 
@@ -76,8 +76,7 @@ def main() -> None:
         cards = build_cards(outcomes, aptitude, models)
         prototypes = aptitude_prototypes(service.scorer.net, aptitude, outcomes, service.reader)
         keys = torch.stack([prototypes[t.name] for t in aptitude.tasks]).float()  # (T, D)
-        numbers = [card_numbers(cards[m], len(aptitude.tasks)) for m in models]
-        accuracy = torch.tensor([a for a, _ in numbers])
+        accuracy = card_accuracies([cards[m] for m in models])
         with torch.no_grad():
             instructions = embed(data.queries["query_id"].astype(str).tolist())
             scores = {

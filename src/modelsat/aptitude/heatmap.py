@@ -27,7 +27,9 @@ def plot_cards(cards: Mapping[str, Card], path: str | Path) -> None:
         raise DataError("the cards come from different aptitude sets; plot them from separate files")
     rows = sorted(cards.values(), key=lambda card: (-card.mean_accuracy, card.model))
     tasks = [score.task.removeprefix("mmlu/") for score in rows[0].scores]
-    grid = np.array([[score.accuracy for score in card.scores] for card in rows])  # (models, tasks)
+    grid = np.array(
+        [[np.nan if s.accuracy is None else s.accuracy for s in card.scores] for card in rows]
+    )  # (models, tasks)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.22 * len(tasks) + 3), max(3.0, 0.3 * len(rows) + 2)))
     image = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(tasks)), tasks, rotation=90, fontsize=6)

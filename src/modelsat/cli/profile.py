@@ -177,6 +177,10 @@ def profile(
     ] = None,
     code_timeout: Annotated[float, typer.Option("--code-timeout", help="Seconds each code answer may run.")] = 10.0,
     workers: Annotated[int, typer.Option("--workers", help="Parallel code runs and judge calls.")] = 4,
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="A model without results on some core tasks gets a partial card (not tested)."),
+    ] = False,
 ) -> None:
     """Write capability cards from recorded outcomes, or (--live) by giving a real model the aptitude test."""
     from modelsat.aptitude.aptitude_set import AptitudeSet
@@ -243,8 +247,12 @@ def profile(
         _report_live(name, result, log.path, as_json)
         return
     chosen = check_models(parse_models(models), table["model"].unique()) if models else sorted(table["model"].unique())
-    save_cards(build_cards(table, test, chosen, facts=expert, template=template), out)
+    cards = build_cards(table, test, chosen, facts=expert, template=template, partial=partial)
+    save_cards(cards, out)
     err.print(f"{len(chosen)} card(s) on {len(test.tasks)} core tasks -> {out}")
+    for card in cards.values():
+        if card.is_partial:
+            err.print(f"  {card.model}: not tested: {', '.join(card.untested_entries())}", soft_wrap=True)
 
 
 def _aptitude_path(aptitude: Path | None) -> Path:
@@ -327,7 +335,16 @@ def _report_live(name: str, result: "LiveResult", log: Path, as_json: bool) -> N
         typer.echo(json.dumps(summary))
         return
     rows = [
-        [task, c.kinds, c.questions, c.ungradable, c.graded, c.unparsed, c.timeout, f"{c.accuracy:.0%}"]
+        [
+            task,
+            c.kinds,
+            c.questions,
+            c.ungradable,
+            c.graded,
+            c.unparsed,
+            c.timeout,
+            "not tested" if c.accuracy is None else f"{c.accuracy:.0%}",
+        ]
         for task, c in result.tasks.items()
     ]
     _print_table(["core task", "kind", "questions", "ungradable", "graded", "unparsed", "timed out", "accuracy"], rows)

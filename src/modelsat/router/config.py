@@ -76,6 +76,15 @@ class RouterConfig(Strict):
         description="What the readout compares the instruction with: each clause's text embedding, or each core "
         "task's prototype (mean embedding of its aptitude questions, router/routing/prototypes.py).",
     )
+    untested_margin: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="How the readout reads a partial card's untested tasks: as the model's mean over its tested tasks "
+        "of the same kind, else the mean accuracy of the candidates tested on the task, less this margin, so a model "
+        "tested on the request's kind ranks above an untested one of equal record (router/routing/untested.py; "
+        "docs/router.md, 'Partial cards'). Full cards are unaffected.",
+    )
     connector_hidden: int = Field(1024, description="Hidden width of the one-layer MLP connector.")
     clause_template: str = Field(CLAUSE_TEMPLATE, description="Text of one card clause.")
     system_prompt: str | None = Field(
@@ -201,6 +210,13 @@ class TrainConfig(Strict):
     )
     strong_model_weighting: bool = Field(True, description="Weight card groups by the model's train accuracy.")
     shuffle_clauses: bool = Field(True, description="Shuffle card clause order as augmentation.")
+    card_dropout: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of a step's cards made partial (router/training/card_dropout.py): some kinds of request "
+        "(task by task on a card of one kind) marked not tested, so readout and capability LLM learn partial cards.",
+    )
     mixed_models: int = Field(
         0,
         ge=0,

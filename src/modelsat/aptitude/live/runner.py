@@ -51,7 +51,7 @@ class TaskCounts:
     graded: int
     unparsed: int
     timeout: int
-    accuracy: float
+    accuracy: float | None  # None: not tested (a partial test left the task out)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,9 @@ from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from modelsat.aptitude.cards import Card
-from modelsat.errors import ConfigError
+from modelsat.errors import ConfigError, RouterError
 from modelsat.router.config import RouterConfig
+from modelsat.router.routing.untested import card_accuracies, fill_untested
 
 N_FOURIER = 4
 NUMERIC_FEATURES = 2 + 2 * N_FOURIER  # accuracy, is-fact flag, sin/cos features
@@ -36,18 +37,51 @@ def numeric_features(accuracy: torch.Tensor, is_fact: torch.Tensor) -> torch.Ten
     return torch.cat([accuracy.unsqueeze(-1), is_fact.unsqueeze(-1), angles.sin(), angles.cos()], dim=-1)
 
 
-def card_numbers(card: Card, n_clauses: int) -> tuple[list[float], list[float]]:
-    """Per-clause accuracy and is-fact flags, aligned with `card.clauses()`."""
-    accuracies = [s.accuracy for s in card.scores]
-    n_facts = n_clauses - len(accuracies)
-    return accuracies + [0.0] * n_facts, [0.0] * len(accuracies) + [1.0] * n_facts
+def clause_numbers(card: Card, n_clauses: int) -> tuple[list[float], list[float]]:
+    """Per-clause accuracy and is-fact flags, aligned with `card.clauses()` and padded to `n_clauses`: the tested
+    tasks' accuracies, then 0 with the fact flag for the not-tested clause, the facts and any padding."""
+    accuracies = [s.accuracy for s in card.scores if s.accuracy is not None]
+    n_rest = n_clauses - len(accuracies)
+    return accuracies + [0.0] * n_rest, [0.0] * len(accuracies) + [1.0] * n_rest
 
 
-def readout_inputs(cards: Sequence[Card], n_clauses: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, C) per-clause accuracies and fact flags of `cards`: what the accuracy readout weighs."""
-    numbers = [card_numbers(card, n_clauses) for card in cards]
-    accuracy = torch.tensor([a for a, _ in numbers], device=device)
-    is_fact = torch.tensor([f for _, f in numbers], device=device)
+def clause_mask(cards: Sequence[Card], template: str | None = None) -> torch.Tensor | None:
+    """(N, C_max) which clause rows are real when the cards' clause counts differ (partial cards), else None."""
+    counts = [len(card.clauses(template)) for card in cards]
+    if len(set(counts)) <= 1:
+        return None
+    return torch.arange(max(counts)).unsqueeze(0) < torch.tensor(counts).unsqueeze(1)
+
+
+def per_card(vectors: torch.Tensor, cards: Sequence[Card], template: str | None = None) -> torch.Tensor:
+    """(ΣC_n, D) one row per clause of each card in turn → (N, C_max, D), zero rows after a shorter card's clauses
+    (`clause_mask` marks the real ones)."""
+    present = clause_mask(cards, template)
+    if present is None:
+        return vectors.reshape(len(cards), -1, vectors.shape[-1])  # (N·C, D) -> (N, C, D)
+    out = vectors.new_zeros(*present.shape, vectors.shape[-1])  # (N, C_max, D)
+    out[present.to(out.device)] = vectors
+    return out
+
+
+def card_slots(cards: Sequence[Card]) -> int:
+    """The readout slots every card of `cards` has (one per core task, then its facts), with a clear error."""
+    shapes = {(len(card.scores), len(card.facts)) for card in cards}
+    if len(shapes) != 1:
+        raise RouterError("all cards must have the same core tasks and number of facts (same aptitude set)")
+    return cards[0].n_slots
+
+
+def readout_inputs(
+    cards: Sequence[Card], n_slots: int, device: torch.device, margin: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, C) per-slot accuracies (untested entries read by `untested.fill_untested`, 0 for the facts) and fact
+    flags of `cards`: what the accuracy readout weighs."""
+    kinds = [s.kind for s in cards[0].scores]
+    tasks = fill_untested(card_accuracies(cards, device), margin, kinds)  # (N, T)
+    n_tasks = tasks.shape[1]
+    accuracy = torch.cat([tasks, tasks.new_zeros(len(cards), n_slots - n_tasks)], dim=1)  # (N, T) -> (N, C)
+    is_fact = torch.cat([torch.zeros_like(tasks), torch.ones_like(accuracy[:, n_tasks:])], dim=1)
     return accuracy, is_fact
 
 
@@ -166,25 +200,37 @@ class CapabilityModule(nn.Module):
         if not self.cfg.numeric_accuracy:
             return clause_embeddings
         n_clauses = clause_embeddings.shape[1]
-        acc, fact = zip(*(card_numbers(c, n_clauses) for c in cards), strict=True)
+        acc, fact = zip(*(clause_numbers(c, n_clauses) for c in cards), strict=True)
         acc_t = torch.tensor(acc, dtype=clause_embeddings.dtype, device=clause_embeddings.device)  # (N, C)
         fact_t = torch.tensor(fact, dtype=clause_embeddings.dtype, device=clause_embeddings.device)
         return torch.cat([clause_embeddings, numeric_features(acc_t, fact_t)], dim=-1)
 
-    def pool(self, clause_tokens: torch.Tensor, instructions: torch.Tensor | None = None) -> torch.Tensor:
+    def pool(
+        self,
+        clause_tokens: torch.Tensor,
+        instructions: torch.Tensor | None = None,
+        present: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """(N, C, D_llm) connector outputs → (N, P, D_llm) capability tokens (P = C when not pooled), or
         (B, N, P, D_llm) given (B, D_enc) instruction embeddings under `instruction_pooling`. The connector
-        outputs do not depend on the instruction, so a router computes them once per card."""
+        outputs do not depend on the instruction, so a router computes them once per card. `present` (N, C) marks
+        the real clauses of cards padded to one length (`clause_mask`: partial cards); padding gets no weight."""
         if self.cfg.capability_tokens == 0:
+            if present is not None:
+                raise RouterError("partial cards need pooled capability tokens (router.capability_tokens > 0)")
             return self.norm(clause_tokens) * self.scale
         d = clause_tokens.shape[-1]
         if self.instruction_queries is None:
             weights = torch.einsum("ncd,pd->npc", clause_tokens, self.pool_queries) / math.sqrt(d)  # (N, P, C)
+            if present is not None:
+                weights = weights.masked_fill(~present.to(weights.device).unsqueeze(1), float("-inf"))
             pooled = torch.einsum("npc,ncd->npd", weights.softmax(-1), clause_tokens)  # (N, P, D_llm)
         else:
             assert instructions is not None, "instruction pooling needs the instructions' embeddings"
             extra = self.instruction_queries(instructions.to(clause_tokens.dtype))  # (B, D_enc) -> (B, P·D)
             queries = self.pool_queries + extra.reshape(len(instructions), -1, d)  # (B, P, D_llm)
             weights = torch.einsum("ncd,bpd->bnpc", clause_tokens, queries) / math.sqrt(d)  # (B, N, P, C)
+            if present is not None:
+                weights = weights.masked_fill(~present.to(weights.device)[None, :, None, :], float("-inf"))
             pooled = torch.einsum("bnpc,ncd->bnpd", weights.softmax(-1), clause_tokens)  # (B, N, P, D_llm)
         return self.norm(pooled) * self.scale

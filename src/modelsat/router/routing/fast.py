@@ -23,7 +23,13 @@ import torch
 from modelsat.aptitude.cards import Card
 from modelsat.errors import RouterError
 from modelsat.router.config import RouterConfig
-from modelsat.router.routing.capability import CapabilityModule, readout_inputs
+from modelsat.router.routing.capability import (
+    CapabilityModule,
+    card_slots,
+    clause_mask,
+    per_card,
+    readout_inputs,
+)
 from modelsat.router.routing.folder import WEIGHTS_FILE, RouterFolder
 from modelsat.router.routing.modes import has_fast_terms
 from modelsat.router.routing.prototypes import card_prototype_keys
@@ -42,6 +48,7 @@ class CardSide:
     accuracy: torch.Tensor | None  # (N, C) clause accuracies
     is_fact: torch.Tensor | None  # (N, C) fact flags (no readout weight)
     clause_tokens: torch.Tensor | None  # (N, C, D_llm) connector outputs, for the prior head
+    present: torch.Tensor | None = None  # (N, C) real clause rows of cards padded to one length (partial cards)
 
 
 class FastScorer:
@@ -97,32 +104,35 @@ class FastScorer:
     @torch.no_grad()
     def prepare(self, cards: Sequence[Card]) -> CardSide:
         """The card side of scoring for `cards` (reused for every instruction routed among them)."""
-        clauses = [card.clauses(self.cfg.clause_template) for card in cards]
-        n_clauses = len(clauses[0])
-        if any(len(c) != n_clauses for c in clauses):
-            raise RouterError("all cards must have the same number of clauses (same aptitude set and facts)")
+        n_slots = card_slots(cards)
+        present = clause_mask(cards, self.cfg.clause_template)
         embeddings = None
         if self.capability.prior is not None or self.cfg.readout_keys == "clauses":
-            flat = [text for row in clauses for text in row]
-            embeddings = torch.cat(
-                [self.capability.embed_texts(flat[i : i + 256]).float() for i in range(0, len(flat), 256)]
-            ).reshape(len(cards), n_clauses, -1)  # (N·C, D_enc) -> (N, C, D_enc)
+            embeddings = self.clause_embeddings(cards)
         keys = accuracy = is_fact = None
         if self.capability.readout is not None:
             if self.choice is not None and self.choice.kind == "classifier":
-                keys = self.choice.keys(cards, n_clauses).to(self.device)
+                keys = self.choice.keys(cards, n_slots).to(self.device)
             elif self.cfg.readout_keys == "clauses":
+                if present is not None or any(card.is_partial for card in cards):
+                    raise RouterError("a readout keyed by clause texts cannot read partial cards: use prototype keys")
                 keys = embeddings
             elif self.prototypes is None:
                 raise RouterError("this router's readout reads task prototypes, but none are loaded")
             else:
-                keys = card_prototype_keys(self.prototypes, cards, n_clauses).to(self.device)
-            accuracy, is_fact = readout_inputs(cards, n_clauses, self.device)
+                keys = card_prototype_keys(self.prototypes, cards, n_slots).to(self.device)
+            accuracy, is_fact = readout_inputs(cards, n_slots, self.device, self.cfg.untested_margin)
         clause_tokens = None
         if self.capability.prior is not None:
             assert embeddings is not None
             clause_tokens = self.capability.connector(self.capability.clause_inputs(cards, embeddings))
-        return CardSide(keys, accuracy, is_fact, clause_tokens)
+        return CardSide(keys, accuracy, is_fact, clause_tokens, present)
+
+    def clause_embeddings(self, cards: Sequence[Card]) -> torch.Tensor:
+        """(N, C, D_enc) the cards' clause embeddings, zero rows after a shorter card's own (`per_card`)."""
+        flat = [text for card in cards for text in card.clauses(self.cfg.clause_template)]
+        vectors = torch.cat([self.capability.embed_texts(flat[i : i + 256]).float() for i in range(0, len(flat), 256)])
+        return per_card(vectors, cards, self.cfg.clause_template)
 
     @torch.no_grad()
     def scores(self, texts: Sequence[str], side: CardSide) -> np.ndarray:
@@ -143,6 +153,8 @@ class FastScorer:
         if self.capability.readout is not None:
             total += self.capability.readout(embedded, side.keys, side.accuracy, side.is_fact)
         if side.clause_tokens is not None:
-            pooled = self.capability.pool(side.clause_tokens, embedded if self.cfg.instruction_pooling else None)
+            pooled = self.capability.pool(
+                side.clause_tokens, embedded if self.cfg.instruction_pooling else None, side.present
+            )
             total += self.capability.prior_scores(pooled)
         return total.cpu().numpy()

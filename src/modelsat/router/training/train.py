@@ -55,6 +55,7 @@ from modelsat.router.routing.routing_text import RoutingTextReader
 from modelsat.router.training.artifact import save_router, write_metrics
 from modelsat.router.training.averaging import WeightAverage
 from modelsat.router.training.budget import TimeBudget
+from modelsat.router.training.card_dropout import drop_entries
 from modelsat.router.training.losses import card_group_loss, instruction_listwise_loss, pointwise_loss
 from modelsat.router.training.mixing import TaskGroups, mix_models
 from modelsat.router.training.prefix_store import PrefixStore, score_stored
@@ -231,7 +232,10 @@ def train_router(
             sampling=tc.aptitude_sampling,
             other_tasks=tc.aptitude_other_tasks,
         )
-    cards_by_model = build_cards(outcomes, aptitude, models + [m for m in new_models if m not in models])
+    cards_by_model = build_cards(outcomes, aptitude, models + [m for m in new_models if m not in models], partial=True)
+    for card in cards_by_model.values():
+        if card.is_partial:
+            log.info("%s has a partial card: not tested on %s", card.model, ", ".join(card.untested_entries()))
     selection = selection_models(outcomes, models, tc.selection_models, aptitude.query_ids)
     loss_models = [m for m in models if m not in selection]
     cards = [cards_by_model[m] for m in loss_models]
@@ -354,6 +358,7 @@ def train_router(
             cols = card_subset(len(step_cards), tc.cards_per_step, rng, card_draw_weights)
             step_cards, step_targets = [step_cards[c] for c in cols], step_targets[:, cols]
             step_weights = None if step_weights is None else step_weights[torch.as_tensor(cols)]
+        step_cards = [drop_entries(card, rng, tc.card_dropout) for card in step_cards]
         targets = torch.tensor(step_targets, dtype=torch.float32, device=dev)
         order_seed = int(rng.integers(1 << 30)) if tc.shuffle_clauses else None
         if (stage == 1 or prefix_frozen) and store is not None:

@@ -19,7 +19,13 @@ from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 from modelsat.aptitude.cards import Card
 from modelsat.errors import RouterError
 from modelsat.router.config import RouterConfig
-from modelsat.router.routing.capability import CapabilityModule, readout_inputs
+from modelsat.router.routing.capability import (
+    CapabilityModule,
+    card_slots,
+    clause_mask,
+    per_card,
+    readout_inputs,
+)
 from modelsat.router.routing.llm.prompting import PromptLayout
 from modelsat.router.routing.llm.scoring import (
     encode_prefix,
@@ -96,13 +102,12 @@ class RouterNet(nn.Module):
         return self.llm.get_input_embeddings().weight.device
 
     def clause_embeddings(self, cards: Sequence[Card], *, cached: bool = True) -> torch.Tensor:
-        """(N, C, D_enc) encoder embeddings of each card's clauses; cached per text when frozen."""
-        texts = [c.clauses(self.cfg.clause_template) for c in cards]
-        if len({len(t) for t in texts}) != 1:
-            raise ValueError("all cards must have the same number of clauses (same aptitude set and facts)")
-        flat = [t for row in texts for t in row]
+        """(N, C, D_enc) encoder embeddings of each card's clauses; cached per text when frozen. Cards with fewer
+        clauses (partial cards) are padded with zero rows at the end (`clause_mask` says which rows are real)."""
+        card_slots(cards)
+        flat = [t for c in cards for t in c.clauses(self.cfg.clause_template)]
         if not cached:
-            return self.capability.embed_texts(flat).reshape(len(cards), len(texts[0]), -1)
+            return per_card(self.capability.embed_texts(flat), cards, self.cfg.clause_template)
         missing = sorted({t for t in flat if t not in self.clause_cache})
         if missing:
             with torch.no_grad():
@@ -110,15 +115,15 @@ class RouterNet(nn.Module):
                     chunk = missing[start : start + 256]
                     for text, vec in zip(chunk, self.capability.embed_texts(chunk), strict=True):
                         self.clause_cache[text] = vec.float()
-        return torch.stack([self.clause_cache[t] for t in flat]).reshape(len(cards), len(texts[0]), -1)
+        return per_card(torch.stack([self.clause_cache[t] for t in flat]), cards, self.cfg.clause_template)
 
     def clause_tokens(
         self, cards: Sequence[Card], *, order_seed: int | None = None, cached: bool = True
     ) -> torch.Tensor:
         """(N, C, D_llm) connector outputs of each card's clauses, before pooling; `order_seed` permutes
-        clause order (no-op once pooled)."""
+        clause order (no-op once pooled, so cards padded to one length keep theirs: `clause_mask`)."""
         inputs = self.capability.clause_inputs(cards, self.clause_embeddings(cards, cached=cached))
-        if order_seed is not None:
+        if order_seed is not None and clause_mask(cards, self.cfg.clause_template) is None:
             perm = list(range(inputs.shape[1]))
             random.Random(order_seed).shuffle(perm)
             inputs = inputs[:, perm]
@@ -139,14 +144,15 @@ class RouterNet(nn.Module):
         `clause_tokens(...)`, skip the connector (inference with frozen weights)."""
         if clause_tokens is None:
             clause_tokens = self.clause_tokens(cards, order_seed=order_seed, cached=cached)
+        present = clause_mask(cards, self.cfg.clause_template)
         if not self.cfg.instruction_pooling:
-            return self.capability.pool(clause_tokens)
+            return self.capability.pool(clause_tokens, present=present)
         if embedded is None:
             if instructions is None:
                 raise ValueError("this router pools card clauses per instruction: pass the instructions")
             with torch.set_grad_enabled(torch.is_grad_enabled() and self.capability.encoder.training):
                 embedded = self.capability.embed_texts(instructions)  # (B, D_enc)
-        return self.capability.pool(clause_tokens, embedded.float())
+        return self.capability.pool(clause_tokens, embedded.float(), present)
 
     def readout_scores(self, cards: Sequence[Card], embedded: torch.Tensor | None) -> torch.Tensor | float:
         """(B, N) accuracy readout (`router.accuracy_readout`) for (B, D_enc) instruction embeddings; 0 when off."""
@@ -156,20 +162,22 @@ class RouterNet(nn.Module):
         if embedded is None:
             raise ValueError("the accuracy readout needs the instructions' encoder embeddings")
         clauses = self.readout_keys(cards).to(self.device)
-        accuracy, is_fact = readout_inputs(cards, clauses.shape[1], self.device)
+        accuracy, is_fact = readout_inputs(cards, clauses.shape[1], self.device, self.cfg.untested_margin)
         return readout(embedded.to(self.device), clauses, accuracy, is_fact)
 
     def readout_keys(self, cards: Sequence[Card]) -> torch.Tensor:
-        """(N, C, D_enc) what the readout compares instructions with: clause embeddings, or task prototypes
-        (zero rows for facts, which the readout masks)."""
-        n_clauses = len(cards[0].clauses(self.cfg.clause_template))
+        """(N, C, D_enc) what the readout compares instructions with, one row per slot (core task, then facts):
+        clause embeddings, or task prototypes (zero rows for facts, which the readout masks)."""
+        n_slots = card_slots(cards)
         if self.readout_choice is not None and self.readout_choice.kind == "classifier":
-            return self.readout_choice.keys(cards, n_clauses)
+            return self.readout_choice.keys(cards, n_slots)
         if self.cfg.readout_keys == "clauses":
+            if any(card.is_partial for card in cards):
+                raise RouterError("a readout keyed by clause texts cannot read partial cards: use prototype keys")
             return self.clause_embeddings(cards, cached=not self.encoder_tuned)
         if self.prototypes is None:
             raise RouterError("this router's readout reads task prototypes, but none are loaded")
-        return card_prototype_keys(self.prototypes, cards, n_clauses)
+        return card_prototype_keys(self.prototypes, cards, n_slots)
 
     def embed_ids(self, ids: list[int], rows: int) -> torch.Tensor:
         """(rows, T, D) input embeddings of a fixed token list."""
