@@ -48,28 +48,37 @@ def shared_models(outcomes: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def rows_of_zoo(outcomes: pd.DataFrame, zoo: str) -> pd.DataFrame:
-    """The rows of one zoo (a `ZOO_SOURCES` key) of an all-zoos table, in its own import's columns.
+    """The rows of one zoo (a `ZOO_SOURCES` key) of an all-zoos table, in its own import's columns: the canonical
+    ones and the extra columns its rows fill (MMLU-Pro's `category`), without `kind` and the other zoos' columns.
 
     Raises:
         ConfigError: for an unknown zoo, naming the known ones.
     """
     if zoo not in ZOO_SOURCES:
         raise ConfigError(f"unknown zoo {zoo!r} of `import all`; choose from {', '.join(ZOO_SOURCES)}")
-    return outcomes.loc[zoo_of(outcomes["query_id"]) == zoo, COLUMNS].reset_index(drop=True)
+    rows = outcomes[zoo_of(outcomes["query_id"]) == zoo]
+    extra = [c for c in rows.columns if c not in COLUMNS and c != "kind" and rows[c].notna().any()]
+    return rows[COLUMNS + extra].reset_index(drop=True)
 
 
 def differences(ours: pd.DataFrame, own: pd.DataFrame) -> list[str]:
-    """How a zoo's rows of the all-zoos table (`ours`) differ from that zoo's own import (`own`): the (model,
-    query_id) pairs each has alone, and per column the pairs whose values differ, with the split each query is routed
-    in (`split_of`: declared or by hash) compared as well. Empty when they agree."""
-    found = []
+    """How a zoo's rows of the all-zoos table (`ours`) differ from that zoo's own import (`own`): the columns and the
+    (model, query_id) pairs each has alone, and per column the pairs whose values differ, with the split each query is
+    routed in (`split_of`: declared or by hash) compared as well. Empty when they agree."""
+    found = [
+        f"column {c!r} only in the {name} table"
+        for name, frame, other in (("all-zoos", ours, own), ("own import", own, ours))
+        for c in frame.columns
+        if c not in other.columns
+    ]
     for name, frame, other in (("all-zoos", ours, own), ("own import", own, ours)):
         alone = ~pd.MultiIndex.from_frame(frame[KEY]).isin(pd.MultiIndex.from_frame(other[KEY]))
         if alone.any():
             first = frame.loc[alone, KEY].iloc[0]
             found.append(f"{int(alone.sum())} (model, query_id) pair(s) only in the {name} table, e.g. {tuple(first)}")
     both = _with_routed_split(ours).merge(_with_routed_split(own), on=KEY, suffixes=("", "_own"))
-    for column in [c for c in COLUMNS if c not in KEY] + ["routed_split"]:
+    shared = [c for c in ours.columns if c in own.columns and c not in KEY]
+    for column in [*shared, "routed_split"]:
         a, b = both[column], both[f"{column}_own"]
         differ = ~((a == b) | (a.isna() & b.isna()))
         if differ.any():
