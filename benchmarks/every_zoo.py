@@ -195,10 +195,9 @@ def evaluated(
         routers = {}
     else:
         check_cards(who, run, models)
-        loaded, aptitude = load_model_sat(who.router, who.cards, [who.mode])
-        routers = loaded
+        routers, aptitude = load_model_sat(who.router, who.cards, [who.mode])
     if run.aiq:
-        stored = None if who is None or cache is None else cache / f"{slug(who.router)}-{who.mode}.npz"
+        stored = None if who is None or cache is None else (cache / f"{slug(who)}.npz", str(who))
         return aiq_report(table, models, aptitude, routers, baselines, seed, stored)
     options = EvalOptions(
         models=models, baselines=list(baselines), zoo_name=run.zoo_name, aptitude_ids=aptitude, seed=seed,
@@ -207,31 +206,38 @@ def evaluated(
     return evaluate(table, options, routers or None)
 
 
-def slug(path: Path) -> str:
-    """A file name for a router folder."""
-    return re.sub(r"[^A-Za-z0-9.-]+", "_", str(path.resolve()).strip("/"))
+def slug(who: Contender) -> str:
+    """A file name for a router folder in one mode."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{who.router.resolve()}-{who.mode}".strip("/"))
 
 
-def cached_scores(name: str, router, data, stored: Path | None) -> np.ndarray:
-    """The router's scores of the test queries, from `stored` when it holds them for these queries."""
+def cached_scores(name: str, router, data, stored: tuple[Path, str] | None) -> np.ndarray:
+    """The router's scores of the test queries, from the file of `stored` (file, key) when it holds them for this key
+    (router, cards and mode) and these queries."""
     ids = data.queries["query_id"].to_numpy(dtype=str)
-    if stored is not None and stored.exists():
-        with np.load(stored, allow_pickle=False) as got:
-            if np.array_equal(got["query_ids"], ids):
+    if stored is not None and stored[0].exists():
+        with np.load(stored[0], allow_pickle=False) as got:
+            if "key" in got.files and str(got["key"]) == stored[1] and np.array_equal(got["query_ids"], ids):
                 return got["scores"]
     scores = run_method(name, router, data, 0, lambda *_: None).scores
     if stored is not None:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(stored, query_ids=ids, scores=scores)
+        stored[0].parent.mkdir(parents=True, exist_ok=True)
+        np.savez(stored[0], key=np.array(stored[1]), query_ids=ids, scores=scores)
     return scores
 
 
 def aiq_report(
-    table: pd.DataFrame, models, aptitude, routers: dict, baselines: Sequence[str], seed: int, stored: Path | None
+    table: pd.DataFrame,
+    models: list[str],
+    aptitude: frozenset[str],
+    routers: dict,
+    baselines: Sequence[str],
+    seed: int,
+    stored: tuple[Path, str] | None,
 ) -> dict:
     """AIQ (in %) of each router and baseline on the test queries, each with kNN and per-task beside it, as
     `benchmarks/aiq_paired.py` computes it (the common cost range spans every method, the singles and the oracle).
-    A router's scores are kept in `stored` (.npz)."""
+    A router's scores are kept in `stored` (.npz file, key)."""
     data = build_eval_set(table, models, aptitude, None, seed)
     peers = {
         name: BASELINES.create(name, seed=seed, outcomes=data.test_rows, aptitude=data.aptitude_rows)
@@ -250,11 +256,8 @@ def aiq_report(
 
 
 def queries(report: dict) -> int:
+    """The number of test queries a report routed."""
     return int(report["n_queries"])
-
-
-def figures_of(run: Run, report: dict, method: str) -> dict[str, float | None]:
-    return {f.label: f.pick(report, method) for f in run.figures}
 
 
 def judged(run: Run, args: argparse.Namespace) -> Contender:
