@@ -156,6 +156,11 @@ class Contender:
     def method(self) -> str:
         return METHOD_NAMES[self.mode]
 
+    @property
+    def key(self) -> str:
+        """What its scores depend on: the router folder, the cards and the mode."""
+        return f"{self.router.resolve()} {self.cards and self.cards.resolve()} {self.mode}"
+
 
 def contender(router: Path, cards: Path | None, mode: str | None) -> Contender:
     """A router in `mode`, or in its own default mode."""
@@ -197,7 +202,7 @@ def evaluated(
         check_cards(who, run, models)
         routers, aptitude = load_model_sat(who.router, who.cards, [who.mode])
     if run.aiq:
-        stored = None if who is None or cache is None else (cache / f"{slug(who)}.npz", str(who))
+        stored = None if who is None or cache is None else (cache / f"{slug(who)}.npz", who.key)
         return aiq_report(table, models, aptitude, routers, baselines, seed, stored)
     options = EvalOptions(
         models=models, baselines=list(baselines), zoo_name=run.zoo_name, aptitude_ids=aptitude, seed=seed,
