@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA ?= $(or $(MODELSAT_DATA),../shared/data)
 
 .PHONY: setup test demo router router-small12 router-holdout router-fold-c router-routerbench router-specialists \
-  router-specialists-folds router-chat lint bench replicas clean
+  router-specialists-folds router-chat router-one lint bench replicas clean
 
 setup: $(STAMP)
 
@@ -99,6 +99,15 @@ router-specialists-folds: setup out/specialists.parquet
 
 router-chat: setup out/chat.parquet
 	$(BIN)/modelsat train --outcomes out/chat.parquet --zoo chat --holdout $(CHAT_NEW) -o routers/chat $(CHAT_RECIPE)
+
+# One router for every kind of request (docs/one-router.md): MMLU-Pro, RouterDC's specialists and AlpacaEval chat in
+# one table, the unified aptitude test, each zoo's held-out models as its dedicated router holds them out.
+out/all.parquet: | $(STAMP)
+	$(BIN)/modelsat import all $(DATA) -o $@
+
+router-one: setup out/all.parquet
+	$(BIN)/modelsat train --outcomes out/all.parquet --zoos mmlu-pro,routerdc,alpaca-eval --zoo all \
+	  --holdout $(FOLD_AB),$(CHAT_NEW) --aptitude unified -o routers/one --config configs/one-router.yaml
 
 bench: setup
 	$(BIN)/python benchmarks/route_speed.py

@@ -35,6 +35,12 @@ CORE_TASKS = {"mmlu-pro": 28, "routerdc": 14, "alpaca-eval": 6, "routerbench": 4
 OTHER_ZOO_CORE_TASKS = 4
 
 
+def aptitude_file(path: Path) -> Path:
+    """An `--aptitude` argument as a file: the path itself, or the shipped unified test for `unified` when no file of
+    that name exists."""
+    return UNIFIED_PATH if str(path) == "unified" and not path.exists() else path
+
+
 def dataset_labels(rows: pd.DataFrame) -> pd.Series:
     """The dataset each row is clustered within: MMLU-Pro's `mmlu-pro/<category>` (its MMLU subjects included),
     else the row's own task."""

@@ -40,32 +40,52 @@ def calibrate(
         Path | None, typer.Option("--prices", help="With --targets: prices YAML; default: the outcomes' costs.")
     ] = None,
 ) -> None:
-    """Fit P(Yes) = sigmoid(a·log-odds + b) on the validation queries of the router's training zoo.
+    """Fit P(Yes) = sigmoid(a·log-odds + b) on the validation queries of the router's training zoo (a router trained
+    on several zoos: each zoo's queries among its own models).
 
     Writes ROUTER/calibration.json (--mode full) or ROUTER/calibration-fast.json (--mode fast); `route`, `serve`
     and `evaluate` then use calibrated probabilities in that mode. The candidates' ranking for quality-only routing
     does not change. With --targets, sweeps λ on the same queries instead and prints what each target costs.
     """
+    import numpy as np
+
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import check_models, parse_models
+    from modelsat.errors import ConfigError
     from modelsat.router.routing.calibration import calibration_file, fit_calibration
     from modelsat.router.routing.folder import RouterFolder
     from modelsat.router.routing.service import load_router
-    from modelsat.router.training.training_data import ScoreMatrix
+    from modelsat.router.training.training_data import zoo_matrices
 
     folder = RouterFolder.read(router, calibrations=targets)  # targets read calibrated P(Yes); a calibration fits raw
     table = read_outcomes(outcomes)
     zoo = check_models(parse_models(models) if models else folder.meta.get("zoo", []), table["model"].unique())
-    matrix = ScoreMatrix.from_outcomes(table, zoo, "validation", exclude=folder.aptitude.query_ids)
+    matrices = zoo_matrices(table, zoo, "validation", exclude=folder.aptitude.query_ids)
     if limit is not None:
-        matrix = matrix.subset(limit, seed=0)
+        matrices = {name: matrix.subset(limit, seed=0) for name, matrix in matrices.items()}
     if targets:
-        _targets(folder, table, matrix, zoo, prices, mode)
+        if len(matrices) > 1:
+            raise ConfigError(
+                f"--targets trades accuracy against cost within one zoo; name its models (--models) "
+                f"of one of {', '.join(matrices)}"
+            )
+        (matrix,) = matrices.values()
+        _targets(folder, table, matrix, matrix.models, prices, mode)
         return
     service = load_router(folder, calibrated=False, mode=mode)
     target = router / calibration_file(service.mode)
-    err.print(f"scoring {len(matrix.prompts)} validation queries × {len(zoo)} models")
-    calibration = fit_calibration(service.score_instructions(matrix.prompts, zoo), matrix.scores)
+    n_queries = sum(len(m.prompts) for m in matrices.values())
+    err.print(
+        f"scoring {n_queries} validation queries × {len(zoo)} models"
+        + (f" (each among its zoo's: {', '.join(matrices)})" if len(matrices) > 1 else "")
+    )
+    scored = [(service.score_instructions(m.prompts, m.models), m.scores) for m in matrices.values()]
+    if len(scored) == 1:
+        log_odds, outcomes_of = scored[0]
+    else:  # every (query, model) pair of every zoo, as training fits it
+        log_odds = np.concatenate([s.ravel() for s, _ in scored])[None, :]
+        outcomes_of = np.concatenate([y.ravel() for _, y in scored])[None, :]
+    calibration = fit_calibration(log_odds, outcomes_of)
     calibration.save(target)
     typer.echo(
         f"{target}: P(Yes) = sigmoid({calibration.scale:.4f} · log-odds {calibration.bias:+.4f}); "

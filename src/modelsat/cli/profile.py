@@ -257,10 +257,10 @@ def profile(
 
 def _aptitude_path(aptitude: Path | None) -> Path:
     """`--aptitude`: a file, or `unified` for the shipped unified test when no such file exists."""
-    from modelsat.aptitude.unified import UNIFIED_PATH
+    from modelsat.aptitude.unified import aptitude_file
 
     assert aptitude is not None, "profile checks that --router or --aptitude is given"
-    return UNIFIED_PATH if str(aptitude) == "unified" and not aptitude.exists() else aptitude
+    return aptitude_file(aptitude)
 
 
 def _report_plan(plan: "TestPlan", cost: "Estimate", task_kinds: dict[str, str | None], as_json: bool) -> None:

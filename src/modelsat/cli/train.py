@@ -29,6 +29,22 @@ def train(
         str, typer.Option("--config", "-c", help="Preset name (cpu-small, paper) or a YAML config file.")
     ] = "cpu-small",
     overrides: SetOption = None,
+    zoos: Annotated[
+        str | None,
+        typer.Option(
+            "--zoos",
+            help="Only the queries of these zoos of an `import all` table, e.g. mmlu-pro,routerdc,alpaca-eval "
+            "(their first query-id part).",
+        ),
+    ] = None,
+    aptitude: Annotated[
+        Path | None,
+        typer.Option(
+            "--aptitude",
+            help="Train with this aptitude set (a file, or `unified` for the shipped one test of every kind of "
+            "request) instead of selecting one from the outcomes.",
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/checkpoints/last.pt.")] = False,
     device: DeviceOption = "cpu",
 ) -> None:
@@ -36,6 +52,9 @@ def train(
     to read cards on its validation split (`modelsat readout choose`)."""
     from accelerate import PartialState
 
+    from modelsat.aptitude.aptitude_set import AptitudeSet
+    from modelsat.aptitude.unified import aptitude_file
+    from modelsat.data.importers.all_zoos import rows_of_zoos
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import parse_models, resolve_zoo
     from modelsat.router.config import load_config, preset_names
@@ -45,13 +64,16 @@ def train(
     is_file = config not in preset_names()
     cfg = load_config(None if is_file else config, Path(config) if is_file else None, overrides or [])
     table = read_outcomes(outcomes)
+    if zoos:
+        table = rows_of_zoos(table, parse_models(zoos), outcomes)
     chosen = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
     left_out = parse_models(holdout) if holdout else []
     chosen = [m for m in chosen if m not in left_out]
     main_process = PartialState(cpu=device == "cpu").is_main_process  # one line per run under `accelerate launch`
     if main_process:
         err.print(f"training on {len(chosen)} models: {', '.join(chosen)}")
-    result = train_router(table, chosen, cfg, out, resume=resume, device=device, new_models=left_out)
+    test = AptitudeSet.load(aptitude_file(aptitude)) if aptitude is not None else None
+    result = train_router(table, chosen, cfg, out, resume=resume, device=device, aptitude=test, new_models=left_out)
     if main_process:
         err.print(
             f"router written to {result.router_dir} (best validation {cfg.train.select_by} "

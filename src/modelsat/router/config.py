@@ -173,15 +173,18 @@ class TrainConfig(Strict):
         "0 = uniform. Above 0, stronger models are sampled more often (the paper's data refinement), so the "
         "listwise loss compares the strong models that routing chooses between more often.",
     )
-    selection_models: int = Field(
+    selection_models: int | dict[str, int] = Field(
         0,
-        ge=0,
         description="Hold this many zoo models out of the loss (spread across the zoo's strength) and keep the "
         "checkpoint that routes the validation queries best with them joining by card only: checkpoints are chosen "
-        "for reading cards, not for remembering the trained ones.",
+        "for reading cards, not for remembering the trained ones. On a table of several zoos (`import all`) it "
+        "counts per zoo, and a mapping gives each zoo its own (`{mmlu-pro: 4, routerdc: 2}`; a zoo not named: 0); "
+        "only models of that zoo alone are picked.",
     )
-    max_train_queries: int | None = Field(
-        None, ge=2, description="Train on a fixed random subset of this many informative train queries (null: all)."
+    max_train_queries: int | dict[str, int] | None = Field(
+        None,
+        description="Train on a fixed random subset of this many informative train queries (null: all); per zoo on a "
+        "table of several zoos, or a mapping per zoo (a zoo not named: all of its queries).",
     )
     stage1_steps: int = Field(600, ge=0, description="Steps training the connector only (LLM and encoder frozen).")
     stage2_steps: int = Field(0, ge=0, description="Steps training connector + LoRA (+ encoder when set).")
@@ -243,7 +246,12 @@ class TrainConfig(Strict):
         description="Which validation figure picks the kept weights: routed accuracy (quality only), or the AIQ of "
         "the P(Yes) − λ·cost sweep over the outcomes' recorded per-query costs (for cost-aware routing).",
     )
-    val_queries: int = Field(600, ge=10, description="Validation queries used for model selection.")
+    val_queries: int | dict[str, int] = Field(
+        600,
+        description="Validation queries used for model selection; per zoo on a table of several zoos, or a mapping "
+        "per zoo (a zoo not named: all of its validation queries). With several zoos the kept weights route best "
+        "averaged over the zoos.",
+    )
     checkpoint_every: int = Field(50, ge=1)
     bf16: Literal["auto", "on", "off"] = Field("auto", description="bf16 autocast: auto = when the CPU/GPU has it.")
     seed: int = 0
@@ -261,6 +269,22 @@ class TrainConfig(Strict):
         False,
         description="Also a core task per non-MMLU task of the outcomes (MMLU-Pro's own problem categories).",
     )
+
+    @model_validator(mode="after")
+    def _per_zoo_counts_in_range(self) -> "TrainConfig":
+        for name, least in (("selection_models", 0), ("max_train_queries", 2), ("val_queries", 10)):
+            value = getattr(self, name)
+            counts = value.values() if isinstance(value, dict) else [] if value is None else [value]
+            if any(count < least for count in counts):
+                raise ValueError(f"train.{name}: every count must be at least {least} (got {value})")
+        return self
+
+
+def per_zoo(value: int | dict[str, int] | None, zoo: str, default: int | None) -> int | None:
+    """A per-zoo training setting's value for `zoo`: the int itself, the mapping's entry, or `default`."""
+    if isinstance(value, dict):
+        return value.get(zoo, default)
+    return value
 
 
 class ModelsatConfig(Strict):

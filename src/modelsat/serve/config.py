@@ -38,12 +38,16 @@ class Tradeoff(BaseModel):
     lam: float = Field(default=0.0, ge=0, alias="lambda", description="Utility given up per USD of estimated cost.")
     max_cost: float | None = Field(default=None, ge=0, description="Most USD a request may cost (estimated).")
     quality: float | None = Field(
-        default=None, gt=0, le=1, description="Target: the cheapest routing keeping this share of the strongest "
-        "candidate's accuracy (the λ of `modelsat calibrate --targets`)."
+        default=None,
+        gt=0,
+        le=1,
+        description="Target: the cheapest routing keeping this share of the strongest "
+        "candidate's accuracy (the λ of `modelsat calibrate --targets`).",
     )
     budget: float | None = Field(
-        default=None, gt=0, description="Target: the most accurate routing costing at most this share of the "
-        "strongest candidate's cost."
+        default=None,
+        gt=0,
+        description="Target: the most accurate routing costing at most this share of the strongest candidate's cost.",
     )
     strong_share: float | None = Field(
         default=None, ge=0, le=1, description="Target, for one strong and one weak model: this share to the strong one."

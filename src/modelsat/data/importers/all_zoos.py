@@ -17,7 +17,7 @@ Example:
     differences(rows_of_zoo(result.outcomes, "routerdc"), routerdc.load(Path("../shared/data/routerdc")).outcomes)
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +39,21 @@ ZOO_SOURCES: dict[str, tuple[str, Callable[[Path], ImportResult]]] = {
 def zoo_of(query_ids: pd.Series) -> pd.Series:
     """The zoo of each query id: its first path component (`routerdc/gsm8k/train/3` -> `routerdc`)."""
     return query_ids.astype(str).str.split("/", n=1).str[0]
+
+
+def rows_of_zoos(outcomes: pd.DataFrame, zoos: Sequence[str], origin: object) -> pd.DataFrame:
+    """The rows of `outcomes` whose query ids are in `zoos` (first query-id parts), all columns kept.
+
+    Raises:
+        DataError: a zoo with no row in `outcomes` (read from `origin`), naming the zoos it has.
+    """
+    found = zoo_of(outcomes["query_id"])
+    missing = [z for z in zoos if not (found == z).any()]
+    if missing:
+        raise DataError(
+            f"{origin}: no query of zoo(s) {', '.join(missing)}; it has {', '.join(sorted(found.unique()))}"
+        )
+    return outcomes[found.isin(zoos).to_numpy()]
 
 
 def shared_models(outcomes: pd.DataFrame) -> dict[str, list[str]]:

@@ -216,7 +216,8 @@ def candidates(
 
 
 def routed(scores: np.ndarray, outcomes: np.ndarray) -> np.ndarray:
-    """(Q,) each query's outcome on its top-scored model."""
+    """(Q,) each query's outcome on its top-scored model among those with an outcome (NaN: a model of another zoo)."""
+    scores = np.where(np.isnan(outcomes), -np.inf, scores)
     return outcomes[np.arange(len(scores)), scores.argmax(axis=1)]
 
 

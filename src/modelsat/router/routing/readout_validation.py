@@ -1,7 +1,9 @@
 """The validation queries a router's readout is chosen on (`readout_choice.py`), scored in fast mode.
 
 The queries are the validation split of the router's training zoo (its config's `meta.zoo`: the models it held out
-join by card and lend no labels), answered by every one of those models, the aptitude questions excluded. Each
+join by card and lend no labels), answered by every one of those models, the aptitude questions excluded; a router
+trained on several zoos is validated on each zoo's queries among that zoo's models, the zoos weighing the same, as
+it was trained (`training/zoo_blocks.py`). Each
 candidate readout is scored by the fast scorer that routes with it, so what is chosen is what ships.
 
 Example:
@@ -26,7 +28,8 @@ from modelsat.router.routing.fast import FastScorer
 from modelsat.router.routing.folder import RouterFolder
 from modelsat.router.routing.readout_choice import ReadoutChoice
 from modelsat.router.routing.routing_text import RoutingTextReader
-from modelsat.router.training.training_data import ScoreMatrix
+from modelsat.router.training.training_data import ScoreMatrix, zoo_matrices
+from modelsat.router.training.zoo_blocks import leaked_query_ids
 
 err = Console(stderr=True)
 
@@ -68,17 +71,16 @@ class ValidationSet:
         zoo = [m for m in folder.meta.get("zoo", []) if m in cards]
         if len(zoo) < 2:
             raise RouterError(f"{router_dir}: its config names fewer than two training models with cards")
-        matrix = ScoreMatrix.from_outcomes(outcomes, zoo, "validation", exclude=aptitude.query_ids)
+        exclude = set(aptitude.query_ids) | leaked_query_ids(outcomes)
         by_query = outcomes.drop_duplicates("query_id").set_index("query_id")
-        queries = by_query.loc[matrix.query_ids].reset_index()
-        weights = task_weights(queries)["all"] if declares_domains(queries) else np.full(len(queries), 1 / len(queries))
+        matrix, weights = validation_matrix(zoo_matrices(outcomes, zoo, "validation", exclude), zoo, by_query)
         reader = RoutingTextReader.for_router(load_tokenizer(cfg.router.llm), cfg.router)
         scorer = FastScorer.load(folder)
         assert scorer.capability.readout is not None
         prompts = by_query["prompt"].astype(str)
         aptitude_ids = [q for task in aptitude.tasks for q in task.query_ids]
         if progress:
-            err.print(f"choosing the readout on {len(queries):,} validation queries × {len(zoo)} models")
+            err.print(f"choosing the readout on {len(weights):,} validation queries × {len(zoo)} models")
         aptitude_embedded = embed(scorer, reader.texts(prompts.loc[aptitude_ids].tolist()))
         return cls(
             scorer=scorer,
@@ -97,6 +99,26 @@ class ValidationSet:
         capability.readout = copy.deepcopy(self.trained_readout)
         scorer = FastScorer(capability, self.scorer.cfg, self.scorer.prototypes, candidate)
         return scorer.scores_embedded(self.embedded, scorer.prepare(self.cards), len(self.cards))
+
+
+def validation_matrix(
+    matrices: dict[str, ScoreMatrix], models: list[str], by_query: pd.DataFrame
+) -> tuple[ScoreMatrix, np.ndarray]:
+    """One (Q, N) matrix of `models` from one dense matrix per zoo, NaN where a model did not answer a query's zoo,
+    and (Q,) query weights: within a zoo task-averaged where its data declares domains, else uniform; each zoo
+    weighs the same."""
+    column = {m: i for i, m in enumerate(models)}
+    scores, weights = [], []
+    for matrix in matrices.values():
+        block = np.full((len(matrix.prompts), len(models)), np.nan)
+        block[:, [column[m] for m in matrix.models]] = matrix.scores
+        queries = by_query.loc[matrix.query_ids].reset_index()
+        within = task_weights(queries)["all"] if declares_domains(queries) else np.full(len(queries), 1 / len(queries))
+        scores.append(block)
+        weights.append(within / len(matrices))
+    ids = np.concatenate([m.query_ids for m in matrices.values()])
+    prompts = [p for m in matrices.values() for p in m.prompts]
+    return ScoreMatrix(ids, prompts, np.concatenate(scores), models), np.concatenate(weights)
 
 
 def embed(scorer: FastScorer, texts: list[str]) -> np.ndarray:

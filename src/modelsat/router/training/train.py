@@ -60,6 +60,7 @@ from modelsat.router.training.losses import card_group_loss, instruction_listwis
 from modelsat.router.training.mixing import TaskGroups, mix_models
 from modelsat.router.training.prefix_store import PrefixStore, score_stored
 from modelsat.router.training.training_data import ScoreMatrix
+from modelsat.router.training.zoo_blocks import ZooBlock, draw_block, selection_models, zoo_blocks
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoints/last.pt"
@@ -134,22 +135,6 @@ def card_subset(n_cards: int, k: int, rng: np.random.Generator, weights: np.ndar
     return np.sort(rng.choice(n_cards, k, replace=False, p=w / w.sum()))
 
 
-def selection_models(outcomes: pd.DataFrame, models: Sequence[str], n: int, exclude: frozenset[str]) -> list[str]:
-    """`n` of `models` spread evenly over their train accuracy (`train.selection_models`), weakest to strongest.
-
-    Raises:
-        ConfigError: when fewer than two models would be left for the loss.
-    """
-    if n == 0:
-        return []
-    if len(models) - n < 2:
-        raise ConfigError(f"train.selection_models={n} leaves fewer than 2 of the {len(models)} zoo models to train on")
-    strength = ScoreMatrix.from_outcomes(outcomes, models, "train", exclude=exclude).model_accuracy
-    ranked = [models[i] for i in np.argsort(strength, kind="stable")]
-    picks = np.linspace(0, len(ranked) - 1, n + 2)[1:-1].round().astype(int)  # interior points: not the extremes
-    return [ranked[i] for i in picks]
-
-
 def validation_scores(net: RouterNet, matrix: ScoreMatrix, cards: list, bf16: bool) -> np.ndarray:
     """(Q, N) log-odds of the matrix's queries × `cards`, in eval mode."""
     net.eval()
@@ -161,6 +146,15 @@ def validation_scores(net: RouterNet, matrix: ScoreMatrix, cards: list, bf16: bo
 def routed_accuracy(scores: np.ndarray, matrix: ScoreMatrix) -> float:
     """Mean score of the argmax model on the matrix's queries."""
     return float(matrix.scores[np.arange(len(scores)), scores.argmax(axis=1)].mean())
+
+
+def validation_entry(at_step: int, scores: Sequence[np.ndarray], blocks: Sequence[ZooBlock]) -> dict:
+    """One validation point: routed accuracy (averaged over the zoos when there are several, each zoo's beside)."""
+    per_zoo = {b.zoo: routed_accuracy(s, b.val) for s, b in zip(scores, blocks, strict=True)}
+    entry = {"step": at_step, "val_accuracy": float(np.mean(list(per_zoo.values())))}
+    if len(blocks) > 1:
+        entry |= {f"val_accuracy_{zoo}": accuracy for zoo, accuracy in per_zoo.items()}
+    return entry
 
 
 def validation_costs(outcomes: pd.DataFrame, val: ScoreMatrix) -> np.ndarray:
@@ -179,10 +173,16 @@ def validation_costs(outcomes: pd.DataFrame, val: ScoreMatrix) -> np.ndarray:
     return cost
 
 
-def save_calibration(out_dir: Path, scores: np.ndarray, val: ScoreMatrix) -> None:
-    """Fit the best weights' calibration from their validation `scores` (a warning when it cannot be fitted)."""
+def save_calibration(out_dir: Path, scores: Sequence[np.ndarray], blocks: Sequence[ZooBlock]) -> None:
+    """Fit the best weights' calibration from their validation `scores`, one (Q, N) matrix per zoo, on every
+    (query, model) pair of them (a warning when it cannot be fitted)."""
+    if len(blocks) == 1:
+        log_odds, outcomes = scores[0], blocks[0].val.scores
+    else:
+        log_odds = np.concatenate([s.ravel() for s in scores])[None, :]
+        outcomes = np.concatenate([b.val.scores.ravel() for b in blocks])[None, :]
     try:
-        fit_calibration(scores, val.scores).save(out_dir / CALIBRATION_FILE)
+        fit_calibration(log_odds, outcomes).save(out_dir / CALIBRATION_FILE)
     except RouterError as exc:
         log.warning("P(Yes) left uncalibrated: %s", exc)
 
@@ -236,25 +236,19 @@ def train_router(
     for card in cards_by_model.values():
         if card.is_partial:
             log.info("%s has a partial card: not tested on %s", card.model, ", ".join(card.untested_entries()))
-    selection = selection_models(outcomes, models, tc.selection_models, aptitude.query_ids)
-    loss_models = [m for m in models if m not in selection]
-    cards = [cards_by_model[m] for m in loss_models]
-    val_cards = [cards_by_model[m] for m in models]
-    train = ScoreMatrix.from_outcomes(outcomes, loss_models, "train", exclude=aptitude.query_ids).informative()
-    if tc.max_train_queries is not None:
-        train = train.subset(tc.max_train_queries, tc.seed)
-    val = ScoreMatrix.from_outcomes(outcomes, models, "validation", exclude=aptitude.query_ids).subset(
-        tc.val_queries, tc.seed
-    )
-    log.info("training on %d informative train queries, validating on %d", len(train.prompts), len(val.prompts))
+    selection = selection_models(outcomes, models, tc, aptitude.query_ids)
+    blocks = zoo_blocks(outcomes, models, selection, tc, cards_by_model, aptitude.query_ids)
+    n_train, n_val = sum(len(b.train.prompts) for b in blocks), sum(len(b.val.prompts) for b in blocks)
+    log.info("training on %d informative train queries, validating on %d", n_train, n_val)
     if selection:
         log.info("held out of the loss, joining validation by card: %s", ", ".join(selection))
-    val_cost = validation_costs(outcomes, val) if tc.select_by == "aiq" else None
+    val_cost = validation_costs(outcomes, blocks[0].val) if tc.select_by == "aiq" else None
 
     dev = accelerator.device
     net = RouterNet.build(cfg.router, device=dev)
     reader = RoutingTextReader.for_router(net.llm_tokenizer, cfg.router)  # what routing will read of each prompt
-    train.prompts, val.prompts = reader.texts(train.prompts), reader.texts(val.prompts)
+    for block in blocks:
+        block.train.prompts, block.val.prompts = reader.texts(block.train.prompts), reader.texts(block.val.prompts)
     if cfg.router.reads_prototypes:
         net.prototypes = aptitude_prototypes(net, aptitude, outcomes, reader)
     bf16 = use_bf16(tc.bf16, dev)
@@ -277,45 +271,53 @@ def train_router(
         average = WeightAverage(tc.ema_decay, checkpoint.get("average") if checkpoint is not None else None)
     model, optimizer = accelerator.prepare(net, optimizer)
     rng = np.random.default_rng([tc.seed, step, accelerator.process_index])
-    model_weights = (
-        torch.tensor(train.model_accuracy / train.model_accuracy.mean()) if tc.strong_model_weighting else None
-    )
-    card_draw_weights = train.model_accuracy**tc.card_sampling_power if tc.card_sampling_power > 0 else None
-    groups = TaskGroups.from_outcomes(outcomes, aptitude, train.query_ids) if tc.mixed_models else None
+    groups = TaskGroups.from_outcomes(outcomes, aptitude, blocks[0].train.query_ids) if tc.mixed_models else None
     meta = {
         "zoo": models,
         "new_models": list(new_models),
         "selection_models": selection,
         "seed": tc.seed,
-        "n_train_queries": len(train.prompts),
+        "n_train_queries": n_train,
     }
+    if len(blocks) > 1:
+        meta["train_queries_per_zoo"] = {b.zoo: len(b.train.prompts) for b in blocks}
 
-    best_scores: np.ndarray | None = None  # validation scores of the best weights, for the calibration
-    store = val_store = None
+    best_scores: list[np.ndarray] | None = None  # validation scores of the best weights, for the calibration
     lora = cfg.router.lora
     # stage 2 leaves the stored prefixes and instruction embeddings as they are
     prefix_frozen = (lora is None or lora.scope == "suffix") and not tc.stage2_train_encoder
     if (stage == 1 or prefix_frozen) and tc.prefix_store:
-        with accelerator.main_process_first():
-            rows_bf16 = tc.prefix_store_dtype == "bf16"
-            store = PrefixStore.open_or_build(net, train.prompts, out_dir / PREFIX_STORE, bf16, rows_bf16)
-        if accelerator.is_main_process:
-            val_store = PrefixStore.open_or_build(
-                net, val.prompts, out_dir / VAL_PREFIX_STORE, bf16, rows_bf16=False, desc="validation prefixes"
-            )
+        for block in blocks:
+            within = "" if len(blocks) == 1 else block.zoo  # one zoo: the store's place before zoos had blocks
+            with accelerator.main_process_first():
+                rows_bf16 = tc.prefix_store_dtype == "bf16"
+                block.store = PrefixStore.open_or_build(
+                    net, block.train.prompts, out_dir / PREFIX_STORE / within, bf16, rows_bf16
+                )
+            if accelerator.is_main_process:
+                block.val_store = PrefixStore.open_or_build(
+                    net,
+                    block.val.prompts,
+                    out_dir / VAL_PREFIX_STORE / within,
+                    bf16,
+                    rows_bf16=False,
+                    desc="validation prefixes",
+                )
 
     def evaluate_and_keep(at_step: int) -> None:
         nonlocal best, best_scores
         if accelerator.is_main_process:
             began = time.time()
             with average.swapped_in(net) if average is not None else nullcontext():
-                if (stage == 1 or prefix_frozen) and val_store is not None:  # prefixes unchanged: stored ones hold
-                    scores = score_stored(net, val_store, val_cards, batch_size=32, bf16=bf16)
-                else:
-                    scores = validation_scores(net, val, val_cards, bf16)
-                entry = {"step": at_step, "val_accuracy": routed_accuracy(scores, val)}
+                scores = []
+                for block in blocks:
+                    if (stage == 1 or prefix_frozen) and block.val_store is not None:  # unchanged prefixes: stored
+                        scores.append(score_stored(net, block.val_store, block.val_cards, batch_size=32, bf16=bf16))
+                    else:
+                        scores.append(validation_scores(net, block.val, block.val_cards, bf16))
+                entry = validation_entry(at_step, scores, blocks)
                 if val_cost is not None:
-                    entry["val_aiq"] = validation_aiq(scores, val_cost, val.scores)
+                    entry["val_aiq"] = validation_aiq(scores[0], val_cost, blocks[0].val.scores)
                 if entry[f"val_{tc.select_by}"] > best:
                     best, best_scores = entry[f"val_{tc.select_by}"], scores
                     at = meta | {"step": at_step}
@@ -330,8 +332,8 @@ def train_router(
         evaluate_and_keep(0)
     model.train()
     bar = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True, disable=not accelerator.is_main_process)
-    lengths = np.array([len(p) for p in train.prompts])
-    pending: list[np.ndarray] = []
+    lengths = {block.zoo: block.lengths for block in blocks}
+    model_weights = {block.zoo: block.model_weights() if tc.strong_model_weighting else None for block in blocks}
     first_step = step
     while step < total:
         step_began = time.time()
@@ -341,21 +343,24 @@ def train_router(
             model, optimizer = accelerator.prepare(net, optimizer)
         for group in optimizer.param_groups:
             group["lr"] = group["base_lr"] * lr_at(step, total, tc)
-        if not pending:
-            pending = train.length_bucketed_batches(
-                tc.batch_instructions, LENGTH_BUCKETS, rng, tc.discriminative_weighting, lengths
+        block = draw_block(blocks, rng)
+        train, cards, store = block.train, block.cards, block.store
+        if not block.pending:
+            block.pending = train.length_bucketed_batches(
+                tc.batch_instructions, LENGTH_BUCKETS, rng, tc.discriminative_weighting, lengths[block.zoo]
             )
-        rows = pending.pop()
-        step_cards, step_targets, step_weights = cards, train.scores[rows], model_weights
+        rows = block.pending.pop()
+        step_cards, step_targets, step_weights = cards, train.scores[rows], model_weights[block.zoo]
         if groups is not None:
             extra_cards, extra_targets = mix_models(
                 cards, step_targets, groups.of_queries[rows], groups, tc.mixed_models, rng
             )
             step_cards, step_targets = cards + extra_cards, np.concatenate([step_targets, extra_targets], axis=1)
-            if model_weights is not None:
-                step_weights = torch.cat([model_weights, torch.ones(len(extra_cards), dtype=model_weights.dtype)])
+            if step_weights is not None:
+                step_weights = torch.cat([step_weights, torch.ones(len(extra_cards), dtype=step_weights.dtype)])
         if tc.cards_per_step is not None and tc.cards_per_step < len(step_cards):
-            cols = card_subset(len(step_cards), tc.cards_per_step, rng, card_draw_weights)
+            draw_weights = train.model_accuracy**tc.card_sampling_power if tc.card_sampling_power > 0 else None
+            cols = card_subset(len(step_cards), tc.cards_per_step, rng, draw_weights)
             step_cards, step_targets = [step_cards[c] for c in cols], step_targets[:, cols]
             step_weights = None if step_weights is None else step_weights[torch.as_tensor(cols)]
         step_cards = [drop_entries(card, rng, tc.card_dropout) for card in step_cards]
@@ -408,8 +413,8 @@ def train_router(
             shutil.rmtree(out_dir / folder, ignore_errors=True)
         if best_scores is None:  # the best weights predate --resume: score them again
             load_trainable_state(net, load_file(str(out_dir / "weights.safetensors")))
-            best_scores = validation_scores(net, val, val_cards, bf16)
-        save_calibration(out_dir, best_scores, val)
+            best_scores = [validation_scores(net, b.val, b.val_cards, bf16) for b in blocks]
+        save_calibration(out_dir, best_scores, blocks)
     seconds = time.time() - started
     if accelerator.is_main_process:
         metrics = {"history": history, f"best_val_{tc.select_by}": best, "bf16": bf16, "train_seconds": seconds}

@@ -80,3 +80,39 @@ class ScoreMatrix:
             return self
         idx = np.sort(np.random.default_rng(seed).choice(len(self.prompts), size=n, replace=False))
         return ScoreMatrix(self.query_ids[idx], [self.prompts[i] for i in idx], self.scores[idx], self.models)
+
+
+OTHER_ZOO = "outcomes"  # the block of queries whose id names no zoo of `import all`
+
+
+def training_zoos(query_ids: pd.Series) -> pd.Series:
+    """The zoo each query trains in: its id's first path component when that names a zoo of `modelsat import all`
+    (`mmlu-pro/…`, `routerdc/…`, `alpaca-eval/…`, `routerbench/…`), else `OTHER_ZOO` (a table of one's own)."""
+    from modelsat.data.importers.all_zoos import ZOO_SOURCES, zoo_of
+
+    prefix = zoo_of(query_ids)
+    return prefix.where(prefix.isin(list(ZOO_SOURCES)), OTHER_ZOO)
+
+
+def zoo_matrices(
+    outcomes: pd.DataFrame, models: Sequence[str], split: str, exclude: Iterable[str] = ()
+) -> dict[str, ScoreMatrix]:
+    """One `ScoreMatrix` per zoo of `outcomes` (`training_zoos`), each with the `models` that answered that zoo's
+    queries, in `models`' order. A table of one zoo gives one matrix, exactly `ScoreMatrix.from_outcomes`; the table
+    of `modelsat import all` gives one per zoo, so a router trained on every zoo compares on each query only the
+    models that answered it.
+
+    Raises:
+        DataError: when no zoo has two models and a query they all answered.
+    """
+    rows = outcomes[outcomes["model"].isin(models)]
+    zoos = training_zoos(rows["query_id"])
+    blocks = {}
+    for zoo in sorted(zoos.unique()):
+        answered = set(rows.loc[zoos == zoo, "model"])
+        zoo_models = [m for m in models if m in answered]
+        if len(zoo_models) >= 2:
+            blocks[zoo] = ScoreMatrix.from_outcomes(rows[zoos == zoo], zoo_models, split, exclude)
+    if not blocks:
+        raise DataError(f"no zoo of these outcomes has two of {', '.join(models)} answering one {split} query")
+    return blocks
