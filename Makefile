@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA ?= $(or $(MODELSAT_DATA),../shared/data)
 
 .PHONY: setup test demo router router-small12 router-holdout router-fold-c router-routerbench router-specialists \
-  router-specialists-folds router-chat router-one lint bench replicas clean
+  router-specialists-folds router-chat router-one router-one-no-specialists lint bench replicas clean
 
 setup: $(STAMP)
 
@@ -108,6 +108,14 @@ out/all.parquet: | $(STAMP)
 router-one: setup out/all.parquet
 	$(BIN)/modelsat train --outcomes out/all.parquet --zoos mmlu-pro,routerdc,alpaca-eval --zoo all \
 	  --holdout $(FOLD_AB),$(CHAT_NEW) --aptitude unified -o routers/one --config configs/one-router.yaml
+
+# The same without the specialists zoo's labels: its five models of no other zoo join by card, and the two it shares
+# with MMLU-Pro (Mistral-7B-v0.1, Meta-Llama-3-8B) are trained on MMLU-Pro's labels alone (docs/one-router.md).
+SPECIALISTS_ONLY := MetaMath-Mistral-7B,Chinese-Mistral-7B-v0.1,zephyr-7b-beta,dolphin-2.6-mistral-7b,dolphin-2.9-llama3-8b
+router-one-no-specialists: setup out/all.parquet
+	$(BIN)/modelsat train --outcomes out/all.parquet --zoos mmlu-pro,alpaca-eval --zoo all \
+	  --holdout $(FOLD_AB),$(CHAT_NEW),$(SPECIALISTS_ONLY) --aptitude unified -o routers/one-no-specialists \
+	  --config configs/one-router.yaml
 
 bench: setup
 	$(BIN)/python benchmarks/route_speed.py

@@ -65,12 +65,12 @@ def mask_cards(cards: list[Card], rng: np.random.Generator, n_kinds: int, share:
     return out
 
 
-def request_weights(scorer: FastScorer, embedded: torch.Tensor, keys: torch.Tensor, is_fact: torch.Tensor):
+def request_weights(scorer: FastScorer, embedded: torch.Tensor, keys: torch.Tensor, prior: torch.Tensor):
     """(Q, N, C) the readout's weights of each request over each card's slots."""
     readout = scorer.capability.readout
     if readout.groups is not None:
         return torch.einsum("bg,ncg->bnc", readout.groups(embedded), keys.float())
-    return readout.similarity_weights(embedded, keys, is_fact)
+    return readout.similarity_weights(embedded, keys, prior)
 
 
 def rule_scores(scorer, embedded, cards, rule: str) -> np.ndarray:
@@ -83,19 +83,19 @@ def rule_scores(scorer, embedded, cards, rule: str) -> np.ndarray:
     with torch.no_grad():
         if rule.startswith("kind-"):  # what routing reads
             accuracy, _ = readout_inputs(cards, raw.shape[1], scorer.device, float(rule.removeprefix("kind-")))
-            return readout(embedded, side.keys, accuracy, side.is_fact).numpy()
+            return readout(embedded, side.keys, accuracy, side.prior).numpy()
         if rule.startswith("peer-"):  # every task a kind of its own: the peers' mean, never the model's own
             tasks = [s.task for s in cards[0].scores]
             filled = fill_untested(card_accuracies(cards), float(rule.removeprefix("peer-")), tasks)
             accuracy = torch.cat([filled, raw[:, filled.shape[1] :]], dim=1)
-            return readout(embedded, side.keys, accuracy, side.is_fact).numpy()
+            return readout(embedded, side.keys, accuracy, side.prior).numpy()
         if rule == "renormalise":
-            w = request_weights(scorer, embedded, side.keys, side.is_fact) * (~untested).float()
+            w = request_weights(scorer, embedded, side.keys, side.prior) * (~untested).float()
             pooled = (w * raw.nan_to_num(0.0)).sum(-1) / w.sum(-1).clamp(min=1e-9)
             return (readout.weight * torch.logit(pooled.clamp(0.01, 0.99))).numpy()
         fill = torch.zeros_like(raw) if rule == "zero" else torch.tensor([[c.mean_accuracy] for c in cards])
         accuracy = torch.where(untested, fill.expand_as(raw), raw)
-        return readout(embedded, side.keys, accuracy, side.is_fact).numpy()
+        return readout(embedded, side.keys, accuracy, side.prior).numpy()
 
 
 def tested_first(scores: np.ndarray, y: np.ndarray, tested: np.ndarray) -> tuple[float, int]:

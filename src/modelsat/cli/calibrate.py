@@ -60,7 +60,7 @@ def calibrate(
     folder = RouterFolder.read(router, calibrations=targets)  # targets read calibrated P(Yes); a calibration fits raw
     table = read_outcomes(outcomes)
     zoo = check_models(parse_models(models) if models else folder.meta.get("zoo", []), table["model"].unique())
-    matrices = zoo_matrices(table, zoo, "validation", exclude=folder.aptitude.query_ids)
+    matrices = zoo_matrices(table, zoo, "validation", folder.aptitude.query_ids, folder.meta.get("zoos"))
     if limit is not None:
         matrices = {name: matrix.subset(limit, seed=0) for name, matrix in matrices.items()}
     if targets:

@@ -33,8 +33,9 @@ def train(
         str | None,
         typer.Option(
             "--zoos",
-            help="Only the queries of these zoos of an `import all` table, e.g. mmlu-pro,routerdc,alpaca-eval "
-            "(their first query-id part).",
+            help="Train and validate on these zoos of an `import all` table only, e.g. mmlu-pro,routerdc,alpaca-eval "
+            "(their first query-id part); --zoo picks among their models, and a held-out model of any zoo joins by "
+            "its card.",
         ),
     ] = None,
     aptitude: Annotated[
@@ -64,16 +65,18 @@ def train(
     is_file = config not in preset_names()
     cfg = load_config(None if is_file else config, Path(config) if is_file else None, overrides or [])
     table = read_outcomes(outcomes)
-    if zoos:
-        table = rows_of_zoos(table, parse_models(zoos), outcomes)
-    chosen = resolve_zoo(table["model"].unique(), zoo=zoo, models=models)
+    trained_zoos = parse_models(zoos) if zoos else None
+    answering = rows_of_zoos(table, trained_zoos, outcomes) if trained_zoos else table
+    chosen = resolve_zoo(answering["model"].unique(), zoo=zoo, models=models)
     left_out = parse_models(holdout) if holdout else []
     chosen = [m for m in chosen if m not in left_out]
     main_process = PartialState(cpu=device == "cpu").is_main_process  # one line per run under `accelerate launch`
     if main_process:
         err.print(f"training on {len(chosen)} models: {', '.join(chosen)}")
     test = AptitudeSet.load(aptitude_file(aptitude)) if aptitude is not None else None
-    result = train_router(table, chosen, cfg, out, resume=resume, device=device, aptitude=test, new_models=left_out)
+    result = train_router(
+        table, chosen, cfg, out, resume=resume, device=device, aptitude=test, new_models=left_out, zoos=trained_zoos
+    )
     if main_process:
         err.print(
             f"router written to {result.router_dir} (best validation {cfg.train.select_by} "

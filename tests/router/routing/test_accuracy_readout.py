@@ -9,13 +9,14 @@ from router_doubles import STAGE1_INSTRUCTIONS, TINY_TRAIN, stage1_backward, syn
 
 from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.errors import ConfigError
-from modelsat.router.config import ModelsatConfig, RouterConfig
-from modelsat.router.routing.capability import AccuracyReadout
+from modelsat.router.config import ModelsatConfig, RouterConfig, TrainConfig
+from modelsat.router.routing.capability import AccuracyReadout, slot_prior
 from modelsat.router.routing.folder import read_router_config
 from modelsat.router.routing.llm.inference import score_in_batches
 from modelsat.router.routing.service import load_router
-from modelsat.router.training.train import routed_accuracy, selection_models, train_router
+from modelsat.router.training.train import routed_accuracy, train_router
 from modelsat.router.training.training_data import ScoreMatrix
+from modelsat.router.training.zoo_blocks import selection_models
 
 
 def test_readout_reads_the_clause_nearest_the_instruction_and_ignores_facts() -> None:
@@ -23,8 +24,8 @@ def test_readout_reads_the_clause_nearest_the_instruction_and_ignores_facts() ->
     instructions = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     clauses = torch.tensor([[[1.0, 0.1, 0.0], [0.1, 1.0, 0.0], [0.0, 1.0, 0.0]]]).expand(2, -1, -1)
     accuracy = torch.tensor([[0.8, 0.3, 0.0], [0.4, 0.6, 0.0]])
-    is_fact = torch.tensor([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])  # the fact clause matches instruction 2 best
-    scores = readout(instructions, clauses, accuracy, is_fact)
+    prior = torch.tensor([[0.0, 0.0, -math.inf], [0.0, 0.0, -math.inf]])  # a fact clause: it matches instruction 2 best
+    scores = readout(instructions, clauses, accuracy, prior)
     assert scores[0].tolist() == pytest.approx([math.log(0.8 / 0.2), math.log(0.4 / 0.6)], abs=1e-3)
     assert scores[1].tolist() == pytest.approx([math.log(0.3 / 0.7), math.log(0.6 / 0.4)], abs=1e-3)
 
@@ -62,11 +63,11 @@ def test_selection_models_spread_over_the_zoo_strength_and_leave_two_to_train() 
     ]
     table = pd.concat(rows, ignore_index=True)
     zoo = list(levels)
-    assert selection_models(table, zoo, 0, frozenset()) == []
-    assert selection_models(table, zoo, 1, frozenset()) == ["mid"]
-    assert selection_models(table, zoo, 3, frozenset()) == ["low", "mid", "high"]
+    assert selection_models(table, zoo, TrainConfig(selection_models=0), frozenset()) == []
+    assert selection_models(table, zoo, TrainConfig(selection_models=1), frozenset()) == ["mid"]
+    assert selection_models(table, zoo, TrainConfig(selection_models=3), frozenset()) == ["low", "mid", "high"]
     with pytest.raises(ConfigError, match="fewer than 2"):
-        selection_models(table, zoo, 4, frozenset())
+        selection_models(table, zoo, TrainConfig(selection_models=4), frozenset())
 
 
 def test_models_held_out_of_the_loss_join_validation_by_card(tiny_specs, tmp_path) -> None:
@@ -88,3 +89,17 @@ def test_models_held_out_of_the_loss_join_validation_by_card(tiny_specs, tmp_pat
     assert sorted(router.models) == sorted(zoo)
     fresh = router.score_instructions(val.prompts, zoo)  # validation scored every card, the held-out one too
     assert routed_accuracy(fresh, val) == pytest.approx(result.best_val_score)
+
+
+def test_the_readout_weighs_the_tasks_some_candidate_was_tested_on_and_every_kind_alike() -> None:
+    nan = float("nan")
+    measured = torch.tensor([[0.8, nan, nan, 0.5, 0.4], [nan, nan, 0.6, 0.5, 0.3]])  # nobody tested on task 1
+    kinds = ["knowledge", "knowledge", "code", "knowledge", "chat"]
+    prior = slot_prior(measured, kinds)
+    assert prior[1] == -math.inf
+    assert prior[[0, 3]].tolist() == pytest.approx([-math.log(2)] * 2)  # two knowledge tasks share one kind's weight
+    assert prior[[2, 4]].tolist() == [0.0, 0.0]
+    assert slot_prior(measured, [None] * 5)[[0, 2, 3, 4]].tolist() == [0.0] * 4  # one kind: no balancing
+    assert slot_prior(torch.tensor([[0.5, 0.6]]), ["math", "code"]).tolist() == [0.0, 0.0]  # full cards as before
+    nobody = slot_prior(torch.full((2, 3), nan), ["a", "b", "a"])  # every task read by its prior, kinds alike
+    assert nobody.tolist() == pytest.approx([-math.log(2), 0.0, -math.log(2)])

@@ -50,7 +50,7 @@ def readout_of(scorer: FastScorer, texts: list[str], cards: list[Card], accuracy
     side = scorer.prepare(cards)
     with torch.no_grad():
         embedded = scorer.capability.embed_texts(texts).float()
-        return scorer.capability.readout(embedded, side.keys, accuracy, side.is_fact).numpy()
+        return scorer.capability.readout(embedded, side.keys, accuracy, side.prior).numpy()
 
 
 def test_an_untested_entry_reads_as_the_tested_peers_mean_less_the_margin_not_zero_nor_the_own_average(
@@ -93,9 +93,9 @@ def test_a_model_tested_on_the_requests_kind_ranks_above_an_untested_one_of_equa
 def test_full_cards_read_their_accuracies_unchanged(cards: list[Card]) -> None:
     raw = card_accuracies(cards)
     assert fill_untested(raw, 0.05, [s.task for s in cards[0].scores]) is raw
-    accuracy, is_fact = readout_inputs(cards, cards[0].n_slots, torch.device("cpu"), 0.05)
+    accuracy, prior = readout_inputs(cards, cards[0].n_slots, torch.device("cpu"), 0.05)
     expected = torch.tensor([[s.accuracy for s in c.scores] for c in cards])
-    assert torch.equal(accuracy, expected) and not is_fact.any()
+    assert torch.equal(accuracy, expected) and torch.equal(prior, torch.zeros_like(prior))
 
 
 def test_the_prior_is_the_models_own_kind_then_the_peers_on_the_task_then_the_peers_overall() -> None:
@@ -108,3 +108,14 @@ def test_the_prior_is_the_models_own_kind_then_the_peers_on_the_task_then_the_pe
     overall = (0.8 + 0.6 + 0.4) / 3
     by_task = fill_untested(accuracy, 0.1, ["a", "b", "c"])
     torch.testing.assert_close(by_task, torch.tensor([[0.8, overall - 0.1, 0.6], [0.4, overall - 0.1, 0.5]]))
+
+
+def test_a_model_tested_on_another_test_of_the_kind_reads_by_its_standing_not_its_accuracy_there() -> None:
+    nan = float("nan")
+    # Two zoos tested on two knowledge tests: an easy one (task 0) and a hard one (task 1).
+    accuracy = torch.tensor([[0.9, nan], [0.7, nan], [nan, 0.5], [nan, 0.3]])
+    filled = fill_untested(accuracy, 0.1, ["knowledge", "knowledge"])
+    # The easy test's best model stands 0.2 above its peer: on the hard test, the hard test's mean (0.4) + 0.2 − δ,
+    # below the hard test's own best (0.5), where its own 0.9 would have put it far above.
+    torch.testing.assert_close(filled[:, 1], torch.tensor([0.5, 0.1, 0.5, 0.3]))
+    torch.testing.assert_close(filled[:, 0], torch.tensor([0.9, 0.7, 0.9, 0.5]))

@@ -7,11 +7,13 @@ import pytest
 from router_doubles import TINY_TRAIN, synthetic_outcomes
 
 from modelsat.aptitude.aptitude_set import AptitudeSet, CoreTask
+from modelsat.aptitude.cards import load_cards
 from modelsat.data.schema import write_outcomes
 from modelsat.data.splits import split_of
 from modelsat.errors import ConfigError
 from modelsat.router.config import ModelsatConfig, TrainConfig
 from modelsat.router.routing.calibration import CALIBRATION_FILE
+from modelsat.router.routing.folder import read_router_config
 from modelsat.router.routing.readout_choice import routed
 from modelsat.router.routing.readout_validation import validation_matrix
 from modelsat.router.training import train as train_module
@@ -158,3 +160,18 @@ def test_a_router_trains_on_two_zoos_comparing_each_zoos_models_only(tiny_specs,
     assert code == 0, err
     assert "each among its zoo's: alpaca-eval, mmlu-pro" in " ".join(err.split())
     assert (tmp_path / "router" / CALIBRATION_FILE).is_file()
+
+
+def test_a_zoo_left_out_of_training_joins_by_its_models_cards(tiny_specs, tmp_path):
+    outcomes = two_zoos()
+    router = {"llm": tiny_specs["llm"], "encoder": tiny_specs["encoder"]}
+    cfg = ModelsatConfig.model_validate({"router": router, "train": TINY_TRAIN | {"stage1_steps": 2}})
+    aptitude = two_zoo_test(outcomes)
+    result = train_router(
+        outcomes, ["mathy", "historian"], cfg, tmp_path, aptitude=aptitude, new_models=["poet"], zoos=["mmlu-pro"]
+    )
+    assert "val_accuracy_alpaca-eval" not in result.history[-1]
+    assert read_router_config(tmp_path)[1]["zoos"] == ["mmlu-pro"]
+    poet = load_cards(tmp_path / "cards.json")["poet"]  # tested on the chat zoo's questions alone
+    tested = {s.task for s in poet.scores if s.accuracy is not None}
+    assert tested == {"alpaca-eval/mathematics", "alpaca-eval/history"}

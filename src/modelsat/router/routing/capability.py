@@ -75,14 +75,36 @@ def card_slots(cards: Sequence[Card]) -> int:
 def readout_inputs(
     cards: Sequence[Card], n_slots: int, device: torch.device, margin: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, C) per-slot accuracies (untested entries read by `untested.fill_untested`, 0 for the facts) and fact
-    flags of `cards`: what the accuracy readout weighs."""
+    """(N, C) per-slot accuracies (untested entries read by `untested.fill_untested`, 0 for the facts) and the
+    slots' log prior weights (`slot_prior`) of `cards`: what the accuracy readout weighs."""
     kinds = [s.kind for s in cards[0].scores]
-    tasks = fill_untested(card_accuracies(cards, device), margin, kinds)  # (N, T)
+    measured = card_accuracies(cards, device)  # (N, T), NaN where not tested
+    tasks = fill_untested(measured, margin, kinds)
     n_tasks = tasks.shape[1]
     accuracy = torch.cat([tasks, tasks.new_zeros(len(cards), n_slots - n_tasks)], dim=1)  # (N, T) -> (N, C)
-    is_fact = torch.cat([torch.zeros_like(tasks), torch.ones_like(accuracy[:, n_tasks:])], dim=1)
-    return accuracy, is_fact
+    prior = torch.cat([slot_prior(measured, kinds), tasks.new_full((n_slots - n_tasks,), float("-inf"))])
+    return accuracy, prior.expand(len(cards), -1)
+
+
+def slot_prior(measured: torch.Tensor, kinds: Sequence[str | None]) -> torch.Tensor:
+    """(T,) log prior weight of each core task in the readout, before the request is read (docs/router.md,
+    "Partial cards"). Full cards get 0 everywhere: the readout as before. Partial cards get −inf for a task no
+    candidate was tested on (it would tell them apart by nothing but their other results), and with several kinds
+    of request among the tasks left, −log(those tasks of its kind), so every kind weighs alike whatever its number
+    of core tasks (the unified test has 31 of knowledge, 2 of code) and a candidate tested on many tasks of one kind
+    gains nothing from their number. `measured`: (N, T), NaN where not tested."""
+    if not measured.isnan().any():
+        return torch.zeros(measured.shape[1], dtype=measured.dtype, device=measured.device)
+    weighed = ~measured.isnan().all(0)
+    if not weighed.any():  # nobody was tested on anything: every task, every candidate read by its prior
+        weighed = torch.ones_like(weighed)
+    prior = torch.where(weighed, 0.0, float("-inf")).to(measured.dtype)
+    kept = [kind for kind, keep in zip(kinds, weighed.tolist(), strict=True) if keep]
+    if len(set(kept)) > 1:
+        counts = {kind: kept.count(kind) for kind in set(kept)}
+        share = torch.tensor([math.log(counts.get(kind, 1)) for kind in kinds], dtype=measured.dtype)
+        prior = prior - share.to(prior.device)
+    return prior
 
 
 class GroupPosterior(nn.Module):
@@ -116,28 +138,29 @@ class AccuracyReadout(nn.Module):
         self.groups: GroupPosterior | None = None
 
     def forward(
-        self, instructions: torch.Tensor, clauses: torch.Tensor, accuracy: torch.Tensor, is_fact: torch.Tensor
+        self, instructions: torch.Tensor, clauses: torch.Tensor, accuracy: torch.Tensor, prior: torch.Tensor
     ) -> torch.Tensor:
-        """(B, D_enc) instruction and (N, C, D_enc) clause embeddings, (N, C) accuracies and fact flags → (B, N)."""
+        """(B, D_enc) instruction and (N, C, D_enc) clause embeddings, (N, C) accuracies and the slots' log prior
+        weights (`readout_inputs`; −inf: no weight, as for the facts) → (B, N)."""
         weights = (
             torch.einsum("bg,ncg->bnc", self.groups(instructions), clauses.float())
             if self.groups is not None
-            else self.similarity_weights(instructions, clauses, is_fact)
+            else self.similarity_weights(instructions, clauses, prior)
         )
         pooled = torch.einsum("bnc,nc->bn", weights, accuracy.float()).clamp(0.01, 0.99)
         return self.weight * torch.logit(pooled)
 
     def similarity_weights(
-        self, instructions: torch.Tensor, clauses: torch.Tensor, is_fact: torch.Tensor
+        self, instructions: torch.Tensor, clauses: torch.Tensor, prior: torch.Tensor
     ) -> torch.Tensor:
-        """(B, N, C) softmax over each card's clauses of their cosine similarity to the instruction."""
+        """(B, N, C) softmax over each card's clauses of their cosine similarity to the instruction (at the learned
+        temperature), plus each slot's log prior weight."""
         sim = torch.einsum(
             "bd,ncd->bnc",
             nn.functional.normalize(instructions.float(), dim=-1),
             nn.functional.normalize(clauses.float(), dim=-1),
         )
-        sim = sim.masked_fill(is_fact.bool().unsqueeze(0), float("-inf"))
-        return (sim * self.log_temperature.exp()).softmax(-1)
+        return (sim * self.log_temperature.exp() + prior.float().unsqueeze(0)).softmax(-1)
 
 
 class CapabilityModule(nn.Module):

@@ -46,7 +46,7 @@ class CardSide:
 
     keys: torch.Tensor | None  # (N, C, D_enc) readout keys
     accuracy: torch.Tensor | None  # (N, C) clause accuracies
-    is_fact: torch.Tensor | None  # (N, C) fact flags (no readout weight)
+    prior: torch.Tensor | None  # (N, C) the slots' log prior weights in the readout (−inf: none, as for facts)
     clause_tokens: torch.Tensor | None  # (N, C, D_llm) connector outputs, for the prior head
     present: torch.Tensor | None = None  # (N, C) real clause rows of cards padded to one length (partial cards)
 
@@ -109,7 +109,7 @@ class FastScorer:
         embeddings = None
         if self.capability.prior is not None or self.cfg.readout_keys == "clauses":
             embeddings = self.clause_embeddings(cards)
-        keys = accuracy = is_fact = None
+        keys = accuracy = prior = None
         if self.capability.readout is not None:
             if self.choice is not None and self.choice.kind == "classifier":
                 keys = self.choice.keys(cards, n_slots).to(self.device)
@@ -121,12 +121,12 @@ class FastScorer:
                 raise RouterError("this router's readout reads task prototypes, but none are loaded")
             else:
                 keys = card_prototype_keys(self.prototypes, cards, n_slots).to(self.device)
-            accuracy, is_fact = readout_inputs(cards, n_slots, self.device, self.cfg.untested_margin)
+            accuracy, prior = readout_inputs(cards, n_slots, self.device, self.cfg.untested_margin)
         clause_tokens = None
         if self.capability.prior is not None:
             assert embeddings is not None
             clause_tokens = self.capability.connector(self.capability.clause_inputs(cards, embeddings))
-        return CardSide(keys, accuracy, is_fact, clause_tokens, present)
+        return CardSide(keys, accuracy, prior, clause_tokens, present)
 
     def clause_embeddings(self, cards: Sequence[Card]) -> torch.Tensor:
         """(N, C, D_enc) the cards' clause embeddings, zero rows after a shorter card's own (`per_card`)."""
@@ -151,7 +151,7 @@ class FastScorer:
         """(B, N) log-odds of requests already embedded by the encoder ((B, D_enc), as `embed_texts` gives)."""
         total = torch.zeros(len(embedded), n_cards, device=self.device)
         if self.capability.readout is not None:
-            total += self.capability.readout(embedded, side.keys, side.accuracy, side.is_fact)
+            total += self.capability.readout(embedded, side.keys, side.accuracy, side.prior)
         if side.clause_tokens is not None:
             pooled = self.capability.pool(
                 side.clause_tokens, embedded if self.cfg.instruction_pooling else None, side.present

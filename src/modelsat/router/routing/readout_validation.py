@@ -73,7 +73,8 @@ class ValidationSet:
             raise RouterError(f"{router_dir}: its config names fewer than two training models with cards")
         exclude = set(aptitude.query_ids) | leaked_query_ids(outcomes)
         by_query = outcomes.drop_duplicates("query_id").set_index("query_id")
-        matrix, weights = validation_matrix(zoo_matrices(outcomes, zoo, "validation", exclude), zoo, by_query)
+        matrices = zoo_matrices(outcomes, zoo, "validation", exclude, folder.meta.get("zoos"))
+        matrix, weights = validation_matrix(matrices, zoo, by_query)
         reader = RoutingTextReader.for_router(load_tokenizer(cfg.router.llm), cfg.router)
         scorer = FastScorer.load(folder)
         assert scorer.capability.readout is not None

@@ -9,7 +9,13 @@ fell on them. The estimate is
 the model's own accuracies renormalised over its tested tasks, shrunk by its coverage toward a prior π_t for the
 untested ones, never 0 and never the model's average over other kinds:
 
-- the model was tested on other tasks of t's kind of request (`TaskScore.kind`): its mean over those, less δ;
+- the model was tested on other tasks of t's kind of request (`TaskScore.kind`) and some candidate was tested on t:
+  the candidates' mean on t plus the model's standing on its tasks of that kind (its accuracy there less the mean
+  of the other candidates tested on the same tasks, averaged), less δ. Accuracies on two tests of one kind are on
+  two scales (MMLU's four options and MMLU-Pro's ten: a 7B model's 60 % on the one is 20 % on the other), so a
+  model's own accuracy on another test is no estimate of t's; its standing against its peers is;
+- tested on t's kind but compared with no other candidate there, or no candidate tested on t: its own mean over
+  those tasks of t's kind, less δ;
 - else (a kind it was not tested on at all): the mean accuracy on t of the candidates tested on t, less δ (no
   candidate tested on t: the candidates' mean over all their tested entries, less δ);
 
@@ -37,19 +43,31 @@ def card_accuracies(cards: Sequence[Card], device: torch.device | None = None) -
 
 
 def untested_prior(accuracy: torch.Tensor, margin: float, kinds: Sequence[str | None]) -> torch.Tensor:
-    """(N, T) each entry's prior π (module docstring): the model's mean over its tested tasks of the same kind, else
-    the tested candidates' mean on the task, else their mean over all tested entries; less `margin`, floored at 0.
-    `accuracy`: (N, T), NaN where not tested; `kinds`: (T,) each task's kind of request (None: one kind of its own)."""
-    tested = (~accuracy.isnan()).float()
+    """(N, T) each entry's prior π (module docstring), less `margin`, within [0, 1]. `accuracy`: (N, T), NaN where
+    not tested; `kinds`: (T,) each task's kind of request (None: one kind of its own)."""
+    tested = (~accuracy.isnan()).to(accuracy.dtype)
     values = accuracy.nan_to_num(0.0)
     overall = values.sum() / tested.sum().clamp(min=1)
-    counts = tested.sum(0)  # (T,)
-    peer = torch.where(counts > 0, values.sum(0) / counts.clamp(min=1), overall)  # (T,)
+    counts, totals = tested.sum(0), values.sum(0)  # (T,)
+    peer = torch.where(counts > 0, totals / counts.clamp(min=1), overall)  # (T,) the tested candidates' mean
     same = torch.tensor([[a == b for b in kinds] for a in kinds], dtype=accuracy.dtype)  # (T, T) same kind
     kind_counts = tested @ same  # (N, T) the model's tested tasks of each task's kind
     own_kind = (values @ same) / kind_counts.clamp(min=1)
-    prior = torch.where(kind_counts > 0, own_kind, peer.expand_as(accuracy))
-    return (prior - margin).clamp(min=0.0)
+    # the model against the other candidates tested on the same tasks: its standing, free of each test's difficulty
+    others = counts - tested  # (N, T) other candidates tested on each task
+    gap = torch.where(
+        (tested > 0) & (others > 0), values - (totals - values) / others.clamp(min=1), torch.zeros_like(values)
+    )
+    compared = ((tested > 0) & (others > 0)).to(accuracy.dtype)
+    n_compared = compared @ same  # (N, T) same-kind tasks on which the model was compared with others
+    standing = (gap @ same) / n_compared.clamp(min=1)
+    on_task = counts.expand_as(accuracy) > 0
+    prior = torch.where(
+        on_task & (n_compared > 0),
+        peer.expand_as(accuracy) + standing,
+        torch.where(kind_counts > 0, own_kind, peer.expand_as(accuracy)),
+    )
+    return (prior - margin).clamp(0.0, 1.0)
 
 
 def fill_untested(accuracy: torch.Tensor, margin: float, kinds: Sequence[str | None]) -> torch.Tensor:

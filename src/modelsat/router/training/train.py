@@ -206,10 +206,13 @@ def train_router(
     device: str = "cpu",
     aptitude: AptitudeSet | None = None,
     new_models: Sequence[str] = (),
+    zoos: Sequence[str] | None = None,
 ) -> TrainResult:
     """Train a router on the train split of `outcomes` for the zoo `models` and write it to `out_dir`.
 
-    `new_models` get a card from their aptitude test in the router's cards.json but are never trained on.
+    `new_models` get a card from their aptitude test in the router's cards.json but are never trained on. `zoos`
+    (of an `import all` table, `training_data.training_zoos`) trains and validates on those zoos' queries only; the
+    cards are read from the whole table, so a zoo left out can join by its models' cards.
     """
     tc = cfg.train
     models = list(models)
@@ -236,8 +239,8 @@ def train_router(
     for card in cards_by_model.values():
         if card.is_partial:
             log.info("%s has a partial card: not tested on %s", card.model, ", ".join(card.untested_entries()))
-    selection = selection_models(outcomes, models, tc, aptitude.query_ids)
-    blocks = zoo_blocks(outcomes, models, selection, tc, cards_by_model, aptitude.query_ids)
+    selection = selection_models(outcomes, models, tc, aptitude.query_ids, zoos)
+    blocks = zoo_blocks(outcomes, models, selection, tc, cards_by_model, aptitude.query_ids, zoos)
     n_train, n_val = sum(len(b.train.prompts) for b in blocks), sum(len(b.val.prompts) for b in blocks)
     log.info("training on %d informative train queries, validating on %d", n_train, n_val)
     if selection:
@@ -278,6 +281,7 @@ def train_router(
         "selection_models": selection,
         "seed": tc.seed,
         "n_train_queries": n_train,
+        "zoos": [block.zoo for block in blocks],
     }
     if len(blocks) > 1:
         meta["train_queries_per_zoo"] = {b.zoo: len(b.train.prompts) for b in blocks}

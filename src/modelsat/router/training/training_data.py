@@ -95,24 +95,29 @@ def training_zoos(query_ids: pd.Series) -> pd.Series:
 
 
 def zoo_matrices(
-    outcomes: pd.DataFrame, models: Sequence[str], split: str, exclude: Iterable[str] = ()
+    outcomes: pd.DataFrame,
+    models: Sequence[str],
+    split: str,
+    exclude: Iterable[str] = (),
+    zoos: Iterable[str] | None = None,
 ) -> dict[str, ScoreMatrix]:
     """One `ScoreMatrix` per zoo of `outcomes` (`training_zoos`), each with the `models` that answered that zoo's
     queries, in `models`' order. A table of one zoo gives one matrix, exactly `ScoreMatrix.from_outcomes`; the table
     of `modelsat import all` gives one per zoo, so a router trained on every zoo compares on each query only the
-    models that answered it.
+    models that answered it. `zoos` keeps those zoos only (None: every zoo).
 
     Raises:
         DataError: when no zoo has two models and a query they all answered.
     """
     rows = outcomes[outcomes["model"].isin(models)]
-    zoos = training_zoos(rows["query_id"])
+    of_row = training_zoos(rows["query_id"])
+    kept = None if zoos is None else set(zoos)
     blocks = {}
-    for zoo in sorted(zoos.unique()):
-        answered = set(rows.loc[zoos == zoo, "model"])
+    for zoo in sorted(z for z in of_row.unique() if kept is None or z in kept):
+        answered = set(rows.loc[of_row == zoo, "model"])
         zoo_models = [m for m in models if m in answered]
         if len(zoo_models) >= 2:
-            blocks[zoo] = ScoreMatrix.from_outcomes(rows[zoos == zoo], zoo_models, split, exclude)
+            blocks[zoo] = ScoreMatrix.from_outcomes(rows[of_row == zoo], zoo_models, split, exclude)
     if not blocks:
         raise DataError(f"no zoo of these outcomes has two of {', '.join(models)} answering one {split} query")
     return blocks

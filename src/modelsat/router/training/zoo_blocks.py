@@ -88,11 +88,15 @@ def pick_selection(strength: Mapping[str, float], n: int, zoo: str) -> list[str]
 
 
 def selection_models(
-    outcomes: pd.DataFrame, models: Sequence[str], tc: TrainConfig, exclude: Iterable[str]
+    outcomes: pd.DataFrame,
+    models: Sequence[str],
+    tc: TrainConfig,
+    exclude: Iterable[str],
+    zoos: Iterable[str] | None = None,
 ) -> list[str]:
-    """The models held out of the loss (`train.selection_models` per zoo), each chosen among the models of its zoo
-    alone: a model that answered several zoos is always trained on."""
-    matrices = zoo_matrices(outcomes, models, "train", exclude)
+    """The models held out of the loss (`train.selection_models` per zoo of `zoos`, None: every zoo), each chosen
+    among the models of its zoo alone: a model that answered several zoos is always trained on."""
+    matrices = zoo_matrices(outcomes, models, "train", exclude, zoos)
     in_zoos: dict[str, int] = {}
     for matrix in matrices.values():
         for model in matrix.models:
@@ -112,9 +116,11 @@ def zoo_blocks(
     tc: TrainConfig,
     cards_by_model: Mapping[str, Card],
     exclude: Iterable[str],
+    zoos: Iterable[str] | None = None,
 ) -> list[ZooBlock]:
-    """One block per zoo of `outcomes` with two or more of `models` (module docstring); `selection` joins validation
-    by card only.
+    """One block per zoo of `outcomes` (of `zoos`; None: every zoo) with two or more of `models` (module docstring);
+    `selection` joins validation by card only. Queries another zoo of the whole table tests on are left out, the
+    zoos not trained on included.
 
     Raises:
         DataError: a zoo with training queries but no validation query (or the reverse).
@@ -122,8 +128,8 @@ def zoo_blocks(
     """
     exclude = set(exclude) | leaked_query_ids(outcomes)
     loss_models = [m for m in models if m not in selection]
-    train = zoo_matrices(outcomes, loss_models, "train", exclude)
-    val = zoo_matrices(outcomes, models, "validation", exclude)
+    train = zoo_matrices(outcomes, loss_models, "train", exclude, zoos)
+    val = zoo_matrices(outcomes, models, "validation", exclude, zoos)
     if set(train) != set(val):
         odd = sorted(set(train) ^ set(val))
         raise DataError(f"zoo(s) {', '.join(odd)}: train and validation queries must both exist for its models")

@@ -162,8 +162,8 @@ class RouterNet(nn.Module):
         if embedded is None:
             raise ValueError("the accuracy readout needs the instructions' encoder embeddings")
         clauses = self.readout_keys(cards).to(self.device)
-        accuracy, is_fact = readout_inputs(cards, clauses.shape[1], self.device, self.cfg.untested_margin)
-        return readout(embedded.to(self.device), clauses, accuracy, is_fact)
+        accuracy, prior = readout_inputs(cards, clauses.shape[1], self.device, self.cfg.untested_margin)
+        return readout(embedded.to(self.device), clauses, accuracy, prior)
 
     def readout_keys(self, cards: Sequence[Card]) -> torch.Tensor:
         """(N, C, D_enc) what the readout compares instructions with, one row per slot (core task, then facts):
