@@ -1,0 +1,63 @@
+"""The shipped one router (`routers/one`) on mixed traffic: one candidate set drawn from three zoos, each model
+tested in its own zoo only, and test questions of several kinds routed among them (docs/one-router.md)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modelsat.aptitude.cards import Card
+from modelsat.data.schema import read_outcomes
+from modelsat.data.splits import split_of
+from modelsat.router.routing.service import load_router
+
+ROUTERS = Path(__file__).resolve().parents[3] / "routers"
+# A team's zoo: two MMLU-Pro models (one joined by card), three RouterDC specialists, two AlpacaEval chat models (one
+# joined by card). No card is tested on every kind: each was tested in its own zoo only.
+TEAM = [
+    "gemini-1.5-pro-002",
+    "Qwen1.5-7B-Chat",
+    "MetaMath-Mistral-7B",
+    "dolphin-2.9-llama3-8b",
+    "Chinese-Mistral-7B-v0.1",
+    "gpt4_1106_preview",
+    "vicuna-7b",
+]
+# Test questions (query-id prefix) and the aptitude entries (task-name prefix) that test their kind of request; MBPP
+# and C-Eval are RouterDC's out-of-distribution tasks, with no entry of their own.
+KINDS = {
+    "routerdc/gsm8k/": "routerdc/gsm8k/",
+    "routerdc/humaneval/": "routerdc/humaneval/",
+    "routerdc/mbpp/": "routerdc/humaneval/",
+    "routerdc/cmmlu/": "routerdc/cmmlu/",
+    "routerdc/ceval/": "routerdc/cmmlu/",
+}
+
+
+def strongest_tested_on(cards: dict[str, Card], prefix: str) -> str:
+    """The candidate with the best mean accuracy on the entries named `prefix…`, among those tested on them."""
+
+    def mean(card: Card) -> float:
+        tested = [s.accuracy for s in card.scores if s.task.startswith(prefix) and s.accuracy is not None]
+        return float(np.mean(tested)) if tested else -1.0
+
+    return max(cards, key=lambda name: mean(cards[name]))
+
+
+@pytest.mark.slow
+def test_one_router_sends_each_kind_of_request_to_the_candidate_strongest_on_it(all_outcomes_file: Path) -> None:
+    service = load_router(ROUTERS / "one")  # fast: the router's default
+    assert service.mode == "fast"
+    cards = {name: service.cards[name] for name in TEAM}
+    assert all(card.is_partial for card in cards.values())
+    table = read_outcomes(all_outcomes_file).drop_duplicates("query_id")
+    test = table[split_of(table["query_id"], table["split"]) == "test"]
+    chosen = set()
+    for prefix, entries in KINDS.items():
+        questions = test[test["query_id"].str.startswith(prefix)].sample(40, random_state=0)
+        picks = pd.Series([TEAM[i] for i in service.score_instructions(questions["prompt"].tolist(), TEAM).argmax(1)])
+        expected = strongest_tested_on(cards, entries)
+        assert (picks == expected).mean() >= 0.85, (prefix, expected, picks.value_counts().to_dict())
+        chosen.add(expected)
+    assert len(chosen) == 3  # math, code and Chinese each go to a specialist of their own
