@@ -14,7 +14,8 @@ remaining steps are re-planned from measured step and validation times so that t
 its budget (router/training/budget.py); the learning-rate schedule follows the latest plan. At the end the
 best weights' P(Yes) is calibrated on the validation queries (router/routing/calibration.py). Under
 `accelerate launch` every process draws its own instructions and gradients are averaged (DDP); the
-main process validates and writes.
+main process validates and writes. On the table of several zoos each zoo is a block of its own models, a step draws
+one zoo, and validation averages the zoos (router/training/zoo_blocks.py).
 
 Example:
     result = train_router(outcomes, SMALL, load_config("cpu-small"), Path("routers/default"))
