@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA ?= $(or $(MODELSAT_DATA),../shared/data)
 
 .PHONY: setup test demo router router-small12 router-holdout router-fold-c router-routerbench router-specialists \
-  router-specialists-folds router-chat router-one router-one-no-specialists lint bench replicas clean
+  router-specialists-folds router-chat router-one router-one-fold-c router-one-no-specialists lint bench replicas clean
 
 setup: $(STAMP)
 
@@ -108,6 +108,11 @@ out/all.parquet: | $(STAMP)
 router-one: setup out/all.parquet
 	$(BIN)/modelsat train --outcomes out/all.parquet --zoos mmlu-pro,routerdc,alpaca-eval --zoo all \
 	  --holdout $(FOLD_AB),$(CHAT_NEW) --aptitude unified -o routers/one --config configs/one-router.yaml
+
+# The one router of the third leave-models-out fold: fold (c)'s eight MMLU-Pro models join by card.
+router-one-fold-c: setup out/all.parquet
+	$(BIN)/modelsat train --outcomes out/all.parquet --zoos mmlu-pro,routerdc,alpaca-eval --zoo all \
+	  --holdout $(FOLD_C),$(CHAT_NEW) --aptitude unified -o routers/one-fold-c --config configs/one-router.yaml
 
 # The same without the specialists zoo's labels: its five models of no other zoo join by card, and the two it shares
 # with MMLU-Pro (Mistral-7B-v0.1, Meta-Llama-3-8B) are trained on MMLU-Pro's labels alone (docs/one-router.md).

@@ -85,8 +85,8 @@ def test_dry_run_counts_every_kind_and_kinds_take_only_theirs(
     assert whole["questions"] == 1903 and whole["ungradable"] == 0 and list(whole["kinds"]) == list(KINDS)
     for key in ("questions", "calls", "input_tokens", "output_tokens", "judge_calls"):
         assert sum(row[key] for row in whole["kinds"].values()) == whole["total"][key]
-    assert whole["kinds"]["chat"]["judge_calls"] == 2 * 60 and whole["kinds"]["code"]["judge_calls"] == 0
-    assert whole["kinds"]["knowledge"]["calls"] == 2 * 310  # the circle test asks each twice
+    assert whole["kinds"]["chat"]["judge_calls"] == 2 * 240 and whole["kinds"]["code"]["judge_calls"] == 0
+    assert whole["kinds"]["knowledge"]["calls"] == 2 * 1229  # the circle test asks each twice
     part = dry_run(cli, all_outcomes_file, tmp_path, "--kinds", "code,knowledge")
     wanted = [t.name for t in unified.tasks if t.kind in ("knowledge", "code")]
     assert list(part["tasks"]) == wanted and list(part["kinds"]) == ["knowledge", "code"]
