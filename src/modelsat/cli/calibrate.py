@@ -47,12 +47,10 @@ def calibrate(
     and `evaluate` then use calibrated probabilities in that mode. The candidates' ranking for quality-only routing
     does not change. With --targets, sweeps λ on the same queries instead and prints what each target costs.
     """
-    import numpy as np
-
     from modelsat.data.schema import read_outcomes
     from modelsat.data.zoos import check_models, parse_models
     from modelsat.errors import ConfigError
-    from modelsat.router.routing.calibration import calibration_file, fit_calibration
+    from modelsat.router.routing.calibration import calibration_file, fit_calibration_by_zoo
     from modelsat.router.routing.folder import RouterFolder
     from modelsat.router.routing.service import load_router
     from modelsat.router.training.training_data import zoo_matrices
@@ -80,12 +78,7 @@ def calibrate(
         + (f" (each among its zoo's: {', '.join(matrices)})" if len(matrices) > 1 else "")
     )
     scored = [(service.score_instructions(m.prompts, m.models), m.scores) for m in matrices.values()]
-    if len(scored) == 1:
-        log_odds, outcomes_of = scored[0]
-    else:  # every (query, model) pair of every zoo, as training fits it
-        log_odds = np.concatenate([s.ravel() for s, _ in scored])[None, :]
-        outcomes_of = np.concatenate([y.ravel() for _, y in scored])[None, :]
-    calibration = fit_calibration(log_odds, outcomes_of)
+    calibration = fit_calibration_by_zoo(scored)  # as training fits it
     calibration.save(target)
     typer.echo(
         f"{target}: P(Yes) = sigmoid({calibration.scale:.4f} · log-odds {calibration.bias:+.4f}); "

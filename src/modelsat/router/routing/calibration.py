@@ -13,6 +13,7 @@ Example:
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -97,3 +98,13 @@ def fit_calibration(log_odds: np.ndarray, outcomes: np.ndarray) -> Calibration:
     if scale <= 0:
         raise RouterError(f"the router's scores do not rank the validation outcomes (fitted scale {scale:.3g} ≤ 0)")
     return Calibration(scale, bias, s.shape[0], log_loss(s, y), log_loss(scale * s + bias, y))
+
+
+def fit_calibration_by_zoo(scored: Sequence[tuple[np.ndarray, np.ndarray]]) -> Calibration:
+    """`fit_calibration` on one (log-odds, outcomes) pair of (Q, N) matrices per zoo: one zoo as it is, several on
+    every (query, model) pair of them (each zoo's queries among its own models)."""
+    if len(scored) == 1:
+        return fit_calibration(*scored[0])
+    log_odds = np.concatenate([s.ravel() for s, _ in scored])[None, :]
+    outcomes = np.concatenate([y.ravel() for _, y in scored])[None, :]
+    return fit_calibration(log_odds, outcomes)

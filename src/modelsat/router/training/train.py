@@ -46,7 +46,7 @@ from modelsat.errors import ConfigError, RouterError
 from modelsat.evaluation.frontier import validation_aiq
 from modelsat.io import atomic_write_bytes
 from modelsat.router.config import ModelsatConfig, TrainConfig
-from modelsat.router.routing.calibration import CALIBRATION_FILE, fit_calibration
+from modelsat.router.routing.calibration import CALIBRATION_FILE, fit_calibration_by_zoo
 from modelsat.router.routing.llm.adapters import add_llm_lora
 from modelsat.router.routing.llm.inference import autocast, score_in_batches, use_bf16
 from modelsat.router.routing.llm.loading import load_trainable_state, trainable_state
@@ -177,13 +177,9 @@ def validation_costs(outcomes: pd.DataFrame, val: ScoreMatrix) -> np.ndarray:
 def save_calibration(out_dir: Path, scores: Sequence[np.ndarray], blocks: Sequence[ZooBlock]) -> None:
     """Fit the best weights' calibration from their validation `scores`, one (Q, N) matrix per zoo, on every
     (query, model) pair of them (a warning when it cannot be fitted)."""
-    if len(blocks) == 1:
-        log_odds, outcomes = scores[0], blocks[0].val.scores
-    else:
-        log_odds = np.concatenate([s.ravel() for s in scores])[None, :]
-        outcomes = np.concatenate([b.val.scores.ravel() for b in blocks])[None, :]
     try:
-        fit_calibration(log_odds, outcomes).save(out_dir / CALIBRATION_FILE)
+        scored = [(s, b.val.scores) for s, b in zip(scores, blocks, strict=True)]
+        fit_calibration_by_zoo(scored).save(out_dir / CALIBRATION_FILE)
     except RouterError as exc:
         log.warning("P(Yes) left uncalibrated: %s", exc)
 
