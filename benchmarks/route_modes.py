@@ -1,7 +1,7 @@
 """Routing modes side by side: `fast` (encoder + accuracy readout, no capability LLM) against `full`, in one run.
 
-Over N real MMLU-Pro test instructions routed among a router's cards (25 for `routers/default`), at the
-thread count given (1 by default, as the DESIGN target reads):
+Over N real test instructions of `--outcomes` routed among a router's cards (25 for `routers/default`; `--candidates K`:
+a seeded sample of K of them), at the thread count given (1 by default, as the DESIGN target reads):
 
 - single requests: p50/p99 ms of `score_instructions([text])`, the two modes timed in turn on each request,
   so a change in the machine's load hits both alike and the ratio stays fair; wall time, and the CPU time of
@@ -15,11 +15,13 @@ thread count given (1 by default, as the DESIGN target reads):
 - agreement: the share of requests on which both modes pick the same model.
 
     .venv/bin/python benchmarks/route_modes.py [--router routers/default] [--n 200] [--batch 32] [--threads 1]
+    .venv/bin/python benchmarks/route_modes.py --router routers/one --outcomes out/all.parquet --candidates 40
 """
 
 import argparse
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -39,8 +41,8 @@ def peak_rss_mb() -> float:
     raise RuntimeError("/proc/self/status has no VmHWM line")
 
 
-def child(mode: str, router: Path, prompts_file: Path, threads: int) -> None:
-    """Load one mode, route every request once, print {load_s, peak_rss_mb}."""
+def child(mode: str, router: Path, prompts_file: Path, threads: int, models: list[str] | None) -> None:
+    """Load one mode, route every request once among `models` (None: every card), print {load_s, peak_rss_mb}."""
     import torch
 
     from modelsat.router.routing.service import load_router
@@ -51,11 +53,11 @@ def child(mode: str, router: Path, prompts_file: Path, threads: int) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     loaded_cpu = usage.ru_utime + usage.ru_stime
     prompts = json.loads(prompts_file.read_text())
-    service.score_instructions(prompts[:2])  # warm-up: card side and first-call costs
+    service.score_instructions(prompts[:2], models)  # warm-up: card side and first-call costs
     alone_ms = []
     for prompt in prompts:
         started = time.perf_counter()
-        service.score_instructions([prompt])
+        service.score_instructions([prompt], models)
         alone_ms.append(1000 * (time.perf_counter() - started))
     peak_mb = peak_rss_mb()
     llm_imported = "modelsat.router.routing.llm.model" in sys.modules
@@ -88,11 +90,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="real test instructions routed one at a time")
     parser.add_argument("--batch", type=int, default=32, help="requests per batch in the batched figures")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--candidates", type=int, help="route among a seeded sample of this many cards (default: all)")
     parser.add_argument("--child", choices=["fast", "full"], help=argparse.SUPPRESS)
     parser.add_argument("--prompts", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--models", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.router, args.prompts, args.threads)
+        child(args.child, args.router, args.prompts, args.threads, args.models.split(",") if args.models else None)
         return
 
     import numpy as np
@@ -107,6 +111,12 @@ def main() -> None:
     aptitude = AptitudeSet.load(args.router / "aptitude.json")
     test = split_outcomes(read_outcomes(args.outcomes), "test", exclude=aptitude.query_ids)
     prompts = test.drop_duplicates("query_id")["prompt"].astype(str).sample(args.n, random_state=0).tolist()
+    fast = load_router(args.router, mode="fast")
+    models = fast.models
+    if args.candidates is not None:
+        if not 2 <= args.candidates <= len(models):
+            parser.error(f"--candidates: between 2 and the router's {len(models)} cards")
+        models = sorted(random.Random(0).sample(models, args.candidates))
 
     with tempfile.TemporaryDirectory() as tmp:  # start-up and memory: one process per mode, the same requests
         prompts_file = Path(tmp) / "prompts.json"
@@ -125,14 +135,14 @@ def main() -> None:
                 str(prompts_file),
                 "--threads",
                 str(args.threads),
+                "--models",
+                ",".join(models),
             ]
             done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
             processes[mode] = json.loads(done.stdout.strip().splitlines()[-1])
 
-    fast = load_router(args.router, mode="fast")
     full = fast.with_mode("full")
     services = {"fast": fast, "full": full}
-    models = fast.models
     for service in services.values():  # warm-up: card side and first-call costs
         service.score_instructions(prompts[:2], models)
     single: dict[str, list[float]] = {mode: [] for mode in services}

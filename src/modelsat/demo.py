@@ -4,9 +4,12 @@ Imports the MMLU-Pro zoo, summarises it, routes real test instructions with the 
 (`routers/default`) and evaluates it against the baselines on a sample of test queries, with Phi-3-mini,
 which the router never trained on, joining by its aptitude card (the report's `new_models` section). The
 evaluation runs both routing modes on the same queries (`model-sat`: full, with the capability LLM;
-`model-sat-fast`: encoder and accuracy readout only) and the demo ends with their accuracy, the difference
-with its 95 % interval, and their routing latency. Each step prints the `modelsat` command it runs, so the demo
-doubles as a tour of the CLI.
+`model-sat-fast`: encoder and accuracy readout only), and the demo prints the default (fast) mode against each
+baseline and against full mode, each difference with its 95 % interval, and their routing latency. Then mixed
+traffic: one test question of each kind (an MMLU-Pro question, a GSM8K word problem, a Python function, a CMMLU
+question, an open-ended request) routed by the one router (`routers/one`) among a team of seven models from three
+zoos, each tested in its own zoo only, beside the candidate whose card is strongest on that kind. Each step prints
+the `modelsat` command it runs, so the demo doubles as a tour of the CLI.
 
     python -m modelsat.demo [--limit 300]
 """
@@ -17,6 +20,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from modelsat.data.locate import data_dir
@@ -25,6 +29,20 @@ from modelsat.data.splits import split_outcomes
 OUT = Path("out/demo")
 ROUTER = Path("routers/default")
 NEW_MODEL = "Phi-3-mini-4k-instruct"  # the shipped router never trained on it: it joins by its card
+ONE_ROUTER = Path("routers/one")
+# A team's zoo across kinds of request: two MMLU-Pro models (gemini by card), three RouterDC specialists, two AlpacaEval
+# chat models (gpt4_1106_preview by card); routers/one's cards, each tested in its own zoo only.
+TEAM = (
+    "gemini-1.5-pro-002,Qwen1.5-7B-Chat,MetaMath-Mistral-7B,dolphin-2.9-llama3-8b,Chinese-Mistral-7B-v0.1,"
+    "gpt4_1106_preview,vicuna-7b"
+)
+MIXED_KINDS = {  # kind of request → (outcomes table, query-id prefix of its test questions and of its card entries)
+    "MMLU-Pro question": ("mmlu", "mmlu-pro/"),
+    "GSM8K word problem": ("specialists", "routerdc/gsm8k/"),
+    "Python function": ("specialists", "routerdc/humaneval/"),
+    "CMMLU question": ("specialists", "routerdc/cmmlu/"),
+    "open-ended request": ("chat", "alpaca-eval/"),
+}
 
 
 def run(*args: str) -> None:
@@ -33,6 +51,15 @@ def run(*args: str) -> None:
     done = subprocess.run([sys.executable, "-m", "modelsat.cli.main", *args])
     if done.returncode != 0:
         sys.exit(done.returncode)
+
+
+def run_json(*args: str) -> object:
+    """Run one `modelsat` command that prints one JSON document, echoing the command first; its parsed output."""
+    print(f"\n$ modelsat {shlex.join(args)}", flush=True)
+    done = subprocess.run([sys.executable, "-m", "modelsat.cli.main", *args], stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        sys.exit(done.returncode)
+    return json.loads(done.stdout)
 
 
 def demo_instructions(outcomes_path: Path, aptitude_path: Path, n: int) -> Path:
@@ -46,6 +73,43 @@ def demo_instructions(outcomes_path: Path, aptitude_path: Path, n: int) -> Path:
     path = OUT / "instructions.jsonl"
     path.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in picked["prompt"]))
     return path
+
+
+def mixed_questions(tables: Mapping[str, Path], exclude: Iterable[str]) -> dict[str, str]:
+    """One seeded test-split question of each `MIXED_KINDS` kind (`tables`: its outcomes table by name; the query ids
+    in `exclude`, a router's aptitude questions, left out): kind → prompt. The same whether the tables are each
+    zoo's own import or one table of `modelsat import all`."""
+    from modelsat.data.schema import read_outcomes
+
+    questions = {}
+    for kind, (table, prefix) in MIXED_KINDS.items():
+        test = split_outcomes(read_outcomes(tables[table]), "test", exclude=set(exclude)).drop_duplicates("query_id")
+        test = test[test["query_id"].str.startswith(prefix)].sort_values("query_id")
+        questions[kind] = str(test["prompt"].sample(1, random_state=0).iloc[0])
+    return questions
+
+
+def strongest_by_card(cards_path: Path, models: list[str], prefix: str) -> str:
+    """Of `models`, the one whose card has the best mean accuracy on the entries named `prefix…` (tested ones)."""
+    from modelsat.aptitude.cards import load_cards
+
+    cards = load_cards(cards_path)
+
+    def mean(model: str) -> float:
+        tested = [s.accuracy for s in cards[model].scores if s.task.startswith(prefix) and s.accuracy is not None]
+        return sum(tested) / len(tested) if tested else -1.0
+
+    return max(models, key=mean)
+
+
+def mixed_summary(routes: list[dict], kinds: Iterable[str]) -> str:
+    """Each kind of request, the model the one router sent it to, and the candidate strongest on it by card."""
+    models = TEAM.split(",")
+    lines = ["", "mixed traffic, one router:", f"  {'request':20s} {'routed to':26s} strongest by card on its kind"]
+    for kind, route in zip(kinds, routes, strict=True):
+        best = strongest_by_card(ONE_ROUTER / "cards.json", models, MIXED_KINDS[kind][1])
+        lines.append(f"  {kind:20s} {route['model']:26s} {best}")
+    return "\n".join(lines)
 
 
 def modes_summary(report: dict) -> str:
@@ -112,6 +176,19 @@ def main() -> None:
         str(OUT / "report.md"),
     )
     print(modes_summary(json.loads((OUT / "report.json").read_text())))
+    tables = {"mmlu": outcomes, "specialists": OUT / "specialists.parquet", "chat": OUT / "chat.parquet"}
+    if not tables["specialists"].is_file():
+        run("import", "routerdc", str(data_dir() / "routerdc"), "-o", str(tables["specialists"]))
+    if not tables["chat"].is_file():
+        run("import", "alpaca-eval", str(data_dir() / "alpaca-eval" / "results.zip"), "-o", str(tables["chat"]))
+    from modelsat.aptitude.aptitude_set import AptitudeSet
+
+    questions = mixed_questions(tables, AptitudeSet.load(ONE_ROUTER / "aptitude.json").query_ids)
+    mixed = OUT / "mixed.jsonl"
+    mixed.write_text("".join(json.dumps({"prompt": prompt}) + "\n" for prompt in questions.values()))
+    routes = run_json("route", "--router", str(ONE_ROUTER), "--models", TEAM, "--file", str(mixed), "--json")
+    assert isinstance(routes, list)
+    print(mixed_summary(routes, questions))
     print(f"\ndemo finished in {time.time() - started:.0f} s; report in {OUT / 'report.json'}")
 
 

@@ -25,18 +25,23 @@ def render(choice: "ReadoutChoice", router: Path) -> None:
     """The chosen readout and every candidate's validation figures."""
     from modelsat.router.routing.readout_choice import significance_threshold
 
-    table = Table(
-        "readout",
-        "validation accuracy (%)",
-        "± standard error of its gain",
-        title=f"{router}: readouts on the validation split",
-        caption=f"another readout replaces the trained one only with a gain above "
-        f"{significance_threshold(len(choice.validation) - 1):.2f} standard errors",
+    zoos = list(next(iter(choice.validation_by_zoo.values()), {}))
+    caption = (
+        f"another readout replaces the trained one only with a gain above "
+        f"{significance_threshold(len(choice.validation) - 1):.2f} standard errors"
     )
+    if zoos:
+        caption += (
+            "; several zoos: each query routed among every zoo's models (another zoo's model: a wrong answer), and of"
+            " the significant gains the readout whose worst zoo gains most among that zoo's own models is kept"
+        )
+    columns = ["readout", "validation accuracy (%)", "± standard error of its gain", *(f"{z} (%)" for z in zoos)]
+    table = Table(*columns, caption=caption, title=f"{router}: readouts on the validation split")
     for label, figure in choice.validation.items():
         chosen = " (chosen)" if label == choice.label else ""
         error = choice.standard_error.get(label)
-        table.add_row(f"{label}{chosen}", f"{figure:.2f}", "–" if error is None else f"{error:.2f}")
+        own = [f"{choice.validation_by_zoo[label][z]:.2f}" for z in zoos]
+        table.add_row(f"{label}{chosen}", f"{figure:.2f}", "–" if error is None else f"{error:.2f}", *own)
     Console(soft_wrap=True).print(table)
 
 

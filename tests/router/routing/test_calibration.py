@@ -68,3 +68,17 @@ def test_round_trip_and_bad_files_name_the_file(tmp_path):
     (tmp_path / "negative.json").write_text(json.dumps({**calibration.__dict__, "scale": -2.0}))
     with pytest.raises(RouterError, match="negative.json: scale must be positive"):
         Calibration.load(tmp_path / "negative.json")
+
+
+def test_calibration_across_zoos_fits_every_zoos_pairs_and_counts_every_zoos_queries() -> None:
+    from modelsat.router.routing.calibration import fit_calibration_by_zoo
+
+    rng = np.random.default_rng(1)
+    zoos = [(rng.normal(size=(q, n)), None) for q, n in ((30, 4), (12, 7))]
+    scored = [(s, (rng.random(s.shape) < 1 / (1 + np.exp(-2 * s))).astype(float)) for s, _ in zoos]
+    fitted = fit_calibration_by_zoo(scored)
+    pooled = fit_calibration(
+        np.concatenate([s.ravel() for s, _ in scored])[None, :], np.concatenate([y.ravel() for _, y in scored])[None, :]
+    )
+    assert fitted.n_queries == 42 and (fitted.scale, fitted.bias) == pytest.approx((pooled.scale, pooled.bias))
+    assert fit_calibration_by_zoo(scored[:1]).n_queries == 30

@@ -27,11 +27,13 @@ TEAM = [
 # Test questions (query-id prefix) and the aptitude entries (task-name prefix) that test their kind of request; MBPP
 # and C-Eval are RouterDC's out-of-distribution tasks, with no entry of their own.
 KINDS = {
+    "mmlu-pro/": "mmlu-pro/",
     "routerdc/gsm8k/": "routerdc/gsm8k/",
     "routerdc/humaneval/": "routerdc/humaneval/",
     "routerdc/mbpp/": "routerdc/humaneval/",
     "routerdc/cmmlu/": "routerdc/cmmlu/",
     "routerdc/ceval/": "routerdc/cmmlu/",
+    "alpaca-eval/": "alpaca-eval/",
 }
 
 
@@ -53,11 +55,13 @@ def test_one_router_sends_each_kind_of_request_to_the_candidate_strongest_on_it(
     assert all(card.is_partial for card in cards.values())
     table = read_outcomes(all_outcomes_file).drop_duplicates("query_id")
     test = table[split_of(table["query_id"], table["split"]) == "test"]
-    chosen = set()
+    shares, chosen = {}, set()
     for prefix, entries in KINDS.items():
         questions = test[test["query_id"].str.startswith(prefix)].sample(40, random_state=0)
         picks = pd.Series([TEAM[i] for i in service.score_instructions(questions["prompt"].tolist(), TEAM).argmax(1)])
         expected = strongest_tested_on(cards, entries)
-        assert (picks == expected).mean() >= 0.85, (prefix, expected, picks.value_counts().to_dict())
+        shares[prefix] = (picks == expected).mean()
+        assert shares[prefix] >= 0.65, (prefix, expected, picks.value_counts().to_dict())
         chosen.add(expected)
-    assert len(chosen) == 3  # math, code and Chinese each go to a specialist of their own
+    assert np.mean(list(shares.values())) >= 0.85, shares
+    assert len(chosen) == 5  # knowledge, math, code, Chinese and chat each go to a model of their own

@@ -72,6 +72,42 @@ def test_a_dataset_group_shares_its_weight_among_its_clusters(make_card) -> None
         _choice(["gsm8k"], [[1.0]], grouping="dataset").keys([card], 3)
 
 
+def test_a_kind_classifier_places_the_request_by_kind_and_among_its_tasks_by_similarity() -> None:
+    from modelsat.aptitude.cards import Card, TaskScore
+
+    tasks = [("k/00", "knowledge"), ("k/01", "knowledge"), ("m/00", "math")]
+    cards = [
+        Card(name, "fp", [TaskScore(t, t, a, kind=k) for (t, k), a in zip(tasks, accuracies, strict=True)])
+        for name, accuracies in (("a", [0.9, 0.1, 0.2]), ("b", [0.2, 0.7, 0.8]))
+    ]
+    prototypes = {"k/00": torch.tensor([1.0, 0.0]), "k/01": torch.tensor([0.0, 1.0]), "m/00": torch.tensor([0.6, 0.8])}
+    choice = _choice(["knowledge", "math"], [[3.0, 0.0], [0.0, 3.0]], grouping="kind")
+    assert choice.label == "classifier by kind (prototypes within), C 1"
+    keys = choice.keys(cards, 4, prototypes)  # three task clauses and one fact
+    assert keys.shape == (2, 4, 4) and keys[:, 3].abs().sum() == 0
+    assert keys[0, :, 2:].tolist() == [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]  # one-hot kinds
+    with pytest.raises(RouterError, match="reads task prototypes"):
+        choice.keys(cards, 4)
+    readout = AccuracyReadout(temperature=10.0)
+    choice.install(readout)
+    assert readout.within_groups
+    instructions = torch.tensor([[1.0, 0.2], [0.1, 1.0]])
+    accuracy = torch.tensor([[0.9, 0.1, 0.2, 0.0], [0.2, 0.7, 0.8, 0.0]])
+    prior = torch.tensor([[0.0, 0.0, 0.0, float("-inf")]] * 2)
+    with torch.no_grad():
+        scores = readout(instructions, keys, accuracy, prior)
+    unit = torch.nn.functional.normalize(instructions, dim=-1)
+    posterior = torch.softmax(unit @ torch.tensor([[3.0, 0.0], [0.0, 3.0]]).T, -1)  # (B, kinds), unit embeddings
+    within = torch.softmax(10 * unit @ torch.stack([prototypes["k/00"], prototypes["k/01"]]).T, -1)  # knowledge
+    weights = torch.cat([posterior[:, :1] * within, posterior[:, 1:]], dim=1)  # (B, 3): math has one task
+    assert scores == pytest.approx(torch.logit(weights @ accuracy[:, :3].T).numpy(), abs=1e-4)
+    assert scores.argmax(1).tolist() == [0, 1]
+    # no candidate tested on math: its share of the posterior goes to the knowledge tasks
+    with torch.no_grad():
+        closed = readout(instructions, keys, accuracy, torch.tensor([[0.0, 0.0, float("-inf"), float("-inf")]] * 2))
+    assert closed == pytest.approx(torch.logit(within @ accuracy[:, :2].T).numpy(), abs=1e-4)
+
+
 def test_fitted_classifier_reproduces_sklearn_for_two_and_more_classes() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 5))
@@ -85,15 +121,27 @@ def test_fitted_classifier_reproduces_sklearn_for_two_and_more_classes() -> None
         posterior = readout.groups(torch.as_tensor(x, dtype=torch.float32)).numpy()
         assert posterior == pytest.approx(reference.predict_proba(normalize(x)), abs=1e-4)
     assert fit_classifier(x, ["a/00"] * 60, "dataset", 10.0) is None
+    kinds = ["knowledge"] * 50 + ["code"] * 10  # kinds weigh alike whatever their number of questions
+    by_kind = fit_classifier(x, [f"t{i % 5}" for i in range(60)], "kind", 10.0, kinds)
+    assert by_kind is not None and by_kind.classes == ("code", "knowledge")
+    balanced = LogisticRegression(C=10.0, max_iter=5000, class_weight="balanced").fit(normalize(x), kinds)
+    readout = AccuracyReadout()
+    by_kind.install(readout)
+    posterior = readout.groups(torch.as_tensor(x, dtype=torch.float32)).numpy()
+    assert posterior == pytest.approx(balanced.predict_proba(normalize(x)), abs=1e-4)
+    with pytest.raises(RouterError, match="needs each aptitude question's kind"):
+        fit_classifier(x, ["a/00"] * 60, "kind", 10.0)
 
 
 def test_choices_round_trip_and_a_broken_file_names_itself(tmp_path: Path) -> None:
     classifier = _choice(["t0", "t1"], [[1.0, 2.0], [3.0, 4.0]])
-    classifier = ReadoutChoice(**{**classifier.__dict__, "validation": {classifier.label: 51.5}})
+    figures = {"validation": {classifier.label: 51.5}, "validation_by_zoo": {classifier.label: {"chat": 55.0}}}
+    classifier = ReadoutChoice(**{**classifier.__dict__, **figures})
     classifier.save(tmp_path / READOUT_FILE)
     loaded = load_readout_choice(tmp_path)
     assert loaded is not None and loaded.label == "classifier by task, C 1" and loaded.classes == ("t0", "t1")
     assert torch.equal(loaded.coef, classifier.coef) and loaded.validation == {"classifier by task, C 1": 51.5}
+    assert loaded.validation_by_zoo == {"classifier by task, C 1": {"chat": 55.0}}
     sharper = ReadoutChoice(kind="prototypes", temperature=40.0)
     sharper.save(tmp_path / READOUT_FILE)
     readout = AccuracyReadout(temperature=10.0)
@@ -116,6 +164,14 @@ def test_the_trained_readout_is_kept_unless_a_gain_is_significant_after_correcti
     assert pick(found, clear, {trained: 0.0, sharp: 0.30, sharper: 0.60}).label == sharper  # 2.8 SE, most accurate
     assert pick(found, clear, {trained: 0.0, sharp: 0.30, sharper: 0.90}).label == sharp  # only one significant
     assert pick(found, {trained: 58.0, sharp: 57.0, sharper: 57.5}, {trained: 0, sharp: 0.1, sharper: 0.1}) == found[0]
+    # several zoos: of the significant gains, the one whose worst zoo gains most among the zoo's own models
+    by_zoo = {
+        trained: {"chat": 16.5, "mmlu-pro": 59.0},
+        sharp: {"chat": 16.5, "mmlu-pro": 59.4},
+        sharper: {"chat": 15.9, "mmlu-pro": 60.2},
+    }
+    assert pick(found, clear, {trained: 0.0, sharp: 0.30, sharper: 0.60}, by_zoo).label == sharp
+    assert pick(found, clear, {trained: 0.0, sharp: 0.90, sharper: 0.60}, by_zoo).label == sharper  # sharp: noise
 
 
 def test_paired_standard_error_is_that_of_the_weighted_mean_difference() -> None:

@@ -111,6 +111,10 @@ def test_validation_routes_each_query_among_its_zoos_models_and_weighs_the_zoos_
     outcome = routed(scores, matrix.scores)
     assert not np.isnan(outcome).any()
     assert np.array_equal(outcome[zoo == "mmlu-pro"], matrix.scores[zoo == "mmlu-pro", 0])
+    # as one mixed zoo: the poet takes every query, and those it never answered count as wrong
+    mixed = routed(scores, matrix.scores, mixed=True)
+    assert (mixed[zoo == "mmlu-pro"] == 0.0).all()
+    assert np.array_equal(mixed[zoo == "alpaca-eval"], matrix.scores[zoo == "alpaca-eval", 2])
 
 
 def test_blocks_draw_zoos_by_their_training_queries():

@@ -14,7 +14,7 @@ Example:
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,4 +107,4 @@ def fit_calibration_by_zoo(scored: Sequence[tuple[np.ndarray, np.ndarray]]) -> C
         return fit_calibration(*scored[0])
     log_odds = np.concatenate([s.ravel() for s, _ in scored])[None, :]
     outcomes = np.concatenate([y.ravel() for _, y in scored])[None, :]
-    return fit_calibration(log_odds, outcomes)
+    return replace(fit_calibration(log_odds, outcomes), n_queries=sum(s.shape[0] for s, _ in scored))

@@ -128,7 +128,9 @@ class AccuracyReadout(nn.Module):
     result is monotone in the card's accuracies, so a card stronger than every training card still reads as
     stronger: what a connector that has only seen 15–45 % cards cannot promise. With `groups` (a task classifier
     chosen on validation, `routing/readout_choice.py`) the clause weights are the request's posterior over groups
-    of tasks instead, and the keys each clause's share of its group (N, C, G).
+    of tasks instead, and the keys each clause's share of its group (N, C, G); with `within_groups` as well (groups
+    are kinds of request), the posterior says which kind and the similarity softmax which tasks within it, the keys
+    each clause's prototype and then its one-hot group (N, C, D_enc + G).
     """
 
     def __init__(self, temperature: float = 10.0, weight: float = 1.0) -> None:
@@ -136,31 +138,55 @@ class AccuracyReadout(nn.Module):
         self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
         self.weight = nn.Parameter(torch.tensor(weight))
         self.groups: GroupPosterior | None = None
+        self.within_groups = False
 
     def forward(
         self, instructions: torch.Tensor, clauses: torch.Tensor, accuracy: torch.Tensor, prior: torch.Tensor
     ) -> torch.Tensor:
         """(B, D_enc) instruction and (N, C, D_enc) clause embeddings, (N, C) accuracies and the slots' log prior
         weights (`readout_inputs`; −inf: no weight, as for the facts) → (B, N)."""
-        weights = (
-            torch.einsum("bg,ncg->bnc", self.groups(instructions), clauses.float())
-            if self.groups is not None
-            else self.similarity_weights(instructions, clauses, prior)
-        )
+        if self.groups is None:
+            weights = self.similarity_weights(instructions, clauses, prior)
+        elif self.within_groups:
+            weights = self.similarity_within_groups(instructions, clauses, prior)
+        else:
+            weights = torch.einsum("bg,ncg->bnc", self.groups(instructions), clauses.float())
         pooled = torch.einsum("bnc,nc->bn", weights, accuracy.float()).clamp(0.01, 0.99)
         return self.weight * torch.logit(pooled)
+
+    def similarity_within_groups(
+        self, instructions: torch.Tensor, keys: torch.Tensor, prior: torch.Tensor
+    ) -> torch.Tensor:
+        """(B, N, C) the request's posterior over groups times, within each group, the softmax of its slots'
+        similarity (`similarity_weights`' logits, the slots' prior included). `keys`: (N, C, D_enc + G), each slot's
+        prototype and one-hot group. A group with no weighed slot (no candidate tested on it) passes its share to
+        the others, as the prior does for tasks."""
+        assert self.groups is not None
+        n_groups = self.groups.intercept.shape[0]
+        prototypes, member = keys[..., :-n_groups], keys[..., -n_groups:].float()  # (N, C, D_enc), (N, C, G)
+        logits = self.similarity_logits(instructions, prototypes, prior)  # (B, N, C)
+        inside = logits.unsqueeze(-1).masked_fill(member.unsqueeze(0) == 0, float("-inf"))  # (B, N, C, G)
+        within = inside.softmax(2).nan_to_num(0.0)  # a group of no weighed slot: all zero
+        posterior = self.groups(instructions).unsqueeze(1) * (within.sum(2) > 0)  # (B, N, G)
+        posterior = posterior / posterior.sum(-1, keepdim=True).clamp(min=1e-12)
+        return torch.einsum("bncg,bng->bnc", within, posterior)
 
     def similarity_weights(
         self, instructions: torch.Tensor, clauses: torch.Tensor, prior: torch.Tensor
     ) -> torch.Tensor:
         """(B, N, C) softmax over each card's clauses of their cosine similarity to the instruction (at the learned
         temperature), plus each slot's log prior weight."""
+        return self.similarity_logits(instructions, clauses, prior).softmax(-1)
+
+    def similarity_logits(self, instructions: torch.Tensor, clauses: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+        """(B, N, C) cosine similarity of each clause to the instruction at the learned temperature, plus each
+        slot's log prior weight."""
         sim = torch.einsum(
             "bd,ncd->bnc",
             nn.functional.normalize(instructions.float(), dim=-1),
             nn.functional.normalize(clauses.float(), dim=-1),
         )
-        return (sim * self.log_temperature.exp() + prior.float().unsqueeze(0)).softmax(-1)
+        return sim * self.log_temperature.exp() + prior.float().unsqueeze(0)
 
 
 class CapabilityModule(nn.Module):

@@ -112,7 +112,7 @@ class FastScorer:
         keys = accuracy = prior = None
         if self.capability.readout is not None:
             if self.choice is not None and self.choice.kind == "classifier":
-                keys = self.choice.keys(cards, n_slots).to(self.device)
+                keys = self.choice.keys(cards, n_slots, self.prototypes).to(self.device)
             elif self.cfg.readout_keys == "clauses":
                 if present is not None or any(card.is_partial for card in cards):
                     raise RouterError("a readout keyed by clause texts cannot read partial cards: use prototype keys")

@@ -47,6 +47,8 @@ class ValidationSet:
     weights: np.ndarray  # (Q,) task-averaged where the data declares its domains, else uniform
     aptitude_embedded: np.ndarray  # (A, D_enc)
     aptitude_tasks: list[str]  # per aptitude question, its core task
+    aptitude_kinds: list[str | None]  # per aptitude question, its core task's kind of request
+    zoos: np.ndarray  # (Q,) each validation query's zoo
 
     @property
     def trained_temperature(self) -> float:
@@ -92,6 +94,8 @@ class ValidationSet:
             weights=weights,
             aptitude_embedded=aptitude_embedded,
             aptitude_tasks=[task.name for task in aptitude.tasks for _ in task.query_ids],
+            aptitude_kinds=[task.kind for task in aptitude.tasks for _ in task.query_ids],
+            zoos=np.array([zoo for zoo, m in matrices.items() for _ in m.prompts]),
         )
 
     def scores(self, candidate: ReadoutChoice) -> np.ndarray:

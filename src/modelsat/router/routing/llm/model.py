@@ -170,7 +170,7 @@ class RouterNet(nn.Module):
         clause embeddings, or task prototypes (zero rows for facts, which the readout masks)."""
         n_slots = card_slots(cards)
         if self.readout_choice is not None and self.readout_choice.kind == "classifier":
-            return self.readout_choice.keys(cards, n_slots)
+            return self.readout_choice.keys(cards, n_slots, self.prototypes)
         if self.cfg.readout_keys == "clauses":
             if any(card.is_partial for card in cards):
                 raise RouterError("a readout keyed by clause texts cannot read partial cards: use prototype keys")
