@@ -22,9 +22,13 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modelsat.data.locate import data_dir
 from modelsat.data.splits import split_outcomes
+
+if TYPE_CHECKING:
+    from modelsat.aptitude.cards import Card
 
 OUT = Path("out/demo")
 ROUTER = Path("routers/default")
@@ -89,26 +93,25 @@ def mixed_questions(tables: Mapping[str, Path], exclude: Iterable[str]) -> dict[
     return questions
 
 
-def strongest_by_card(cards_path: Path, models: list[str], prefix: str) -> str:
-    """Of `models`, the one whose card has the best mean accuracy on the entries named `prefix…` (tested ones)."""
-    from modelsat.aptitude.cards import load_cards
-
-    cards = load_cards(cards_path)
+def strongest_by_card(cards: Mapping[str, "Card"], prefix: str) -> str:
+    """The model of `cards` whose card has the best mean accuracy on the entries named `prefix…` (tested ones)."""
 
     def mean(model: str) -> float:
         tested = [s.accuracy for s in cards[model].scores if s.task.startswith(prefix) and s.accuracy is not None]
         return sum(tested) / len(tested) if tested else -1.0
 
-    return max(models, key=mean)
+    return max(cards, key=mean)
 
 
 def mixed_summary(routes: list[dict], kinds: Iterable[str]) -> str:
     """Each kind of request, the model the one router sent it to, and the candidate strongest on it by card."""
-    models = TEAM.split(",")
+    from modelsat.aptitude.cards import load_cards
+
+    cards = load_cards(ONE_ROUTER / "cards.json")
+    team = {model: cards[model] for model in TEAM.split(",")}
     lines = ["", "mixed traffic, one router:", f"  {'request':20s} {'routed to':26s} strongest by card on its kind"]
     for kind, route in zip(kinds, routes, strict=True):
-        best = strongest_by_card(ONE_ROUTER / "cards.json", models, MIXED_KINDS[kind][1])
-        lines.append(f"  {kind:20s} {route['model']:26s} {best}")
+        lines.append(f"  {kind:20s} {route['model']:26s} {strongest_by_card(team, MIXED_KINDS[kind][1])}")
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from modelsat.aptitude.aptitude_set import AptitudeSet
+from modelsat.aptitude.cards import load_cards
 from modelsat.demo import MIXED_KINDS, TEAM, mixed_questions, strongest_by_card
 from modelsat.serve.app import create_app
 from modelsat.serve.backends import EchoBackend
@@ -25,6 +26,8 @@ def test_one_proxy_sends_each_kind_of_request_to_the_model_strongest_on_it(all_o
     tables = dict.fromkeys(("mmlu", "specialists", "chat"), all_outcomes_file)
     questions = mixed_questions(tables, AptitudeSet.load(cfg.router / "aptitude.json").query_ids)
     assert list(questions) == list(MIXED_KINDS)
+    cards = load_cards(cfg.cards)
+    team = {name: cards[name] for name in cfg.backends}
     backends = {name: EchoBackend(name) for name in cfg.backends}
     routed, expected = {}, {}
     with TestClient(create_app(cfg, load_scorer(cfg), backends)) as client:
@@ -33,6 +36,6 @@ def test_one_proxy_sends_each_kind_of_request_to_the_model_strongest_on_it(all_o
             reply = client.post("/v1/chat/completions", json={"model": "modelsat", "messages": [message]})
             assert reply.status_code == 200, reply.text
             routed[kind] = reply.headers["x-modelsat-model"]
-            expected[kind] = strongest_by_card(cfg.cards, list(cfg.backends), MIXED_KINDS[kind][1])
+            expected[kind] = strongest_by_card(team, MIXED_KINDS[kind][1])
     assert routed == expected
     assert len(set(expected.values())) == 5  # five kinds, five different strongest models

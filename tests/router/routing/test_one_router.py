@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from modelsat.aptitude.cards import Card
 from modelsat.data.schema import read_outcomes
 from modelsat.data.splits import split_of
+from modelsat.demo import strongest_by_card
 from modelsat.router.routing.service import load_router
 
 ROUTERS = Path(__file__).resolve().parents[3] / "routers"
@@ -37,16 +37,6 @@ KINDS = {
 }
 
 
-def strongest_tested_on(cards: dict[str, Card], prefix: str) -> str:
-    """The candidate with the best mean accuracy on the entries named `prefix…`, among those tested on them."""
-
-    def mean(card: Card) -> float:
-        tested = [s.accuracy for s in card.scores if s.task.startswith(prefix) and s.accuracy is not None]
-        return float(np.mean(tested)) if tested else -1.0
-
-    return max(cards, key=lambda name: mean(cards[name]))
-
-
 @pytest.mark.slow
 def test_one_router_sends_each_kind_of_request_to_the_candidate_strongest_on_it(all_outcomes_file: Path) -> None:
     service = load_router(ROUTERS / "one")  # fast: the router's default
@@ -59,7 +49,7 @@ def test_one_router_sends_each_kind_of_request_to_the_candidate_strongest_on_it(
     for prefix, entries in KINDS.items():
         questions = test[test["query_id"].str.startswith(prefix)].sample(40, random_state=0)
         picks = pd.Series([TEAM[i] for i in service.score_instructions(questions["prompt"].tolist(), TEAM).argmax(1)])
-        expected = strongest_tested_on(cards, entries)
+        expected = strongest_by_card(cards, entries)
         shares[prefix] = (picks == expected).mean()
         assert shares[prefix] >= 0.65, (prefix, expected, picks.value_counts().to_dict())
         chosen.add(expected)

@@ -308,15 +308,13 @@ def choose_readout(router_dir: Path, outcomes: "pd.DataFrame", progress: bool = 
     trained = picks[found[0].label]
     accuracy = {label: round(100.0 * float(p @ data.weights), 2) for label, p in picks.items()}
     error = {label: round(paired_standard_error(p - trained, data.weights), 2) for label, p in picks.items()}
-    by_zoo: dict[str, dict[str, float]] = {}
-    if mixed:
-        for label, s in scores.items():
-            own = routed(s, data.y)
-            by_zoo[label] = {
-                zoo: round(100.0 * float(own[rows] @ data.weights[rows] / data.weights[rows].sum()), 2)
-                for zoo in dict.fromkeys(data.zoos)
-                for rows in [data.zoos == zoo]
-            }
+    by_zoo: dict[str, dict[str, float]] = {}  # several zoos: each routed among its own models alone
+    for label, s in scores.items() if mixed else ():
+        own = routed(s, data.y)
+        by_zoo[label] = {}
+        for zoo in dict.fromkeys(data.zoos):
+            rows = data.zoos == zoo
+            by_zoo[label][zoo] = round(100.0 * float(own[rows] @ data.weights[rows] / data.weights[rows].sum()), 2)
     return replace(
         pick(found, accuracy, error, by_zoo), validation=accuracy, standard_error=error, validation_by_zoo=by_zoo
     )
