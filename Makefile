@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA ?= $(or $(MODELSAT_DATA),../shared/data)
 
 .PHONY: setup test demo router router-small12 router-holdout router-fold-c router-routerbench router-specialists \
-  router-specialists-folds router-chat router-one router-one-fold-c router-one-no-specialists lint bench replicas clean
+  router-specialists-folds router-one router-one-fold-c router-one-no-specialists lint bench replicas clean
 
 setup: $(STAMP)
 
@@ -65,7 +65,7 @@ router-routerbench: setup
 	test -f out/routerbench.parquet || $(BIN)/modelsat import routerbench $(DATA)/routerbench-subset -o out/routerbench.parquet
 	$(BIN)/modelsat train --outcomes out/routerbench.parquet --zoo all -o routers/routerbench --config configs/routerbench.yaml
 
-# Routers for code, math, Chinese and chat traffic (docs/domains.md): an aptitude test from each zoo's own tasks,
+# Routers for code, math and Chinese traffic (docs/domains.md): an aptitude test from each zoo's own tasks,
 # clustered within (`train.aptitude_method: tasks`), the accuracy readout keyed by task prototypes.
 DOMAIN_RECIPE := --config cpu-small --set router.accuracy_readout=true --set router.readout_keys=prototypes \
   --set train.aptitude_method=tasks --set train.lr_readout=2e-2 --set train.max_minutes=null \
@@ -73,8 +73,6 @@ DOMAIN_RECIPE := --config cpu-small --set router.accuracy_readout=true --set rou
 SPECIALISTS_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=10 --set train.aptitude_per_task=100 \
   --set train.selection_models=2 --set train.val_queries=300 --set train.stage1_steps=80 --set train.eval_every=40 \
   --set train.checkpoint_every=40
-CHAT_RECIPE := $(DOMAIN_RECIPE) --set train.aptitude_tasks=10 --set train.aptitude_per_task=10 \
-  --set train.selection_models=4 --set train.val_queries=80 --set train.stage1_steps=200
 # A seeded third of the chat zoo (13 of 38 models: numpy.random.default_rng(0).choice(sorted(CHAT), 13)), never
 # trained on: they join by card. It holds the zoo's three strongest models.
 CHAT_NEW := FuseChat-Gemma-2-9B-Instruct,FuseChat-Llama-3.1-8B-Instruct,FuseChat-Llama-3.2-1B-Instruct,alpaca-7b_concise,$\
@@ -96,9 +94,6 @@ router-specialists-folds: setup out/specialists.parquet
 	  -o routers/specialists-no-metamath $(SPECIALISTS_RECIPE)
 	$(BIN)/modelsat train --outcomes out/specialists.parquet --zoo specialists --holdout dolphin-2.9-llama3-8b \
 	  -o routers/specialists-no-dolphin $(SPECIALISTS_RECIPE)
-
-router-chat: setup out/chat.parquet
-	$(BIN)/modelsat train --outcomes out/chat.parquet --zoo chat --holdout $(CHAT_NEW) -o routers/chat $(CHAT_RECIPE)
 
 # One router for every kind of request (docs/one-router.md): MMLU-Pro, RouterDC's specialists and AlpacaEval chat in
 # one table, the unified aptitude test, each zoo's held-out models as its dedicated router holds them out.

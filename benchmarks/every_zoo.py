@@ -8,7 +8,8 @@ the zoo's own import) and every figure is measured as its dedicated router's doc
 - `specialists`: accuracy averaged over tasks, in and out of distribution, scored as RouterDC scores
   (docs/domains.md); dedicated: `routers/specialists`.
 - `chat`: routed accuracy with the 13 `CHAT_NEW` models joining by card, and the gain over the zoo without them
-  (docs/domains.md); dedicated: `routers/chat`.
+  (docs/domains.md); its dedicated router, `routers/chat`, is retired (`routers/one` routes chat at its figure or
+  above): its documented figures stay the bar, and `--dedicated` has nothing to evaluate there.
 - `routerbench`: AIQ on the test queries at the outcomes' recorded costs, as `benchmarks/aiq_paired.py` computes it
   beside its peers kNN and per-task (docs/cost.md); dedicated: `routers/routerbench`.
 
@@ -17,7 +18,7 @@ queries exclude its own aptitude questions, as `evaluate` does, so the query cou
 `--fold-c-router` routes fold (c) with a router that held out fold (c)'s models (default: `--router`). A router
 that lacks the card of a zoo model cannot route that zoo: it stops with an error naming the zoo and the models.
 `--dedicated` also evaluates the dedicated routers in the same run; the baselines are fitted once per figure, on
-the dedicated router's test queries. Full-mode scores on RouterBench are kept in `--cache` (a folder) and reused
+the dedicated router's test queries (a retired one's: `--router`'s). Full-mode scores on RouterBench are kept in `--cache` (a folder) and reused
 while the router, mode and queries are the same.
 
 Example:
@@ -110,7 +111,7 @@ class Run:
 
     zoo: str
     name: str
-    dedicated: Path
+    dedicated: Path | None  # None: retired, its documented figures kept as the bar
     zoo_name: str | None
     models: tuple[str, ...] | None
     holdout: tuple[str, ...]
@@ -136,7 +137,7 @@ RUNS = (
         ("best-single", "per-task", "knn", "card-lookup", "uniroute", "routerdc"),
         (Figure("specialists task-avg in", task_averaged("in_domain"), 57.77),
          Figure("specialists task-avg out", task_averaged("out_of_domain"), 46.05))),
-    Run("chat", "chat, 13 of 38 by card", ROUTERS / "chat", "chat", None, CHAT_NEW,
+    Run("chat", "chat, 13 of 38 by card", None, "chat", None, CHAT_NEW,
         ("best-single", "per-task", "knn", "card-lookup", "uniroute"),
         (Figure("chat accuracy with the 13", accuracy, 73.4), Figure("chat gain from the 13", gain, 60.7))),
     Run("routerbench", "routerbench AIQ", ROUTERS / "routerbench", "all", None, (), AIQ_PEERS,
@@ -190,13 +191,19 @@ def zoo_tables(outcomes: Path, zoos: Sequence[str]) -> dict[str, pd.DataFrame]:
 
 
 def evaluated(
-    run: Run, table: pd.DataFrame, who: Contender | None, baselines: Sequence[str], seed: int, cache: Path | None
+    run: Run,
+    table: pd.DataFrame,
+    who: Contender | None,
+    baselines: Sequence[str],
+    seed: int,
+    cache: Path | None,
+    queries_of: Path,
 ) -> dict:
     """An evaluate report of the run (or, on RouterBench, its AIQ per method) for one router (or none: the baselines
-    alone, on the dedicated router's test queries)."""
+    alone, on the test queries of router folder `queries_of`, those left by its aptitude questions)."""
     models = run.candidates(table)
     if who is None:
-        aptitude = AptitudeSet.load(run.dedicated / "aptitude.json").query_ids
+        aptitude = AptitudeSet.load(queries_of / "aptitude.json").query_ids
         routers = {}
     else:
         check_cards(who, run, models)
@@ -275,19 +282,20 @@ def measure(args: argparse.Namespace) -> dict:
     """Every figure of the zoos asked for: the router's, the dedicated router's (with `--dedicated`) and the
     baselines'."""
     tables = zoo_tables(args.outcomes, args.zoos)
-    runs = [r for r in RUNS if r.zoo in args.zoos]
+    runs = [r for r in RUNS if r.zoo in args.zoos and (r.dedicated is not None or args.router is not None)]
     for run in runs if args.router is not None else ():  # a router that cannot route a zoo stops before any work
         check_cards(judged(run, args), run, run.candidates(tables[run.zoo]))
     rows = []
     for run in runs:
         start = time.perf_counter()
         table = tables[run.zoo]
-        dedicated = contender(run.dedicated, None, None) if args.dedicated else None
-        reference = evaluated(run, table, dedicated, run.baselines, args.seed, args.cache)
+        dedicated = contender(run.dedicated, None, None) if args.dedicated and run.dedicated is not None else None
+        queries_of = run.dedicated or judged(run, args).router
+        reference = evaluated(run, table, dedicated, run.baselines, args.seed, args.cache, queries_of)
         ours = None
         if args.router is not None:
             who = judged(run, args)
-            ours = (who, evaluated(run, table, who, (), args.seed, args.cache))
+            ours = (who, evaluated(run, table, who, (), args.seed, args.cache, who.router))
         for figure in run.figures:
             row = {
                 "zoo": run.zoo,

@@ -55,7 +55,7 @@ def test_a_router_without_a_zoos_cards_is_refused_naming_them() -> None:
 def test_the_harness_stops_before_any_work_for_a_zoo_it_cannot_route(all_outcomes_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     script = ROOT / "benchmarks" / "every_zoo.py"
-    args = ["--router", ROOT / "routers" / "chat", "--zoos", "chat,routerbench", "--outcomes", all_outcomes_file]
+    args = ["--router", ROOT / "routers" / "one", "--zoos", "chat,routerbench", "--outcomes", all_outcomes_file]
     done = subprocess.run([sys.executable, script, *map(str, args), "-o", str(out)], capture_output=True, text=True)
     assert done.returncode == 1 and not out.exists()
     assert "Error: " in done.stderr and "cannot route zoo 'routerbench' (routerbench AIQ)" in done.stderr
