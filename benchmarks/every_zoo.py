@@ -18,8 +18,8 @@ queries exclude its own aptitude questions, as `evaluate` does, so the query cou
 `--fold-c-router` routes fold (c) with a router that held out fold (c)'s models (default: `--router`). A router
 that lacks the card of a zoo model cannot route that zoo: it stops with an error naming the zoo and the models.
 `--dedicated` also evaluates the dedicated routers in the same run; the baselines are fitted once per figure, on
-the dedicated router's test queries (a retired one's: `--router`'s). Full-mode scores on RouterBench are kept in `--cache` (a folder) and reused
-while the router, mode and queries are the same.
+the dedicated router's test queries (a retired one's: `--router`'s). Full-mode scores on RouterBench are kept in
+`--cache` (a folder) and reused while the router, mode and queries are the same.
 
 Example:
     $ python benchmarks/every_zoo.py --dedicated -o out/every_zoo/dedicated.json
