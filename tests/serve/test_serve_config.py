@@ -25,12 +25,12 @@ def base(**changes: object) -> dict:
 
 def test_example_config_loads_with_paths_relative_to_it() -> None:
     cfg = load_serve_config(EXAMPLE)
-    assert list(cfg.backends) == ["mathstral-7B", "Qwen1.5-7B-Chat"]
-    assert cfg.router.resolve() == (EXAMPLE.parents[1] / "routers" / "default").resolve()
-    assert cfg.cards.resolve() == (EXAMPLE.parents[1] / "routers" / "default" / "cards.json").resolve()
-    assert str(cfg.backends["mathstral-7B"].base_url) == "http://127.0.0.1:8101/v1"
-    assert cfg.backends["mathstral-7B"].price is not None
-    assert cfg.profiles == {"chat-only": ["Qwen1.5-7B-Chat"]}
+    assert list(cfg.backends)[:2] == ["gemini-1.5-pro-002", "Qwen1.5-7B-Chat"] and len(cfg.backends) == 7
+    assert cfg.router.resolve() == (EXAMPLE.parents[1] / "routers" / "one").resolve()
+    assert cfg.cards.resolve() == (EXAMPLE.parents[1] / "routers" / "one" / "cards.json").resolve()
+    assert str(cfg.backends["gemini-1.5-pro-002"].base_url) == "http://127.0.0.1:8101/v1"
+    assert all(backend.price is not None for backend in cfg.backends.values())
+    assert cfg.profiles == {"chat-only": ["gpt4_1106_preview", "vicuna-7b"]}
     assert cfg.fallbacks == 1
     assert cfg.stream_idle_s == 30 and cfg.cooldown.failures == 3 and cfg.cooldown.cooldown_s == 10
     assert cfg.keys is None
