@@ -92,6 +92,7 @@ def test_profile_writes_partial_cards_only_when_asked(
     args = ["profile", "--outcomes", tmp_path / "outcomes.parquet", "--aptitude", aptitude_file, "--models", "Yi-6B"]
     refused = cli(*args, "-o", tmp_path / "refused.json")
     assert refused.code == 1 and f"answered 0 of the 20 aptitude questions of {task.name}" in refused.stderr
+    assert "modelsat profile --partial" in refused.stderr  # the way out is named
     done = cli(*args, "-o", tmp_path / "cards.json", "--partial")
     assert done.code == 0 and f'Yi-6B: not tested: "{task.description}"' in done.stderr
     assert not load_cards(tmp_path / "cards.json")["Yi-6B"].scores[0].tested

@@ -1,6 +1,7 @@
 """End to end: the bundled SmolLM2 takes one question of every core task of the unified aptitude test live
-(SmolLM2 also standing in as the judge of the chat questions) and gets a card on that test. One rotation and
-16-token replies keep it to about two minutes of CPU; `test_live_end_to_end.py` covers the circle test."""
+(SmolLM2 also standing in as the judge of the chat questions) and gets a card on that test, which `routers/one`
+accepts and routes. One rotation and 16-token replies keep it to about two minutes of CPU;
+`test_live_end_to_end.py` covers the circle test."""
 
 import json
 import subprocess
@@ -11,12 +12,14 @@ import pandas as pd
 import pytest
 
 from modelsat.aptitude.aptitude_set import AptitudeSet
-from modelsat.aptitude.cards import load_cards
+from modelsat.aptitude.cards import load_cards, save_cards
 from modelsat.aptitude.unified import UNIFIED_PATH
 from modelsat.data.kinds import KINDS
 from modelsat.data.schema import read_outcomes
+from modelsat.router.routing.service import load_router
 
 pytestmark = pytest.mark.slow
+ROUTER = Path(__file__).resolve().parents[2] / "routers" / "one"
 GRADER_OF_KIND = {"knowledge": "multiple-choice", "chinese": "multiple-choice", "reasoning": "multiple-choice",
                   "math": "math", "code": "code", "chat": "open-ended"}  # fmt: skip
 
@@ -49,3 +52,11 @@ def test_smollm2_takes_a_slice_of_every_kind_live_and_gets_a_card(all_outcomes_f
     asked = {q: t.kind for t in unified.tasks for q in t.query_ids if q in set(rows["query_id"])}
     assert len(rows) == len(asked) == len(unified.tasks) and set(asked.values()) == set(KINDS) == set(kinds)
     print(json.dumps({k: v for k, v in summary.items() if k != "tasks"}, indent=1))
+
+    # the card is accepted by the one router, whose test this is, and routed beside that router's own cards
+    shipped = load_cards(ROUTER / "cards.json")
+    team = {"smollm2-live": card, **{m: shipped[m] for m in ("gemini-1.5-pro-002", "MetaMath-Mistral-7B")}}
+    save_cards(team, tmp_path / "team.json")
+    service = load_router(ROUTER, tmp_path / "team.json", mode="fast")
+    ranking = service.rank("Natalia sold clips to 48 of her friends in April, and then she sold half as many in May.")
+    assert sorted(m for m, _ in ranking) == sorted(team) and all(0 < p < 1 for _, p in ranking)

@@ -160,7 +160,8 @@ def build_cards(
             if not enough and not partial:
                 raise DataError(
                     f"model {model!r} answered {len(got)} of the {len(task.query_ids)} aptitude questions of "
-                    f"{task.name}; profile it first (modelsat profile --live ...) or import its results"
+                    f"{task.name}; profile it first (modelsat profile --live ...), import its results, or give it a "
+                    "partial card that says what it was not tested on (modelsat profile --partial)"
                 )
             accuracy = float(got.mean()) if enough and len(got) else None
             scores.append(TaskScore(task.name, task.description, accuracy, task.kind))
