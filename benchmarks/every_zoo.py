@@ -290,11 +290,11 @@ def measure(args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         table = tables[run.zoo]
         dedicated = contender(run.dedicated, None, None) if args.dedicated and run.dedicated is not None else None
-        queries_of = run.dedicated or judged(run, args).router
+        who = judged(run, args) if args.router is not None else None
+        queries_of = run.dedicated or who.router  # a retired router's zoo is run only with --router
         reference = evaluated(run, table, dedicated, run.baselines, args.seed, args.cache, queries_of)
         ours = None
-        if args.router is not None:
-            who = judged(run, args)
+        if who is not None:
             ours = (who, evaluated(run, table, who, (), args.seed, args.cache, who.router))
         for figure in run.figures:
             row = {
