@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA ?= $(or $(MODELSAT_DATA),../shared/data)
 
 .PHONY: setup test demo router router-small12 router-holdout router-fold-c router-routerbench router-specialists \
-  router-specialists-folds router-one router-one-fold-c router-one-no-specialists lint bench replicas clean
+  router-specialists-folds router-no-specialists lint bench replicas clean
 
 setup: $(STAMP)
 
@@ -24,13 +24,7 @@ test: setup
 demo: setup
 	$(BIN)/python -m modelsat.demo
 
-# The shipped router, trained for models it never saw (docs/generalisation.md): every visible model but
-# Phi-3-mini and the three large models of fold (b), which join by card; FOLD_RECIPE below.
-router: setup
-	test -f out/mmlu.parquet || $(BIN)/modelsat import mmlu-pro $(DATA)/mmlu-pro -o out/mmlu.parquet
-	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo all --holdout $(FOLD_AB) -o routers/default $(FOLD_RECIPE)
-
-# The router shipped before: the cpu-small recipe on the 12 `small` models, run to its 1,000 steps without
+# An earlier shipped router: the cpu-small recipe on the 12 `small` models, run to its 1,000 steps without
 # the 44-minute budget, validated every 250 steps on 400 queries, at the learning rate it was trained with.
 router-small12: setup
 	test -f out/mmlu.parquet || $(BIN)/modelsat import mmlu-pro $(DATA)/mmlu-pro -o out/mmlu.parquet
@@ -47,19 +41,10 @@ router-holdout: setup
 	  --set train.batch_instructions=16 --set train.stage1_steps=300 --set train.eval_every=100 \
 	  --set train.warmup_steps=30 --set train.checkpoint_every=50
 
-# Leave-models-out routers (docs/generalisation.md): every visible model but the held-out ones, an aptitude test
-# with MMLU-Pro's own problem categories, the accuracy readout keyed by task prototypes, 4 models held out of
-# the loss to choose the checkpoint, 2,000 informative train queries.
+# The leave-models-out folds of MMLU-Pro (docs/generalisation.md): (a) and (b) hold out Phi-3-mini and three large
+# models, (c) a seeded third of the zoo; they join by card.
 FOLD_AB := Phi-3-mini-4k-instruct,Meta-Llama-3_1-70B-Instruct,gemini-1.5-pro-002,Qwen1.5-110B
 FOLD_C := Phi-3-mini-4k-instruct,Llama-2-13b-hf,mathstral-7B,Mistral-7B-Instruct-v0.2,Meta-Llama-3_1-70B,Meta-Llama-3-8B,DeepSeek-Coder-V2,Mistral-7B-v0.2-hf
-FOLD_RECIPE := --config cpu-small --set router.accuracy_readout=true --set router.readout_keys=prototypes \
-  --set train.aptitude_other_tasks=true --set train.lr_readout=2e-2 --set train.selection_models=4 \
-  --set train.max_minutes=null --set train.max_train_queries=2000 --set train.stage1_steps=300 \
-  --set train.val_queries=600
-
-router-fold-c: setup
-	test -f out/mmlu.parquet || $(BIN)/modelsat import mmlu-pro $(DATA)/mmlu-pro -o out/mmlu.parquet
-	$(BIN)/modelsat train --outcomes out/mmlu.parquet --zoo all --holdout $(FOLD_C) -o routers/fold-c $(FOLD_RECIPE)
 
 router-routerbench: setup
 	test -f out/routerbench.parquet || $(BIN)/modelsat import routerbench $(DATA)/routerbench-subset -o out/routerbench.parquet
@@ -95,26 +80,27 @@ router-specialists-folds: setup out/specialists.parquet
 	$(BIN)/modelsat train --outcomes out/specialists.parquet --zoo specialists --holdout dolphin-2.9-llama3-8b \
 	  -o routers/specialists-no-dolphin $(SPECIALISTS_RECIPE)
 
-# One router for every kind of request (docs/one-router.md): MMLU-Pro, RouterDC's specialists and AlpacaEval chat in
-# one table, the unified aptitude test, each zoo's held-out models as its dedicated router holds them out.
+# The shipped router, one for every kind of request (docs/one-router.md): MMLU-Pro, RouterDC's specialists and
+# AlpacaEval chat in one table, the unified aptitude test, each zoo's new models joining by card: folds (a) and (b)'s
+# four MMLU-Pro models and the 13 `CHAT_NEW` chat models.
 out/all.parquet: | $(STAMP)
 	$(BIN)/modelsat import all $(DATA) -o $@
 
-router-one: setup out/all.parquet
+router: setup out/all.parquet
 	$(BIN)/modelsat train --outcomes out/all.parquet --zoos mmlu-pro,routerdc,alpaca-eval --zoo all \
-	  --holdout $(FOLD_AB),$(CHAT_NEW) --aptitude unified -o routers/one --config configs/one-router.yaml
+	  --holdout $(FOLD_AB),$(CHAT_NEW) --aptitude unified -o routers/default --config configs/one-router.yaml
 
-# The one router of the third leave-models-out fold: fold (c)'s eight MMLU-Pro models join by card.
-router-one-fold-c: setup out/all.parquet
+# The same router for the third leave-models-out fold: fold (c)'s eight MMLU-Pro models join by card.
+router-fold-c: setup out/all.parquet
 	$(BIN)/modelsat train --outcomes out/all.parquet --zoos mmlu-pro,routerdc,alpaca-eval --zoo all \
-	  --holdout $(FOLD_C),$(CHAT_NEW) --aptitude unified -o routers/one-fold-c --config configs/one-router.yaml
+	  --holdout $(FOLD_C),$(CHAT_NEW) --aptitude unified -o routers/fold-c --config configs/one-router.yaml
 
 # The same without the specialists zoo's labels: its five models of no other zoo join by card, and the two it shares
 # with MMLU-Pro (Mistral-7B-v0.1, Meta-Llama-3-8B) are trained on MMLU-Pro's labels alone (docs/one-router.md).
 SPECIALISTS_ONLY := MetaMath-Mistral-7B,Chinese-Mistral-7B-v0.1,zephyr-7b-beta,dolphin-2.6-mistral-7b,dolphin-2.9-llama3-8b
-router-one-no-specialists: setup out/all.parquet
+router-no-specialists: setup out/all.parquet
 	$(BIN)/modelsat train --outcomes out/all.parquet --zoos mmlu-pro,alpaca-eval --zoo all \
-	  --holdout $(FOLD_AB),$(CHAT_NEW),$(SPECIALISTS_ONLY) --aptitude unified -o routers/one-no-specialists \
+	  --holdout $(FOLD_AB),$(CHAT_NEW),$(SPECIALISTS_ONLY) --aptitude unified -o routers/no-specialists \
 	  --config configs/one-router.yaml
 
 bench: setup

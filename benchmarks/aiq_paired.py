@@ -23,7 +23,7 @@ them while the test and validation queries are the same.
 Example:
     $ python benchmarks/aiq_paired.py --outcomes out/routerbench.parquet --router routers/routerbench --targets \
         --by-task --cache out/aiq/routerbench-scores.npz -o out/aiq/routerbench.json
-    $ python benchmarks/aiq_paired.py --outcomes out/mmlu.parquet --zoo mixed --router routers/default \
+    $ python benchmarks/aiq_paired.py --outcomes out/all.parquet --zoo mixed --router routers/default \
         --prices configs/prices/mixed.yaml --limit 800 --validation-limit 600 --cache out/aiq/mixed-scores.npz
 """
 

@@ -3,9 +3,11 @@
 zoo, make every zoo model's card from it, and route the remaining test queries with the router's
 accuracy readout alone (its task prototypes remade for that test, its temperature and weight) and with
 `card-lookup`, with and without the `--holdout` models. No retraining: in the fold routers the readout
-decides (benchmarks/score_parts.py), so this measures what the cards can tell.
+decides (benchmarks/score_parts.py), so this measures what the cards can tell. The router must be trained on
+MMLU-Pro alone, as the retired fold (c) router was (restored as `routers/mmlu-pro-fold-c`,
+docs/one-router.md#the-retired-mmlu-pro-routers).
 
-    .venv/bin/python benchmarks/aptitude_shapes.py --router routers/fold-c --zoo all \
+    .venv/bin/python benchmarks/aptitude_shapes.py --router routers/mmlu-pro-fold-c --zoo all \
         --holdout Phi-3-mini-4k-instruct,DeepSeek-Coder-V2,... --shapes 50x20,30x30,20x40,20x60
 """
 
@@ -48,7 +50,7 @@ class EmbeddingCache:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--router", type=Path, default=Path("routers/fold-c"))
+    parser.add_argument("--router", type=Path, required=True, help="a router trained on MMLU-Pro alone")
     parser.add_argument("--outcomes", type=Path, default=Path("out/mmlu.parquet"))
     parser.add_argument("--zoo", default=None)
     parser.add_argument("--models", default=None)

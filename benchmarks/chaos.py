@@ -200,7 +200,7 @@ def write_config(folder: Path, backends: list[Backend], outcomes: Path, state: s
     models = [b.model for b in backends]
     subprocess.run(
         [*CLI, "profile", "--outcomes", str(outcomes), "--router", str(ROOT / "routers/default"),
-         "--models", ",".join(models), "-o", str(folder / "cards.json.new")],
+         "--models", ",".join(models), "--partial", "-o", str(folder / "cards.json.new")],
         check=True, capture_output=True,
     )  # fmt: skip
     entries = {

@@ -4,12 +4,14 @@ Each zoo's rows are taken from the all-zoos table (`modelsat import all`; `all_z
 the zoo's own import) and every figure is measured as its dedicated router's documented figure is:
 
 - `mmlu-pro`: leave-models-out folds (a), (b) and (c) of docs/generalisation.md, routed accuracy with the new
-  models joining by card (`modelsat evaluate --holdout`); dedicated: `routers/default` (a, b), `routers/fold-c` (c).
+  models joining by card (`modelsat evaluate --holdout`); its dedicated routers, trained on MMLU-Pro alone, are
+  retired (the one router took their names, `routers/default` and `routers/fold-c`): their documented figures stay
+  the bar.
 - `specialists`: accuracy averaged over tasks, in and out of distribution, scored as RouterDC scores
   (docs/domains.md); dedicated: `routers/specialists`.
 - `chat`: routed accuracy with the 13 `CHAT_NEW` models joining by card, and the gain over the zoo without them
-  (docs/domains.md); its dedicated router, `routers/chat`, is retired (`routers/one` routes chat at its figure or
-  above): its documented figures stay the bar, and `--dedicated` has nothing to evaluate there.
+  (docs/domains.md); its dedicated router, `routers/chat`, is retired (the one router, `routers/default`, routes chat
+  at its figure or above): its documented figures stay the bar.
 - `routerbench`: AIQ on the test queries at the outcomes' recorded costs, as `benchmarks/aiq_paired.py` computes it
   beside its peers kNN and per-task (docs/cost.md); dedicated: `routers/routerbench`.
 
@@ -17,9 +19,9 @@ Every router routes in its own default mode unless `--mode` says otherwise for `
 queries exclude its own aptitude questions, as `evaluate` does, so the query counts are shown beside the figures.
 `--fold-c-router` routes fold (c) with a router that held out fold (c)'s models (default: `--router`). A router
 that lacks the card of a zoo model cannot route that zoo: it stops with an error naming the zoo and the models.
-`--dedicated` also evaluates the dedicated routers in the same run; the baselines are fitted once per figure, on
-the dedicated router's test queries (a retired one's: `--router`'s). Full-mode scores on RouterBench are kept in
-`--cache` (a folder) and reused while the router, mode and queries are the same.
+`--dedicated` also evaluates the dedicated routers in the same run (none on a retired router's zoo); the baselines
+are fitted once per figure, on the dedicated router's test queries (a retired one's: `--router`'s). Full-mode scores
+on RouterBench are kept in `--cache` (a folder) and reused while the router, mode and queries are the same.
 
 Example:
     $ python benchmarks/every_zoo.py --dedicated -o out/every_zoo/dedicated.json
@@ -127,11 +129,11 @@ class Run:
 
 FOLD_BASELINES = ("best-single", "per-category", "per-task", "knn", "card-lookup", "uniroute")
 RUNS = (
-    Run("mmlu-pro", "(a) small-5, Phi-3-mini by card", ROUTERS / "default", "small-5", None,
+    Run("mmlu-pro", "(a) small-5, Phi-3-mini by card", None, "small-5", None,
         ("Phi-3-mini-4k-instruct",), FOLD_BASELINES, (Figure("MMLU-Pro (a) accuracy", accuracy, 45.0),)),
-    Run("mmlu-pro", "(b) small-5 + 3 large by card", ROUTERS / "default", None, (*SMALL_5, *STRONG),
+    Run("mmlu-pro", "(b) small-5 + 3 large by card", None, None, (*SMALL_5, *STRONG),
         STRONG, FOLD_BASELINES, (Figure("MMLU-Pro (b) accuracy", accuracy, 70.2),)),
-    Run("mmlu-pro", "(c) all 25, 8 by card", ROUTERS / "fold-c", "all", None, FOLD_C, FOLD_BASELINES,
+    Run("mmlu-pro", "(c) all 25, 8 by card", None, "all", None, FOLD_C, FOLD_BASELINES,
         (Figure("MMLU-Pro (c) accuracy", accuracy, 71.7),), fold_c=True),
     Run("specialists", "specialists", ROUTERS / "specialists", "specialists", None, (),
         ("best-single", "per-task", "knn", "card-lookup", "uniroute", "routerdc"),

@@ -8,7 +8,7 @@ that share, centred over the candidates, is routed among each zoo's own models. 
 the grid of k and β is printed beside the router alone, per zoo, with the paired standard error of each gain.
 
 Example:
-    $ python benchmarks/query_evidence.py --router routers/one --outcomes out/all.parquet
+    $ python benchmarks/query_evidence.py --router routers/default --outcomes out/all.parquet
 """
 
 import argparse

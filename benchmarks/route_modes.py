@@ -1,6 +1,6 @@
 """Routing modes side by side: `fast` (encoder + accuracy readout, no capability LLM) against `full`, in one run.
 
-Over N real test instructions of `--outcomes` routed among a router's cards (25 for `routers/default`; `--candidates K`:
+Over N real test instructions of `--outcomes` routed among a router's cards (68 for `routers/default`; `--candidates K`:
 a seeded sample of K of them), at the thread count given (1 by default, as the DESIGN target reads):
 
 - single requests: p50/p99 ms of `score_instructions([text])`, the two modes timed in turn on each request,
@@ -15,7 +15,7 @@ a seeded sample of K of them), at the thread count given (1 by default, as the D
 - agreement: the share of requests on which both modes pick the same model.
 
     .venv/bin/python benchmarks/route_modes.py [--router routers/default] [--n 200] [--batch 32] [--threads 1]
-    .venv/bin/python benchmarks/route_modes.py --router routers/one --outcomes out/all.parquet --candidates 40
+    .venv/bin/python benchmarks/route_modes.py --router routers/default --outcomes out/all.parquet --candidates 40
 """
 
 import argparse

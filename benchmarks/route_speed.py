@@ -87,7 +87,7 @@ def main() -> None:
         net = RouterNet.build(RouterConfig()).eval()
         aptitude = select_aptitude_set(outcomes, list(SMALL))
     models = sorted(outcomes["model"].unique())[: max(CANDIDATES)]
-    cards = build_cards(outcomes, aptitude, models)
+    cards = build_cards(outcomes, aptitude, models, partial=True)  # a test of several zoos: its MMLU-Pro part
     test = split_outcomes(outcomes, "test", exclude=aptitude.query_ids).drop_duplicates("query_id")
     prompts = test["prompt"].sample(args.n, random_state=0).tolist()
     if args.tokens:

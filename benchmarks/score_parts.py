@@ -18,8 +18,12 @@ replaces the readout's similarity to task prototypes by a logistic regression (i
 on the aptitude questions' embeddings, each labelled with its category (its dataset, for `specialists`): a
 card's accuracy on each category weighed by the request's posterior over them.
 
-    .venv/bin/python benchmarks/score_parts.py --router routers/default --zoo small-5 [--n 600]
-    .venv/bin/python benchmarks/score_parts.py --router routers/fold-c --zoo all --n 0 \
+It reads full cards only (every aptitude task tested), as the routers trained on one zoo hold: a partial card is
+refused. The MMLU-Pro rows of docs/generalisation.md are of the retired MMLU-Pro routers, restored as
+`routers/mmlu-pro` and `routers/mmlu-pro-fold-c` (docs/one-router.md#the-retired-mmlu-pro-routers).
+
+    .venv/bin/python benchmarks/score_parts.py --router routers/mmlu-pro --zoo small-5 [--n 600]
+    .venv/bin/python benchmarks/score_parts.py --router routers/mmlu-pro-fold-c --zoo all --n 0 \
         --holdout Phi-3-mini-4k-instruct,DeepSeek-Coder-V2,... --temperatures 10,20,40 --shrink 20,40
     .venv/bin/python benchmarks/score_parts.py --router routers/specialists --outcomes out/specialists.parquet \
         --zoo specialists --n 0
@@ -124,7 +128,7 @@ def classifier_readout(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--router", type=Path, default=Path("routers/default"))
+    parser.add_argument("--router", type=Path, required=True, help="a router with full cards")
     parser.add_argument("--outcomes", type=Path, default=Path("out/mmlu.parquet"))
     parser.add_argument("--zoo", default=None, help="named zoo (default small-5 unless --models)")
     parser.add_argument("--models", default=None, help="comma-separated zoo instead of --zoo")
@@ -156,6 +160,9 @@ def main() -> None:
     aptitude = AptitudeSet.load(args.router / "aptitude.json")
     data = build_eval_set(outcomes, models, aptitude.query_ids, args.n or None, seed=0)
     cards = [service.cards[m] for m in models]
+    partial = [card.model for card in cards if not all(s.tested for s in card.scores)]
+    if partial:
+        raise SystemExit(f"{args.router}: partial cards, not read here: {', '.join(partial)}")
     texts = service.reader.texts(data.queries["prompt"].astype(str).tolist())
     bf16 = service.scorer.bf16 and args.llm  # without the LLM, the encoder runs in fp32 as in fast mode
     parts = score_parts(net, texts, cards, args.batch, bf16, with_llm=args.llm)

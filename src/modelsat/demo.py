@@ -1,15 +1,16 @@
 """`make demo`: the main job end to end on the real data with the shipped router.
 
-Imports the MMLU-Pro zoo, summarises it, routes real test instructions with the shipped router
-(`routers/default`) and evaluates it against the baselines on a sample of test queries, with Phi-3-mini,
-which the router never trained on, joining by its aptitude card (the report's `new_models` section). The
-evaluation runs both routing modes on the same queries (`model-sat`: full, with the capability LLM;
+Imports the MMLU-Pro zoo, summarises it, routes real test instructions with the shipped router, the one router of
+every kind of request (`routers/default`), and evaluates it against the baselines on a sample of test queries, with
+Phi-3-mini, which the router never trained on, joining by its aptitude card (the report's `new_models` section). The
+cards are made from MMLU-Pro results alone, so they are partial: tested on the aptitude test's MMLU-Pro tasks only.
+The evaluation runs both routing modes on the same queries (`model-sat`: full, with the capability LLM;
 `model-sat-fast`: encoder and accuracy readout only), and the demo prints the default (fast) mode against each
 baseline and against full mode, each difference with its 95 % interval, and their routing latency. Then mixed
 traffic: one test question of each kind (an MMLU-Pro question, a GSM8K word problem, a Python function, a CMMLU
-question, an open-ended request) routed by the one router (`routers/one`) among a team of seven models from three
-zoos, each tested in its own zoo only, beside the candidate whose card is strongest on that kind. Each step prints
-the `modelsat` command it runs, so the demo doubles as a tour of the CLI.
+question, an open-ended request) routed by the same router among a team of seven models from three zoos, each
+tested in its own zoo only, beside the candidate whose card is strongest on that kind. Each step prints the
+`modelsat` command it runs, so the demo doubles as a tour of the CLI.
 
     python -m modelsat.demo [--limit 300]
 """
@@ -33,9 +34,8 @@ if TYPE_CHECKING:
 OUT = Path("out/demo")
 ROUTER = Path("routers/default")
 NEW_MODEL = "Phi-3-mini-4k-instruct"  # the shipped router never trained on it: it joins by its card
-ONE_ROUTER = Path("routers/one")
 # A team's zoo across kinds of request: two MMLU-Pro models (gemini by card), three RouterDC specialists, two AlpacaEval
-# chat models (gpt4_1106_preview by card); routers/one's cards, each tested in its own zoo only.
+# chat models (gpt4_1106_preview by card); the router's cards, each tested in its own zoo only.
 TEAM = (
     "gemini-1.5-pro-002,Qwen1.5-7B-Chat,MetaMath-Mistral-7B,dolphin-2.9-llama3-8b,Chinese-Mistral-7B-v0.1,"
     "gpt4_1106_preview,vicuna-7b"
@@ -107,7 +107,7 @@ def mixed_summary(routes: list[dict], kinds: Iterable[str]) -> str:
     """Each kind of request, the model the one router sent it to, and the candidate strongest on it by card."""
     from modelsat.aptitude.cards import load_cards
 
-    cards = load_cards(ONE_ROUTER / "cards.json")
+    cards = load_cards(ROUTER / "cards.json")
     team = {model: cards[model] for model in TEAM.split(",")}
     lines = ["", "mixed traffic, one router:", f"  {'request':20s} {'routed to':26s} strongest by card on its kind"]
     for kind, route in zip(kinds, routes, strict=True):
@@ -154,6 +154,7 @@ def main() -> None:
         str(cards),
         "--models",
         "Phi-3-mini-4k-instruct,mathstral-7B,Meta-Llama-3_1-8B,Qwen1.5-7B-Chat,Mistral-7B-Instruct-v0.2",
+        "--partial",
     )
     instructions = demo_instructions(outcomes, ROUTER / "aptitude.json", 4)
     run("route", "--router", str(ROUTER), "--cards", str(cards), "--file", str(instructions))
@@ -186,10 +187,10 @@ def main() -> None:
         run("import", "alpaca-eval", str(data_dir() / "alpaca-eval" / "results.zip"), "-o", str(tables["chat"]))
     from modelsat.aptitude.aptitude_set import AptitudeSet
 
-    questions = mixed_questions(tables, AptitudeSet.load(ONE_ROUTER / "aptitude.json").query_ids)
+    questions = mixed_questions(tables, AptitudeSet.load(ROUTER / "aptitude.json").query_ids)
     mixed = OUT / "mixed.jsonl"
     mixed.write_text("".join(json.dumps({"prompt": prompt}) + "\n" for prompt in questions.values()))
-    routes = run_json("route", "--router", str(ONE_ROUTER), "--models", TEAM, "--file", str(mixed), "--json")
+    routes = run_json("route", "--router", str(ROUTER), "--models", TEAM, "--file", str(mixed), "--json")
     assert isinstance(routes, list)
     print(mixed_summary(routes, questions))
     print(f"\ndemo finished in {time.time() - started:.0f} s; report in {OUT / 'report.json'}")

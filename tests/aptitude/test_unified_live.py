@@ -1,5 +1,5 @@
 """End to end: the bundled SmolLM2 takes one question of every core task of the unified aptitude test live
-(SmolLM2 also standing in as the judge of the chat questions) and gets a card on that test, which `routers/one`
+(SmolLM2 also standing in as the judge of the chat questions) and gets a card on that test, which `routers/default`
 accepts and routes. One rotation and 16-token replies keep it to about two minutes of CPU;
 `test_live_end_to_end.py` covers the circle test."""
 
@@ -19,7 +19,7 @@ from modelsat.data.schema import read_outcomes
 from modelsat.router.routing.service import load_router
 
 pytestmark = pytest.mark.slow
-ROUTER = Path(__file__).resolve().parents[2] / "routers" / "one"
+ROUTER = Path(__file__).resolve().parents[2] / "routers" / "default"
 GRADER_OF_KIND = {"knowledge": "multiple-choice", "chinese": "multiple-choice", "reasoning": "multiple-choice",
                   "math": "math", "code": "code", "chat": "open-ended"}  # fmt: skip
 

@@ -27,9 +27,10 @@ def test_calibrate_fits_on_validation_and_keeps_rankings(routerbench_file: Path,
     assert calibration.scale > 0 and calibration.n_queries == 40
     assert calibration.log_loss_calibrated <= calibration.log_loss_raw
     prompts = ["Write a python function to reverse a list.", "Which is heavier, a kilogram of iron or of wool?"]
-    raw = load_router(router, calibrated=False, mode=mode).score_instructions(prompts)
+    raw, tasks = load_router(router, calibrated=False, mode=mode).scores_and_tasks(prompts)
+    assert tasks[0] != tasks[1]  # a coding request and a reasoning question are nearest different aptitude tasks
     calibrated = load_router(router, mode=mode).score_instructions(prompts)
-    np.testing.assert_allclose(calibrated, calibration.apply(raw), atol=1e-4)
+    np.testing.assert_allclose(calibrated, calibration.apply(raw, tasks if calibration.task_bias else None), atol=1e-4)
     np.testing.assert_array_equal(np.argsort(-calibrated, axis=1), np.argsort(-raw, axis=1))
 
 

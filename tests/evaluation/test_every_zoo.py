@@ -38,9 +38,9 @@ def test_the_new_models_are_the_makefiles() -> None:
 
 def test_a_router_without_a_zoos_cards_is_refused_naming_them() -> None:
     specialists = run_of("specialists")
-    mmlu_router = every_zoo.contender(ROOT / "routers" / "default", None, None)
-    assert mmlu_router.mode == "fast"
-    # the MMLU-Pro router has cards for the two models named alike in both zoos, not for the other five
+    mmlu_router = every_zoo.contender(ROOT / "routers" / "small-12", None, None)
+    assert mmlu_router.mode == "full"  # its own default: it has no accuracy readout
+    # an MMLU-Pro router has cards for the two models named alike in both zoos, not for the other five
     missing = [m for m in SPECIALISTS if m not in ("Meta-Llama-3-8B", "Mistral-7B-v0.1")]
     with pytest.raises(RouterError) as refused:
         every_zoo.check_cards(mmlu_router, specialists, SPECIALISTS)
@@ -50,12 +50,15 @@ def test_a_router_without_a_zoos_cards_is_refused_naming_them() -> None:
         and f"no card for 5 of its 7 model(s): {', '.join(missing)}" in message
     )
     every_zoo.check_cards(every_zoo.contender(specialists.dedicated, None, None), specialists, SPECIALISTS)
+    one = every_zoo.contender(ROOT / "routers" / "default", None, None)
+    assert one.mode == "fast"
+    every_zoo.check_cards(one, specialists, SPECIALISTS)  # the one router has a card for every specialist
 
 
 def test_the_harness_stops_before_any_work_for_a_zoo_it_cannot_route(all_outcomes_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     script = ROOT / "benchmarks" / "every_zoo.py"
-    args = ["--router", ROOT / "routers" / "one", "--zoos", "chat,routerbench", "--outcomes", all_outcomes_file]
+    args = ["--router", ROOT / "routers" / "default", "--zoos", "chat,routerbench", "--outcomes", all_outcomes_file]
     done = subprocess.run([sys.executable, script, *map(str, args), "-o", str(out)], capture_output=True, text=True)
     assert done.returncode == 1 and not out.exists()
     assert "Error: " in done.stderr and "cannot route zoo 'routerbench' (routerbench AIQ)" in done.stderr

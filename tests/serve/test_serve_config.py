@@ -26,8 +26,8 @@ def base(**changes: object) -> dict:
 def test_example_config_loads_with_paths_relative_to_it() -> None:
     cfg = load_serve_config(EXAMPLE)
     assert list(cfg.backends)[:2] == ["gemini-1.5-pro-002", "Qwen1.5-7B-Chat"] and len(cfg.backends) == 7
-    assert cfg.router.resolve() == (EXAMPLE.parents[1] / "routers" / "one").resolve()
-    assert cfg.cards.resolve() == (EXAMPLE.parents[1] / "routers" / "one" / "cards.json").resolve()
+    assert cfg.router.resolve() == (EXAMPLE.parents[1] / "routers" / "default").resolve()
+    assert cfg.cards.resolve() == (EXAMPLE.parents[1] / "routers" / "default" / "cards.json").resolve()
     assert str(cfg.backends["gemini-1.5-pro-002"].base_url) == "http://127.0.0.1:8101/v1"
     assert all(backend.price is not None for backend in cfg.backends.values())
     assert cfg.profiles == {"chat-only": ["gpt4_1106_preview", "vicuna-7b"]}

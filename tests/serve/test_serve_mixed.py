@@ -1,4 +1,4 @@
-"""One proxy for mixed traffic: `configs/serve.example.yaml` serves the one router (`routers/one`) in front of seven
+"""One proxy for mixed traffic: `configs/serve.example.yaml` serves the one router (`routers/default`) in front of seven
 models from three zoos, each tested in its own zoo only; the README's five requests (`make demo`'s mixed traffic)
 each go to the candidate whose card is strongest on that kind of request."""
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).parents[2]
 @pytest.mark.slow
 def test_one_proxy_sends_each_kind_of_request_to_the_model_strongest_on_it(all_outcomes_file: Path) -> None:
     cfg = load_serve_config(ROOT / "configs" / "serve.example.yaml")
-    assert cfg.router.resolve() == (ROOT / "routers" / "one").resolve() and cfg.mode == "fast"
+    assert cfg.router.resolve() == (ROOT / "routers" / "default").resolve() and cfg.mode == "fast"
     assert list(cfg.backends) == TEAM.split(",")
     tables = dict.fromkeys(("mmlu", "specialists", "chat"), all_outcomes_file)
     questions = mixed_questions(tables, AptitudeSet.load(cfg.router / "aptitude.json").query_ids)

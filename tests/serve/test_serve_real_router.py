@@ -1,4 +1,4 @@
-"""The proxy with the example config's router (`routers/one`) and cards, echo backends."""
+"""The proxy with the example config's router (`routers/default`) and cards, echo backends."""
 
 import math
 from pathlib import Path
@@ -13,7 +13,7 @@ from modelsat.serve.routing import load_scorer
 from modelsat.types import InstructionScorer
 
 ROOT = Path(__file__).parents[2]
-pytestmark = pytest.mark.skipif(not (ROOT / "routers" / "one").is_dir(), reason="routers/one not trained yet")
+pytestmark = pytest.mark.skipif(not (ROOT / "routers" / "default").is_dir(), reason="routers/default not trained yet")
 
 
 def test_real_router_routes_through_the_proxy() -> None:

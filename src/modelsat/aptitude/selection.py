@@ -17,7 +17,7 @@ Zoos without MMLU results get core tasks from clusters of their own train querie
 
 Example:
     aptitude = select_aptitude_set(outcomes, SMALL, n_tasks=50, n_per_task=20, seed=0)
-    aptitude.save("routers/default/aptitude.json")
+    aptitude.save("routers/mine/aptitude.json")
 """
 
 from typing import Literal

@@ -2,7 +2,7 @@
 
 Example:
     $ modelsat calibrate --router routers/routerbench --outcomes out/routerbench.parquet
-    $ modelsat calibrate --router routers/default --outcomes out/mmlu.parquet --mode full
+    $ modelsat calibrate --router routers/default --outcomes out/all.parquet --mode full
     $ modelsat calibrate --router routers/routerbench --outcomes out/routerbench.parquet --targets
 """
 
@@ -15,7 +15,11 @@ from rich.console import Console
 from modelsat.cli.options import ModelsOption, ModeOption, RouterOption
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import torch
+
     from modelsat.router.routing.folder import RouterFolder
+    from modelsat.router.routing.service import RoutingService
 
 err = Console(stderr=True)
 
@@ -41,7 +45,8 @@ def calibrate(
     ] = None,
 ) -> None:
     """Fit P(Yes) = sigmoid(a·log-odds + b) on the validation queries of the router's training zoo (a router trained
-    on several zoos: each zoo's queries among its own models).
+    on several zoos: each zoo's queries among its own models), plus a level per aptitude task (the one each request
+    is nearest) when that predicts held-out validation queries better.
 
     Writes ROUTER/calibration.json (--mode full) or ROUTER/calibration-fast.json (--mode fast); `route`, `serve`
     and `evaluate` then use calibrated probabilities in that mode. The candidates' ranking for quality-only routing
@@ -77,14 +82,38 @@ def calibrate(
         f"scoring {n_queries} validation queries × {len(zoo)} models"
         + (f" (each among its zoo's: {', '.join(matrices)})" if len(matrices) > 1 else "")
     )
-    scored = [(service.score_instructions(m.prompts, m.models), m.scores) for m in matrices.values()]
-    calibration = fit_calibration_by_zoo(scored)  # as training fits it
+    if service.prototypes is None:
+        service.prototypes = _save_prototypes(service, table, folder)
+    scored = [service.scores_and_tasks(m.prompts, m.models) for m in matrices.values()]
+    calibration = fit_calibration_by_zoo(
+        [(log_odds, m.scores) for (log_odds, _), m in zip(scored, matrices.values(), strict=True)],
+        [tasks for _, tasks in scored],
+    )  # as training fits it, with a level per task where it helps
     calibration.save(target)
+    levels = (
+        f" + the level of the request's aptitude task ({len(calibration.task_bias)} tasks)"
+        if calibration.task_bias
+        else " (levels per aptitude task did not predict held-out validation queries better)"
+    )
     typer.echo(
-        f"{target}: P(Yes) = sigmoid({calibration.scale:.4f} · log-odds {calibration.bias:+.4f}); "
+        f"{target}: P(Yes) = sigmoid({calibration.scale:.4f} · log-odds {calibration.bias:+.4f}{levels}); "
         f"validation log-loss {calibration.log_loss_raw:.4f} → {calibration.log_loss_calibrated:.4f} "
         f"on {calibration.n_queries} queries"
     )
+
+
+def _save_prototypes(
+    service: "RoutingService", table: "pd.DataFrame", folder: "RouterFolder"
+) -> dict[str, "torch.Tensor"]:
+    """The router's task prototypes from its aptitude questions as routing reads them, written to its folder (the
+    calibration's task levels are keyed by them)."""
+    from modelsat.router.routing.prototypes import PROTOTYPES_FILE, save_prototypes, task_prototypes
+
+    questions = table[table["query_id"].isin(folder.aptitude.query_ids)].drop_duplicates("query_id")
+    prompts = dict(zip(questions["query_id"], service.reader.texts(questions["prompt"].tolist()), strict=True))
+    prototypes = task_prototypes(service.scorer.embed_texts, folder.aptitude, prompts)
+    save_prototypes(prototypes, folder.path / PROTOTYPES_FILE)
+    return prototypes
 
 
 def _targets(folder: "RouterFolder", table, matrix, zoo: list[str], prices: Path | None, mode: str | None) -> None:

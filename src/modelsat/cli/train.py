@@ -1,7 +1,7 @@
 """`modelsat train`: capability instruction tuning of a router on an outcomes table.
 
 Example:
-    $ modelsat train --outcomes outcomes.parquet --zoo small -o routers/default --config cpu-small
+    $ modelsat train --outcomes outcomes.parquet --zoo small -o routers/mine --config cpu-small
 """
 
 import logging

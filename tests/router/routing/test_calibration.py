@@ -82,3 +82,44 @@ def test_calibration_across_zoos_fits_every_zoos_pairs_and_counts_every_zoos_que
     )
     assert fitted.n_queries == 42 and (fitted.scale, fitted.bias) == pytest.approx((pooled.scale, pooled.bias))
     assert fit_calibration_by_zoo(scored[:1]).n_queries == 30
+
+
+def test_task_levels_recover_a_per_task_offset_and_keep_every_ranking() -> None:
+    rng = np.random.default_rng(3)
+    raw = rng.normal(0, 2, size=(3000, 6))
+    tasks = rng.choice(["arc", "mbpp", "winogrande"], size=3000)
+    offset = {"arc": 1.0, "mbpp": -1.0, "winogrande": 0.0}  # the router too shy on one kind, too sure on another
+    truth = 0.8 * raw - 0.2 + np.array([offset[t] for t in tasks])[:, None]
+    outcomes = (rng.random(raw.shape) < sigmoid(truth)).astype(float)
+    by_task = fit_calibration(raw, outcomes, tasks)
+    one_map = fit_calibration(raw, outcomes)
+    assert by_task.task_bias.keys() == set(offset)
+    levels = {t: by_task.bias + by_task.task_bias[t] for t in offset}
+    assert levels["arc"] - levels["mbpp"] == pytest.approx(2.0, abs=0.25)
+    assert levels["winogrande"] - levels["mbpp"] == pytest.approx(1.0, abs=0.25)
+    assert by_task.log_loss_calibrated < one_map.log_loss_calibrated - 0.01
+    assert by_task.log_loss_calibrated == pytest.approx(log_loss(by_task.apply(raw, list(tasks)), outcomes))
+    np.testing.assert_array_equal(np.argsort(by_task.apply(raw, list(tasks)), axis=1), np.argsort(raw, axis=1))
+    with pytest.raises(RouterError, match="nearest task"):
+        by_task.apply(raw)
+    assert by_task.apply(raw[:1], ["a task without validation queries"]) == pytest.approx(
+        by_task.scale * raw[:1] + by_task.bias
+    )
+
+
+def test_task_levels_that_do_not_predict_held_out_queries_are_dropped(tmp_path) -> None:
+    rng = np.random.default_rng(4)
+    raw = rng.normal(0, 2, size=(400, 5))
+    outcomes = (rng.random(raw.shape) < sigmoid(0.8 * raw)).astype(float)  # one level for every task
+    tasks = [f"task/{i}" for i in rng.integers(0, 40, size=400)]
+    calibration = fit_calibration(raw, outcomes, tasks)
+    assert calibration.task_bias == {}
+    np.testing.assert_allclose(calibration.apply(raw), fit_calibration(raw, outcomes).apply(raw))
+    with pytest.raises(RouterError, match="399 tasks for 400 validation queries"):
+        fit_calibration(raw, outcomes, tasks[:-1])
+    kinds = ["a" if i % 2 else "b" for i in range(400)]
+    shifted = (rng.random(raw.shape) < sigmoid(0.8 * raw + np.where(np.arange(400) % 2, 1.5, -1.5)[:, None])) * 1.0
+    levelled = fit_calibration(raw, shifted, kinds)
+    assert levelled.task_bias.keys() == {"a", "b"}
+    levelled.save(tmp_path / CALIBRATION_FILE)
+    assert Calibration.load(tmp_path / CALIBRATION_FILE) == levelled

@@ -1,6 +1,6 @@
 """The shipped domain routers on their own zoos' requests: `routers/specialists` sends a word problem, a Python
 function and a Chinese exam question each to the model whose card is strongest on that kind of question, and
-`routers/one`, which serves chat traffic, reads the card of a chat model it never trained on."""
+`routers/default`, which serves chat traffic, reads the card of a chat model it never trained on."""
 
 from pathlib import Path
 
@@ -75,9 +75,10 @@ def test_full_mode_keeps_math_and_code_with_their_specialists_and_adds_the_llms_
 
 @pytest.mark.slow
 def test_one_router_ranks_a_chat_model_it_never_trained_on_by_its_card() -> None:
-    """Chat traffic goes to `routers/one` (the dedicated chat router is retired): among the 38 chat models, and among
-    every zoo's 68, an open-ended request goes to the chat model strongest by card, held out of training."""
-    service = load_router(ROUTERS / "one", mode="fast")
+    """Chat traffic goes to `routers/default`, the one router (the dedicated chat router is retired): among the 38 chat
+    models, and among every zoo's 68, an open-ended request goes to the chat model strongest by card, held out of
+    training."""
+    service = load_router(ROUTERS / "default", mode="fast")
     assert set(CHAT) <= set(service.cards)
     request = "Write a short, friendly email inviting my team to a Friday lunch."
     best_card = max(CHAT, key=lambda m: service.cards[m].mean_accuracy)  # its chat tasks: the only ones tested

@@ -1,6 +1,6 @@
-"""The leave-models-out routers (routers/default, the shipped one, for folds (a) and (b); routers/fold-c) on real
-data: models they never trained on, added by their aptitude cards alone, are used where they are strong
-(docs/generalisation.md)."""
+"""The leave-models-out routers (the shipped one router, routers/default, for folds (a) and (b); routers/fold-c, the
+same recipe for fold (c)) on real MMLU-Pro data: models they never trained on, added by their aptitude cards alone,
+are used where they are strong (docs/generalisation.md, docs/one-router.md)."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The shipped one router (`routers/one`) on mixed traffic: one candidate set drawn from three zoos, each model
+"""The shipped one router (`routers/default`) on mixed traffic: one candidate set drawn from three zoos, each model
 tested in its own zoo only, and test questions of several kinds routed among them (docs/one-router.md)."""
 
 from pathlib import Path
@@ -39,7 +39,7 @@ KINDS = {
 
 @pytest.mark.slow
 def test_one_router_sends_each_kind_of_request_to_the_candidate_strongest_on_it(all_outcomes_file: Path) -> None:
-    service = load_router(ROUTERS / "one")  # fast: the router's default
+    service = load_router(ROUTERS / "default")  # fast: the router's default
     assert service.mode == "fast"
     cards = {name: service.cards[name] for name in TEAM}
     assert all(card.is_partial for card in cards.values())

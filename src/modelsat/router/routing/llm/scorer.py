@@ -50,3 +50,14 @@ class LlmScorer:
         return score_in_batches(
             self.net, texts, side.cards, self.batch_size, self.bf16, clause_tokens=side.clause_tokens
         )
+
+    @torch.no_grad()
+    def scores_and_embeddings(self, texts: Sequence[str], side: LlmCards) -> tuple[np.ndarray, torch.Tensor]:
+        """`scores` and the (len(texts), D_enc) encoder embeddings of the texts (a pass of the small encoder)."""
+        chunks = [self.embed_texts(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        return self.scores(texts, side), torch.cat(chunks) if chunks else torch.zeros(0)
+
+    @torch.no_grad()
+    def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """(len(texts), D_enc) the capability module's encoder embeddings."""
+        return self.net.capability.embed_texts(texts).float().cpu()
