@@ -46,9 +46,13 @@ router-holdout: setup
 FOLD_AB := Phi-3-mini-4k-instruct,Meta-Llama-3_1-70B-Instruct,gemini-1.5-pro-002,Qwen1.5-110B
 FOLD_C := Phi-3-mini-4k-instruct,Llama-2-13b-hf,mathstral-7B,Mistral-7B-Instruct-v0.2,Meta-Llama-3_1-70B,Meta-Llama-3-8B,DeepSeek-Coder-V2,Mistral-7B-v0.2-hf
 
+# The priced RouterBench router (docs/cost.md): trained, then its P(Yes) calibrated with a level per aptitude task
+# (`train` fits the single map) and its quality / budget targets calibrated on the same validation queries.
 router-routerbench: setup
 	test -f out/routerbench.parquet || $(BIN)/modelsat import routerbench $(DATA)/routerbench-subset -o out/routerbench.parquet
 	$(BIN)/modelsat train --outcomes out/routerbench.parquet --zoo all -o routers/routerbench --config configs/routerbench.yaml
+	$(BIN)/modelsat calibrate --router routers/routerbench --outcomes out/routerbench.parquet
+	$(BIN)/modelsat calibrate --router routers/routerbench --outcomes out/routerbench.parquet --targets
 
 # Routers for code, math and Chinese traffic (docs/domains.md): an aptitude test from each zoo's own tasks,
 # clustered within (`train.aptitude_method: tasks`), the accuracy readout keyed by task prototypes.
