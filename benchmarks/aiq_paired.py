@@ -1,14 +1,17 @@
-"""AIQ of Model-SAT against kNN and per-task on the same test queries, with paired-bootstrap intervals, and with
-one calibration per model chosen on validation.
+"""AIQ of Model-SAT against kNN and per-task on the same test queries, with paired-bootstrap intervals, and the
+calibrations (one per model; task levels) compared on validation.
 
 `model-sat-per-model` maps each model's log-odds through its own P(good) = sigmoid(a_m·s + b_m), fitted on the
 validation queries (the router's single map cannot change which model ranks first; one map per model can, for
 models with validation outcomes). Whether it routes better is decided on validation, not on test: its
 validation AIQ is cross-fitted (maps fitted on one half of the validation queries, AIQ read on the other, both
-ways round) and compared with the shipped map's. With `--targets`, it also routes the test queries at each
-target calibrated in the router's targets.json (`modelsat calibrate --targets`), as `modelsat evaluate --cost
---targets` does, and prints that table; the JSON adds each figure's 95 % bootstrap interval over the test queries,
-and over the validation queries too (`*_with_validation`: the targets calibrated again on each draw of them).
+ways round) and compared with the shipped map's. When the router's calibration has a level per aptitude task, the
+single map and the task levels are compared the same way (`validation_aiq_calibration`: each fitted on half of the
+validation queries, AIQ read on the other half, five random halvings). With `--targets`, it also routes the test
+queries at each target calibrated in the router's targets.json (`modelsat calibrate --targets`), as `modelsat
+evaluate --cost --targets` does, and prints that table; the JSON adds each figure's 95 % bootstrap interval over the
+test queries, and over the validation queries too (`*_with_validation`: the targets calibrated again on each draw of
+them).
 
 The test queries, baselines and costs are `modelsat evaluate`'s (aptitude questions excluded, the outcomes'
 recorded costs or `--prices`, `--limit` the same seeded sample); each bootstrap draw resamples the test queries
@@ -86,6 +89,30 @@ def cross_fitted_aiq(log_odds: np.ndarray, y: np.ndarray, cost: np.ndarray, seed
     return validation_aiq(mapped, cost, y)
 
 
+def calibration_choice(service, val_log_odds: np.ndarray, prompts: list[str], y, cost, splits: int = 5) -> dict:
+    """Cross-fitted validation AIQ of the single map and of task levels, from the router's own raw validation
+    log-odds (its calibration undone) and each query's nearest aptitude task."""
+    from modelsat.router.routing.calibration import fit_calibration
+
+    calibration = service.calibration
+    tasks = service.nearest_tasks(service.scorer.embed_texts(service.reader.texts(prompts)))
+    level = np.array([calibration.task_bias.get(t, 0.0) for t in tasks])[:, None]
+    raw = (val_log_odds - calibration.bias - level) / calibration.scale
+    out = {}
+    for name, levels in (("single map", False), ("task levels", True)):
+        values = []
+        for split in range(splits):
+            half = np.random.default_rng(split).permutation(len(y)) < len(y) // 2
+            mapped = np.empty_like(raw)
+            for held in (half, ~half):
+                seen = [t for t, h in zip(tasks, held, strict=True) if not h]
+                fitted = fit_calibration(raw[~held], y[~held], seen, levels=levels)
+                mapped[held] = fitted.apply(raw[held], [t for t, h in zip(tasks, held, strict=True) if h])
+            values.append(validation_aiq(mapped, cost, y))
+        out[name] = 100 * float(np.mean(values))
+    return out
+
+
 def paired(y, cost, scores, models, draws: int, seed: int) -> dict[str, dict[str, float]]:
     """Each Model-SAT variant's AIQ minus each peer's: the point estimate and a 95 % paired-bootstrap interval."""
     point = aiqs(y, cost, scores, models)
@@ -105,7 +132,8 @@ def paired(y, cost, scores, models, draws: int, seed: int) -> dict[str, dict[str
 
 
 def score_all(args, table: pd.DataFrame, models: list[str]):
-    """The eval set, the test scores of Model-SAT and the peers, and Model-SAT's validation log-odds (cached)."""
+    """The eval set, the test scores of Model-SAT and the peers, Model-SAT's validation log-odds (cached), and the
+    loaded router."""
     mode = args.mode or default_mode(read_router_config(args.router)[0].router)
     loaded, aptitude = load_model_sat(args.router, args.cards, [mode])
     routers = {"model-sat": next(iter(loaded.values()))}
@@ -137,7 +165,7 @@ def score_all(args, table: pd.DataFrame, models: list[str]):
         args.cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(args.cache, **ids, **cached)
     scores = {name: cached[f"test:{name}"] for name in methods}
-    return data, validation, scores, cached["validation:model-sat"]
+    return data, validation, scores, cached["validation:model-sat"], routers["model-sat"]
 
 
 def main() -> None:
@@ -161,7 +189,7 @@ def main() -> None:
     table = read_outcomes(args.outcomes)
     models = resolve_zoo(table["model"].unique(), zoo=args.zoo)
     prices = load_prices(args.prices) if args.prices else None
-    data, validation, scores, val_log_odds = score_all(args, table, models)
+    data, validation, scores, val_log_odds, service = score_all(args, table, models)
     cost = cost_matrix(data.test_rows, data.queries, data.models, prices)
     val_queries = pd.DataFrame({"query_id": validation.query_ids, "prompt": validation.prompts})
     val_rows = table[table["query_id"].isin(set(validation.query_ids)) & table["model"].isin(data.models)]
@@ -171,6 +199,10 @@ def main() -> None:
         "model-sat": 100 * validation_aiq(val_log_odds, val_cost, validation.scores),
         PER_MODEL + " (cross-fitted)": 100 * cross_fitted_aiq(val_log_odds, validation.scores, val_cost, args.seed),
     }
+    if service.calibration is not None and service.calibration.task_bias:
+        report["validation_aiq_calibration"] = calibration_choice(
+            service, val_log_odds, list(validation.prompts), validation.scores, val_cost
+        )
     maps = per_model_maps(val_log_odds, validation.scores)
     report["per_model_maps"] = dict(zip(data.models, maps, strict=True))
     scores[PER_MODEL] = apply_maps(scores["model-sat"], maps)

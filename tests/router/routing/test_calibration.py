@@ -115,11 +115,13 @@ def test_task_levels_that_do_not_predict_held_out_queries_are_dropped(tmp_path) 
     calibration = fit_calibration(raw, outcomes, tasks)
     assert calibration.task_bias == {}
     np.testing.assert_allclose(calibration.apply(raw), fit_calibration(raw, outcomes).apply(raw))
+    assert len(fit_calibration(raw, outcomes, tasks, levels=True).task_bias) == len(set(tasks))  # kept untested
     with pytest.raises(RouterError, match="399 tasks for 400 validation queries"):
         fit_calibration(raw, outcomes, tasks[:-1])
     kinds = ["a" if i % 2 else "b" for i in range(400)]
     shifted = (rng.random(raw.shape) < sigmoid(0.8 * raw + np.where(np.arange(400) % 2, 1.5, -1.5)[:, None])) * 1.0
     levelled = fit_calibration(raw, shifted, kinds)
     assert levelled.task_bias.keys() == {"a", "b"}
+    assert fit_calibration(raw, shifted, kinds, levels=False).task_bias == {}
     levelled.save(tmp_path / CALIBRATION_FILE)
     assert Calibration.load(tmp_path / CALIBRATION_FILE) == levelled

@@ -132,20 +132,24 @@ def _held_out_log_loss(pairs: _Pairs, n_queries: int, n_tasks: int) -> float:
     return sum(losses) / len(pairs.score)
 
 
-def fit_calibration(log_odds: np.ndarray, outcomes: np.ndarray, tasks: Sequence[str] | None = None) -> Calibration:
+def fit_calibration(
+    log_odds: np.ndarray, outcomes: np.ndarray, tasks: Sequence[str] | None = None, levels: bool | None = None
+) -> Calibration:
     """Platt-scale (n_queries, n_models) raw log-odds against the outcomes of the same queries and models; with
     `tasks` (each query's nearest aptitude task), a level per task too, kept when it predicts held-out queries
-    better.
+    better (`levels` True or False: kept or not, without that test).
 
     Raises:
         RouterError: the shapes differ, there are NaNs, the outcomes are all equal, or the scores rank
             the outcomes backwards (a fitted scale ≤ 0 would reverse every ranking).
     """
-    return fit_calibration_by_zoo([(log_odds, outcomes)], None if tasks is None else [tasks])
+    return fit_calibration_by_zoo([(log_odds, outcomes)], None if tasks is None else [tasks], levels)
 
 
 def fit_calibration_by_zoo(
-    scored: Sequence[tuple[np.ndarray, np.ndarray]], tasks: Sequence[Sequence[str]] | None = None
+    scored: Sequence[tuple[np.ndarray, np.ndarray]],
+    tasks: Sequence[Sequence[str]] | None = None,
+    levels: bool | None = None,
 ) -> Calibration:
     """`fit_calibration` on one (log-odds, outcomes) pair of (Q, N) matrices per zoo (each zoo's queries among its
     own models), every (query, model) pair of them in one fit; `tasks`: each zoo's queries' nearest tasks."""
@@ -171,21 +175,20 @@ def fit_calibration_by_zoo(
     )
     if pairs.outcome.size == 0 or pairs.outcome.min() == pairs.outcome.max():
         raise RouterError("calibration needs both good and bad answers among the validation outcomes")
-    n_tasks = (
-        len(names)
-        if len(names) > 1
-        and (_held_out_log_loss(pairs, n_queries, len(names)) < _held_out_log_loss(pairs, n_queries, 0))
-        else 0
-    )
-    scale, bias, levels = _fit_map(pairs, n_tasks)
+    if levels is None:
+        levels = len(names) > 1 and (
+            _held_out_log_loss(pairs, n_queries, len(names)) < _held_out_log_loss(pairs, n_queries, 0)
+        )
+    n_tasks = len(names) if levels and len(names) > 1 else 0
+    scale, bias, fitted = _fit_map(pairs, n_tasks)
     if scale <= 0:
         raise RouterError(f"the router's scores do not rank the validation outcomes (fitted scale {scale:.3g} ≤ 0)")
-    calibrated = scale * pairs.score + bias + (levels[pairs.task] if n_tasks else 0.0)
+    calibrated = scale * pairs.score + bias + (fitted[pairs.task] if n_tasks else 0.0)
     return Calibration(
         scale,
         bias,
         int(n_queries),
         log_loss(pairs.score, pairs.outcome),
         log_loss(calibrated, pairs.outcome),
-        {name: float(level) for name, level in zip(names, levels, strict=True)} if n_tasks else {},
+        {name: float(level) for name, level in zip(names, fitted, strict=True)} if n_tasks else {},
     )
