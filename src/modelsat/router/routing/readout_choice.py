@@ -215,6 +215,7 @@ def fit_classifier(
     tasks' `kinds`); None for one group."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import normalize
+    from threadpoolctl import threadpool_limits
 
     if grouping == "kind" and kinds is None:
         raise RouterError("a classifier by kind of request needs each aptitude question's kind")
@@ -226,7 +227,8 @@ def fit_classifier(
     # kinds weigh alike whatever their number of questions (31 knowledge tasks, 2 of code), as in the readout's prior
     balance = "balanced" if grouping == "kind" else None
     model = LogisticRegression(C=inverse_regularisation, max_iter=5000, class_weight=balance)
-    model.fit(normalize(embedded), labels)
+    with threadpool_limits(1):  # one BLAS thread: the same fit, and so the same choice, on any number of cores
+        model.fit(normalize(embedded), labels)
     coef, intercept = model.coef_, model.intercept_
     if coef.shape[0] == 1:  # two classes: sigmoid(z) = softmax([0, z])[1]
         coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
