@@ -25,9 +25,9 @@ from modelsat.data.schema import read_outcomes
 from modelsat.data.zoos import parse_models, resolve_zoo
 from modelsat.evaluation.dataset import build_eval_set
 from modelsat.router.routing.folder import read_router_config
+from modelsat.router.routing.prototypes import aptitude_prototypes
 from modelsat.router.routing.service import load_router
 from modelsat.router.routing.untested import card_accuracies
-from modelsat.router.training.train import aptitude_prototypes
 
 
 class EmbeddingCache:
@@ -76,7 +76,7 @@ def main() -> None:
         aptitude = select_aptitude_set(outcomes, list(meta["zoo"]), n_tasks, per_task, other_tasks=True)
         data = build_eval_set(outcomes, models, aptitude.query_ids)
         cards = build_cards(outcomes, aptitude, models)
-        prototypes = aptitude_prototypes(service.scorer.net, aptitude, outcomes, service.reader)
+        prototypes = aptitude_prototypes(service.scorer.embed_texts, aptitude, outcomes, service.reader)
         keys = torch.stack([prototypes[t.name] for t in aptitude.tasks]).float()  # (T, D)
         accuracy = card_accuracies([cards[m] for m in models])
         with torch.no_grad():

@@ -105,13 +105,10 @@ def calibrate(
 def _save_prototypes(
     service: "RoutingService", table: "pd.DataFrame", folder: "RouterFolder"
 ) -> dict[str, "torch.Tensor"]:
-    """The router's task prototypes from its aptitude questions as routing reads them, written to its folder (the
-    calibration's task levels are keyed by them)."""
-    from modelsat.router.routing.prototypes import PROTOTYPES_FILE, save_prototypes, task_prototypes
+    """The router's task prototypes, written to its folder (the calibration's task levels are keyed by them)."""
+    from modelsat.router.routing.prototypes import PROTOTYPES_FILE, aptitude_prototypes, save_prototypes
 
-    questions = table[table["query_id"].isin(folder.aptitude.query_ids)].drop_duplicates("query_id")
-    prompts = dict(zip(questions["query_id"], service.reader.texts(questions["prompt"].tolist()), strict=True))
-    prototypes = task_prototypes(service.scorer.embed_texts, folder.aptitude, prompts)
+    prototypes = aptitude_prototypes(service.scorer.embed_texts, folder.aptitude, table, service.reader)
     save_prototypes(prototypes, folder.path / PROTOTYPES_FILE)
     return prototypes
 

@@ -13,6 +13,7 @@ Example:
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -21,6 +22,11 @@ from modelsat.aptitude.aptitude_set import AptitudeSet
 from modelsat.aptitude.cards import Card
 from modelsat.errors import DataError, RouterError
 from modelsat.io import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from modelsat.router.routing.routing_text import RoutingTextReader
 
 PROTOTYPES_FILE = "prototypes.safetensors"
 
@@ -38,6 +44,18 @@ def task_prototypes(
         vectors = torch.nn.functional.normalize(embed([prompts[q] for q in task.query_ids]).float(), dim=-1)
         prototypes[task.name] = torch.nn.functional.normalize(vectors.mean(0), dim=-1).cpu()
     return prototypes
+
+
+def aptitude_prototypes(
+    embed: Callable[[Sequence[str]], torch.Tensor],
+    aptitude: AptitudeSet,
+    outcomes: "pd.DataFrame",
+    reader: "RoutingTextReader",
+) -> dict[str, torch.Tensor]:
+    """Task prototypes of `aptitude` from its questions in `outcomes`, as routing reads them."""
+    questions = outcomes[outcomes["query_id"].isin(aptitude.query_ids)].drop_duplicates("query_id")
+    prompts = dict(zip(questions["query_id"], reader.texts(questions["prompt"].tolist()), strict=True))
+    return task_prototypes(embed, aptitude, prompts)
 
 
 def save_prototypes(prototypes: Mapping[str, torch.Tensor], path: Path) -> None:

@@ -51,7 +51,7 @@ from modelsat.router.routing.llm.adapters import add_llm_lora
 from modelsat.router.routing.llm.inference import autocast, score_in_batches, use_bf16
 from modelsat.router.routing.llm.loading import load_trainable_state, trainable_state
 from modelsat.router.routing.llm.model import RouterNet
-from modelsat.router.routing.prototypes import task_prototypes
+from modelsat.router.routing.prototypes import aptitude_prototypes
 from modelsat.router.routing.routing_text import RoutingTextReader
 from modelsat.router.training.artifact import save_router, write_metrics
 from modelsat.router.training.averaging import WeightAverage
@@ -114,15 +114,6 @@ def set_stage(net: RouterNet, cfg: ModelsatConfig, stage: int) -> torch.optim.Op
         for p in group["params"]:
             p.requires_grad_(True)
     return torch.optim.AdamW(groups, weight_decay=cfg.train.weight_decay)
-
-
-def aptitude_prototypes(
-    net: RouterNet, aptitude: AptitudeSet, outcomes: pd.DataFrame, reader: RoutingTextReader
-) -> dict[str, torch.Tensor]:
-    """Task prototypes of `aptitude` from its questions as routing reads them (router/routing/prototypes.py)."""
-    questions = outcomes[outcomes["query_id"].isin(aptitude.query_ids)].drop_duplicates("query_id")
-    prompts = dict(zip(questions["query_id"], reader.texts(questions["prompt"].tolist()), strict=True))
-    return task_prototypes(net.capability.embed_texts, aptitude, prompts)
 
 
 def card_subset(n_cards: int, k: int, rng: np.random.Generator, weights: np.ndarray | None) -> np.ndarray:
@@ -250,7 +241,7 @@ def train_router(
     for block in blocks:
         block.train.prompts, block.val.prompts = reader.texts(block.train.prompts), reader.texts(block.val.prompts)
     if cfg.router.reads_prototypes:
-        net.prototypes = aptitude_prototypes(net, aptitude, outcomes, reader)
+        net.prototypes = aptitude_prototypes(net.capability.embed_texts, aptitude, outcomes, reader)
     bf16 = use_bf16(tc.bf16, dev)
     total = tc.stage1_steps + tc.stage2_steps
     budget = TimeBudget(started + 60 * tc.max_minutes, tc.eval_every, total) if tc.max_minutes else None
