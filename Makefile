@@ -86,13 +86,15 @@ router-specialists-folds: setup out/specialists.parquet
 
 # The shipped router, one for every kind of request (docs/one-router.md): MMLU-Pro, RouterDC's specialists and
 # AlpacaEval chat in one table, the unified aptitude test, each zoo's new models joining by card: folds (a) and (b)'s
-# four MMLU-Pro models and the 13 `CHAT_NEW` chat models.
+# four MMLU-Pro models and the 13 `CHAT_NEW` chat models. Training leaves out the test's RouterBench tasks (no trained
+# zoo asks them); `aptitude extend` then adds them, and RouterBench's 11 models join by card.
 out/all.parquet: | $(STAMP)
 	$(BIN)/modelsat import all $(DATA) -o $@
 
 router: setup out/all.parquet
 	$(BIN)/modelsat train --outcomes out/all.parquet --zoos mmlu-pro,routerdc,alpaca-eval --zoo all \
 	  --holdout $(FOLD_AB),$(CHAT_NEW) --aptitude unified -o routers/default --config configs/one-router.yaml
+	$(BIN)/modelsat aptitude extend --router routers/default --aptitude unified --outcomes out/all.parquet
 
 # The same router for the third leave-models-out fold: fold (c)'s eight MMLU-Pro models join by card.
 router-fold-c: setup out/all.parquet

@@ -39,7 +39,7 @@ def test_one_test_of_every_kind_from_train_questions_only(unified: AptitudeSet, 
     assert UNIFIED_PATH.stat().st_size < 1_000_000
     assert [t.kind for t in unified.tasks] == sorted((t.kind for t in unified.tasks), key=KINDS.index)
     assert {t.kind for t in unified.tasks} == set(KINDS)
-    assert all(len(t.query_ids) <= 40 for t in unified.tasks) and len(unified.query_ids) == 1903
+    assert all(len(t.query_ids) <= 40 for t in unified.tasks) and len(unified.query_ids) == 2063
     rows = table[table["query_id"].isin(unified.query_ids)]
     assert set(split_outcomes(rows, "train")["query_id"]) == unified.query_ids  # never validation or test
     by_id = rows.drop_duplicates("query_id").set_index("query_id")
@@ -49,14 +49,15 @@ def test_one_test_of_every_kind_from_train_questions_only(unified: AptitudeSet, 
         assert len(zoo) == 1 and len(dataset) == 1, task.name  # clustered within one dataset of one zoo
         assert task.name.startswith(f"{zoo.pop()}/") and {kind_of(t) for t in own["task"]} == {task.kind}
     per_kind = pd.Series([t.kind for t in unified.tasks]).value_counts().to_dict()
-    assert per_kind == {"knowledge": 31, "chat": 6, "math": 3, "chinese": 3, "reasoning": 3, "code": 2}
+    assert per_kind == {"knowledge": 31, "chat": 6, "math": 3, "chinese": 3, "reasoning": 6, "code": 3}
+    assert sum(t.name.startswith("routerbench/") for t in unified.tasks) == 4  # ARC ×2, WinoGrande, MBPP
 
 
 def test_every_question_of_the_unified_test_is_gradable(
     unified: AptitudeSet, table: pd.DataFrame, shared_data: Path
 ) -> None:
     plan = plan_test(table, unified, graders(shared_data), rotations=2)
-    assert plan.ungradable == {} and plan.flagged == 0 and len(plan.questions) == 1903
+    assert plan.ungradable == {} and plan.flagged == 0 and len(plan.questions) == 2063
     kind = {t.name: t.kind for t in unified.tasks}
     assert all(q.kind == GRADER_OF_KIND[kind[q.task]] for q in plan.questions)
 
@@ -65,10 +66,7 @@ def test_every_question_of_the_unified_test_is_gradable(
 def test_the_command_rebuilds_the_shipped_test(unified: AptitudeSet, table: pd.DataFrame, shared_data: Path) -> None:
     again, notes = unified_aptitude_set(table, graders(shared_data), per_task=40, seed=0)
     assert again.to_dict() == unified.to_dict()
-    assert notes == [
-        "routerbench: no train question can be graded live; left out",
-        "routerdc: no gradable train question of ceval, math-prealgebra, mbpp",
-    ]
+    assert notes == ["routerdc: no gradable train question of ceval, math-prealgebra, mbpp"]
 
 
 def dry_run(cli, outcomes: Path, tmp_path: Path, *extra: str) -> dict:
@@ -82,7 +80,7 @@ def test_dry_run_counts_every_kind_and_kinds_take_only_theirs(
     cli, all_outcomes_file: Path, unified: AptitudeSet, tmp_path: Path
 ) -> None:
     whole = dry_run(cli, all_outcomes_file, tmp_path)
-    assert whole["questions"] == 1903 and whole["ungradable"] == 0 and list(whole["kinds"]) == list(KINDS)
+    assert whole["questions"] == 2063 and whole["ungradable"] == 0 and list(whole["kinds"]) == list(KINDS)
     for key in ("questions", "calls", "input_tokens", "output_tokens", "judge_calls"):
         assert sum(row[key] for row in whole["kinds"].values()) == whole["total"][key]
     assert whole["kinds"]["chat"]["judge_calls"] == 2 * 240 and whole["kinds"]["code"]["judge_calls"] == 0
@@ -90,7 +88,7 @@ def test_dry_run_counts_every_kind_and_kinds_take_only_theirs(
     part = dry_run(cli, all_outcomes_file, tmp_path, "--kinds", "code,knowledge")
     wanted = [t.name for t in unified.tasks if t.kind in ("knowledge", "code")]
     assert list(part["tasks"]) == wanted and list(part["kinds"]) == ["knowledge", "code"]
-    assert part["questions"] == 1303 and part["kinds"] == {k: whole["kinds"][k] for k in ("knowledge", "code")}
+    assert part["questions"] == 1343 and part["kinds"] == {k: whole["kinds"][k] for k in ("knowledge", "code")}
     assert not (tmp_path / "cards.json").exists()
 
 

@@ -10,6 +10,7 @@ Example:
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -75,6 +76,16 @@ class AptitudeSet:
                 f"--kinds: no core task of kind {', '.join(missing)} here; this set has {', '.join(present)}"
             )
         return AptitudeSet(tasks=tuple(t for t in self.tasks if t.kind in kinds), zoo=self.zoo, seed=self.seed)
+
+    def of_zoos(self, zoos: Sequence[str]) -> "AptitudeSet":
+        """The set cut to the core tasks asked by one of `zoos` (a question's zoo: its query id's first path component,
+        as `modelsat import all` names them); the tasks keep their order, so cutting a test that grew by other zoos'
+        tasks gives back the test it grew from, fingerprint included."""
+        return AptitudeSet(
+            tasks=tuple(t for t in self.tasks if any(q.split("/", 1)[0] in zoos for q in t.query_ids)),
+            zoo=self.zoo,
+            seed=self.seed,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (task names, descriptions, query ids; never question texts)."""

@@ -1,8 +1,9 @@
-"""`modelsat profile` (capability cards) and `modelsat aptitude select` (the aptitude test).
+"""`modelsat profile` (capability cards) and `modelsat aptitude select | unified | extend` (the aptitude test).
 
 Example:
     $ modelsat aptitude select --outcomes outcomes.parquet --zoo small -o aptitude.json
     $ modelsat aptitude select --outcomes routerbench.parquet --zoo all --tasks 20 --per-task 10 -o aptitude.json
+    $ modelsat aptitude extend --router routers/default --aptitude unified --outcomes out/all.parquet
     $ modelsat profile --outcomes outcomes.parquet --aptitude aptitude.json -o cards.json --facts zoo.yaml
     $ modelsat profile --outcomes outcomes.parquet --aptitude aptitude.json -o cards.json \\
         --live hf:smollm2 --outcomes-out smollm2.parquet
@@ -110,6 +111,30 @@ def unified(
     err.print(
         f"{len(aptitude.tasks)} core tasks × {per_task} questions ({', '.join(f'{k} {n}' for k, n in kinds.items())}) "
         f"on {len(aptitude.zoo)} model(s) -> {out}",
+        soft_wrap=True,
+    )
+
+
+@aptitude_app.command("extend")
+def extend(
+    router: Annotated[Path, typer.Option("--router", help="Router directory to grow, in place.")],
+    aptitude: Annotated[
+        Path, typer.Option("--aptitude", help="The grown test: a file, or `unified` for the shipped one.")
+    ],
+    outcomes: OutcomesOption,
+) -> None:
+    """Add the core tasks a test has beyond the router's own to a trained router, without retraining: their
+    prototypes, every card's entries on them, and a card for each model with results there (docs/aptitude.md)."""
+    from modelsat.aptitude.aptitude_set import AptitudeSet
+    from modelsat.aptitude.unified import aptitude_file
+    from modelsat.data.schema import read_outcomes
+    from modelsat.router.routing.extend import extend_router
+
+    grown = extend_router(router, AptitudeSet.load(aptitude_file(aptitude)), read_outcomes(outcomes))
+    added = f"{len(grown.added)} core task(s) added ({', '.join(grown.added)})" if grown.added else "no task to add"
+    joined = f"; {len(grown.new_models)} model(s) with a first card: {', '.join(grown.new_models)}"
+    err.print(
+        f"{router}: {added}; {grown.cards} cards on test {grown.fingerprint}{joined if grown.new_models else ''}",
         soft_wrap=True,
     )
 

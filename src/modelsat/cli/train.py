@@ -74,6 +74,16 @@ def train(
     if main_process:
         err.print(f"training on {len(chosen)} models: {', '.join(chosen)}")
     test = AptitudeSet.load(aptitude_file(aptitude)) if aptitude is not None else None
+    if test is not None and trained_zoos:
+        trained_test = test.of_zoos(trained_zoos)
+        left = [t.name for t in test.tasks if t not in trained_test.tasks]
+        if left and main_process:
+            err.print(
+                f"[yellow]note: {len(left)} core task(s) no trained zoo asks left out of training "
+                f"({', '.join(left)}); `modelsat aptitude extend` adds them to the trained router[/]",
+                soft_wrap=True,
+            )
+        test = trained_test
     result = train_router(
         table, chosen, cfg, out, resume=resume, device=device, aptitude=test, new_models=left_out, zoos=trained_zoos
     )

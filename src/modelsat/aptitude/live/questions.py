@@ -28,7 +28,7 @@ _LETTER_PATTERNS = (
     re.compile(r"^\(?([A-J])(?:[.):]|$)"),
     re.compile(r"^[Aa]nswer:\s*\(?([A-J])\b"),
 )
-_CUE = re.compile(r"\s*(?:Answer:|答案[：:])\s*$")
+_CUE = re.compile(r"\s*(?:Answer:|答案[：:]|Print only a single choice .*)\s*$")
 _EMBEDDED_OPTION = re.compile(r"^\(?([A-J])[.)．、]\s*(.*)$")
 
 
@@ -102,9 +102,10 @@ def embedded_options(text: str) -> tuple[str, tuple[str, ...]] | None:
 
     The options must end the text, lettered A, B, C, ... in order, each on a line of its own and
     possibly running on over the next lines (a C-Eval option quoting two lines of program output); a
-    trailing cue such as 'Answer:' or '答案：' after the last option is dropped. Read from the end up to
-    the option A, so a stem line that looks like an option ('E.F. Schumacher ...', 'A、B两只青蛙...') stays in
-    the stem. None when the text has no such list.
+    trailing cue such as 'Answer:', '答案：' or RouterBench's 'Print only a single choice ...' after the last
+    option is dropped. Read from the end up to the option A, so a stem line that looks like an option
+    ('E.F. Schumacher ...', 'A、B两只青蛙...') stays in the stem, and so do the solved examples of a few-shot
+    prompt (RouterBench's), whose options come before the question's. None when the text has no such list.
     """
     lines = text.rstrip().splitlines()
     while lines and _CUE.fullmatch(lines[-1].strip()):  # a cue line after the options ('答案：')

@@ -5,7 +5,9 @@
 the columns that have a `<model>|total_cost` twin. The query id is `routerbench/<sample_id>`:
 in the published split a few ARC ids occur twice (once scored for ten models, once for the
 eleventh, possibly in the other file), so rows sharing a `sample_id` are merged into one query,
-keeping the prompt of the row that scores the most models. Responses are not imported.
+keeping the prompt of the row that scores the most models. Responses are not imported; those of a prompt ending
+in lettered options (ARC-Challenge, WinoGrande) give its `answer` letter where the verdicts agree on it
+(`verdict_keys.py`), so the question can be graded live.
 
 Example:
     result = load(Path("../shared/data/routerbench-subset"))
@@ -20,11 +22,13 @@ import pandas as pd
 
 from modelsat.data.importers import ImportResult
 from modelsat.data.importers.files import read_table, require_columns
+from modelsat.data.importers.verdict_keys import key_from_verdicts, option_count, reply_letter
 from modelsat.data.schema import validate_outcomes
 from modelsat.errors import DataError
 
 SOURCE = "routerbench"
 COST_SUFFIX = "|total_cost"
+REPLY_SUFFIX = "|model_response"
 NEEDED = ["sample_id", "prompt", "eval_name"]
 
 
@@ -36,6 +40,13 @@ class _Query:
     prompt: str
     n_scored: int
     scores: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    replies: dict[str, str | None] = field(default_factory=dict)  # each model's reply letter, where it gave one
+
+    def answer(self) -> str | None:
+        """The answer letter the replies and verdicts agree on (None for a prompt without lettered options)."""
+        n_options = option_count(self.prompt)
+        votes = [(letter, self.scores[model][0]) for model, letter in self.replies.items() if model in self.scores]
+        return key_from_verdicts(votes, n_options) if n_options else None
 
 
 def prompt_text(raw: object) -> str | None:
@@ -98,6 +109,9 @@ def _gather(path: Path, queries: dict[str, _Query], result: ImportResult) -> lis
         query = queries.setdefault(str(sample_id), _Query(str(task), prompt, len(scores)))
         if len(scores) > query.n_scored:
             query.prompt, query.n_scored = prompt, len(scores)
+        for model in scores:
+            reply = prompt_text(rec.get(model + REPLY_SUFFIX))
+            query.replies.setdefault(model, reply_letter(reply) if reply else None)
         for model, value in scores.items():
             if model in query.scores and query.scores[model][0] != value[0]:
                 result.skip(path.name, f"conflicting scores for a sample_id seen before (kept the first): {model}")
@@ -123,6 +137,7 @@ def load(source: Path) -> ImportResult:
         models.update(_gather(path, queries, result))
     rows = []
     for sample_id, query in queries.items():
+        answer = query.answer()
         for model in sorted(models - query.scores.keys()):
             result.skip(source.name, f"no score for {model}")
         for model, (score, cost) in query.scores.items():
@@ -135,6 +150,7 @@ def load(source: Path) -> ImportResult:
                     "source": SOURCE,
                     "score": score,
                     "cost": cost,
+                    "answer": answer,
                 }
             )
     if not rows:

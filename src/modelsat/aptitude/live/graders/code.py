@@ -3,9 +3,10 @@
 The code is the first fenced block of the reply that defines a function (else its first block, or
 the whole reply when it has no fence). Tests: HumanEval's `check(candidate)` (problem matched on
 the prompt; the reply may complete the prompt or restate the whole function), MBPP's `assert`
-line(s) in the question, or the row's `answer` for other code tasks. A timeout is status `timeout`;
-a crash or a failed assert is a wrong answer. JavaScript problems (RouterDC's `humaneval-js`) have
-no Python tests and are ungradable.
+line(s) in the question (or, for an MBPP prompt stating the task alone, as RouterBench's do, in RouterDC's
+text of that problem, which is then the question asked), or the row's `answer` for other code tasks. A
+timeout is status `timeout`; a crash or a failed assert is a wrong answer. JavaScript problems (RouterDC's
+`humaneval-js`) have no Python tests and are ungradable.
 
 Example:
     grader = CodeGrader(ReferenceBook(None), Limits(seconds=10))
@@ -72,6 +73,8 @@ class CodeGrader(Grader):
             ref = {"prompt": problem.prompt, "tests": problem.test, "entry_point": problem.entry_point}
             return self.make(row, task, reference=json.dumps(ref))
         asserts = _ASSERT.findall(text)
+        if not asserts and (keyed := self.references.mbpp(text)):
+            row, asserts = {**row, "prompt": keyed}, _ASSERT.findall(keyed)
         given = super().question(row, task)
         if asserts or isinstance(given, Question):
             tests = "\n".join(asserts) if asserts else str(given.reference)  # type: ignore[union-attr]

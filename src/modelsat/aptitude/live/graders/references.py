@@ -9,6 +9,8 @@
   row `i` = the record's position in its file), found by query id `routerdc/<task>/<split>/<i>` and checked
   against the question's text. A row flagged `conflict` or `ambiguous_stem` is returned with its flag, so
   the grader leaves it out.
+- MBPP: RouterDC's `routerdc/mbpp.json` (MBPP's test split, each problem's text followed by its first `assert`),
+  matched on the problem's first line, for the MBPP prompts that state the task alone (RouterBench's).
 
 Texts match after whitespace is collapsed. Each source loads on first use; a missing source leaves
 its questions without a reference (ungradable), never guessed.
@@ -87,6 +89,10 @@ class ReferenceBook:
         """GPT-4 Turbo's answer to an AlpacaEval instruction, or None."""
         return self._alpaca().get(text_key(instruction))
 
+    def mbpp(self, task: str) -> str | None:
+        """RouterDC's text of the MBPP problem whose first line is `task` (the problem and its `assert`), or None."""
+        return self._mbpp().get(text_key(task))
+
     def routerdc(self, query_id: str, question: str) -> AnswerKey | str:
         """The answer key of RouterDC record `routerdc/<task>/<split>/<i>` asking `question`, or why there is none."""
         match = _ROUTERDC_ID.match(query_id)
@@ -138,6 +144,14 @@ class ReferenceBook:
                     item = json.loads(line)
                     found[text_key(item["question"])] = item["answer"].rsplit("####", 1)[-1].strip()
         return found
+
+    @functools.cache  # noqa: B019
+    def _mbpp(self) -> dict[str, str]:
+        path = self.root / "routerdc" / "mbpp.json" if self.root else None
+        if path is None or not path.is_file():
+            return {}
+        texts = [str(item["question"]) for item in json.loads(path.read_text())]  # '"""\n<task>\nassert ...\n"""'
+        return {text_key(text.strip().strip('"').strip().splitlines()[0]): text for text in texts if text.strip('"\n ')}
 
     @functools.cache  # noqa: B019
     def _humaneval(self) -> dict[str, CodeProblem]:
