@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from modelsat.aptitude.cards import load_cards
 from modelsat.data.zoos import SPECIALISTS
 from modelsat.errors import RouterError
 
@@ -33,7 +34,7 @@ def test_the_new_models_are_the_makefiles() -> None:
     assert every_zoo.CHAT_NEW == makefile_list("CHAT_NEW") == run_of("chat").holdout
     assert ("Phi-3-mini-4k-instruct", *run_of("(b)").holdout) == makefile_list("FOLD_AB")
     documented = {f.label: f.documented for run in every_zoo.RUNS for f in run.figures}
-    assert len(documented) == 8 and documented["RouterBench AIQ"] == 83.16
+    assert len(documented) == 8 and documented["RouterBench AIQ"] == 83.55
 
 
 def test_a_router_without_a_zoos_cards_is_refused_naming_them() -> None:
@@ -53,12 +54,15 @@ def test_a_router_without_a_zoos_cards_is_refused_naming_them() -> None:
     one = every_zoo.contender(ROOT / "routers" / "default", None, None)
     assert one.mode == "fast"
     every_zoo.check_cards(one, specialists, SPECIALISTS)  # the one router has a card for every specialist
+    routerbench = tuple(load_cards(ROOT / "routers" / "routerbench" / "cards.json"))  # its 11 priced models
+    every_zoo.check_cards(one, run_of("routerbench"), routerbench)  # extended to RouterBench's tasks and models
 
 
 def test_the_harness_stops_before_any_work_for_a_zoo_it_cannot_route(all_outcomes_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     script = ROOT / "benchmarks" / "every_zoo.py"
-    args = ["--router", ROOT / "routers" / "default", "--zoos", "chat,routerbench", "--outcomes", all_outcomes_file]
+    # routers/fold-c was not extended to RouterBench's tasks (routers/default was, and has its models' cards)
+    args = ["--router", ROOT / "routers" / "fold-c", "--zoos", "chat,routerbench", "--outcomes", all_outcomes_file]
     done = subprocess.run([sys.executable, script, *map(str, args), "-o", str(out)], capture_output=True, text=True)
     assert done.returncode == 1 and not out.exists()
     assert "Error: " in done.stderr and "cannot route zoo 'routerbench' (routerbench AIQ)" in done.stderr

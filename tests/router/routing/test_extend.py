@@ -21,7 +21,7 @@ TRAINED = Path(__file__).resolve().parents[3] / "routers" / "fold-c"
 ZOOS = ("mmlu-pro", "routerdc", "alpaca-eval")
 WINOGRANDE = (
     "Please answer with the letter of the correct answer.\n\nSarah was a much better surgeon than Maria so _ always "
-    "got the harder cases.\nA) Maria\nB) Sarah\nPrint only a single choice  from \"A\" or \"B\" without explanation. "
+    'got the harder cases.\nA) Maria\nB) Sarah\nPrint only a single choice  from "A" or "B" without explanation. '
     "Answer:"
 )
 PHYSICS = "A 2 kg block slides down a frictionless incline of 30 degrees. What is its acceleration in m/s^2?"
@@ -74,7 +74,7 @@ def test_the_grown_router_routes_the_new_models_and_the_old_ones_as_before(grown
     )
     new_models = ["gpt-4-1106-preview", "mistralai/mistral-7b-chat", "claude-v2", "claude-v1"]
     ranking = [model for model, _ in after.rank(WINOGRANDE, models=new_models)]
-    entry = {m: next(s.accuracy for s in after.cards[m].scores if s.task == "routerbench/winogrande") for m in new_models}
+    entry = {m: s.accuracy for m in new_models for s in after.cards[m].scores if s.task == "routerbench/winogrande"}
     assert ranking[0] == "gpt-4-1106-preview" and ranking[-1] == "claude-v2"  # read off their WinoGrande entries
     assert entry["gpt-4-1106-preview"] == max(entry.values()) and entry["claude-v2"] == min(entry.values())
 
