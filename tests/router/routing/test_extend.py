@@ -94,3 +94,17 @@ def test_a_test_that_changes_the_routers_tasks_is_refused_and_a_rerun_adds_nothi
                            *unified.tasks[1:]), unified.zoo, unified.seed)  # fmt: skip
     with pytest.raises(RouterError, match="asks other questions in the router's core task 'mmlu-pro/biology/00'"):
         extend_router(router, changed, read_outcomes(all_outcomes_file))
+
+
+def test_the_command_grows_a_router_and_says_what_joined(cli, all_outcomes_file: Path, tmp_path: Path) -> None:
+    router = tmp_path / "router"
+    shutil.copytree(TRAINED, router)
+    result = cli("aptitude", "extend", "--router", router, "--aptitude", "unified", "--outcomes", all_outcomes_file)
+    assert result.code == 0, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "4 core task(s) added (routerbench/mbpp, routerbench/arc-challenge/00" in message
+    assert "11 model(s) with a first card: WizardLM/WizardLM-13B-V1.2, claude-instant-v1" in message
+    assert AptitudeSet.load(router / "aptitude.json").fingerprint == AptitudeSet.load(UNIFIED_PATH).fingerprint
+    missing = cli("aptitude", "extend", "--router", tmp_path / "none", "--aptitude", "unified", "--outcomes",
+                  all_outcomes_file)  # fmt: skip
+    assert missing.code != 0 and "no such router directory" in missing.stderr
