@@ -86,6 +86,10 @@ def test_a_test_that_changes_the_routers_tasks_is_refused_and_a_rerun_adds_nothi
     unified = AptitudeSet.load(UNIFIED_PATH)
     again = extend_router(router, unified, read_outcomes(all_outcomes_file))
     assert again.added == () and again.new_models == () and again.fingerprint == unified.fingerprint
+    shutil.copy(TRAINED / "cards.json", router / "cards.json")  # as if a run had stopped before writing the cards
+    resumed = extend_router(router, unified, read_outcomes(all_outcomes_file))
+    assert resumed.added == () and len(resumed.new_models) == 11 and resumed.cards == again.cards
+    assert all(card.aptitude_fingerprint == unified.fingerprint for card in load_cards(router / "cards.json").values())
     dropped = AptitudeSet(unified.tasks[1:], unified.zoo, unified.seed)
     with pytest.raises(RouterError, match=r"lacks the router's core task 'mmlu-pro/biology/00'; a test can only grow"):
         extend_router(router, dropped, read_outcomes(all_outcomes_file))

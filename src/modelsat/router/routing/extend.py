@@ -85,10 +85,10 @@ def extend_router(router_dir: Path, grown: AptitudeSet, outcomes: pd.DataFrame) 
     grown.save(router_dir / "aptitude.json")
     raw = yaml.safe_load((router_dir / "config.yaml").read_text())
     raw["meta"]["aptitude_fingerprint"] = grown.fingerprint
-    raw["meta"]["extended_tasks"] = list(dict.fromkeys([*raw["meta"].get("extended_tasks", []), *added]))
+    extended = raw["meta"]["extended_tasks"] = list(dict.fromkeys([*raw["meta"].get("extended_tasks", []), *added]))
     atomic_write_text(router_dir / "config.yaml", yaml.safe_dump(raw, sort_keys=False))
     old_cards = load_cards(router_dir / "cards.json")
-    added_ids = {q for t in grown.tasks if t.name in added for q in t.query_ids}
+    added_ids = {q for t in grown.tasks if t.name in extended for q in t.query_ids}  # a re-run's too
     answering = outcomes.loc[outcomes["query_id"].isin(added_ids), "model"].unique()
     models = list(dict.fromkeys([*old_cards, *sorted(answering)]))
     template = next(iter(old_cards.values())).template if old_cards else CLAUSE_TEMPLATE
