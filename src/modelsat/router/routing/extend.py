@@ -73,8 +73,8 @@ def extend_router(router_dir: Path, grown: AptitudeSet, outcomes: pd.DataFrame) 
     router_dir = Path(router_dir)
     folder = RouterFolder.read(router_dir)
     added = check_grows(folder.aptitude, grown, router_dir / "aptitude.json")
-    missing = AptitudeSet(tuple(t for t in grown.tasks if t.name not in (folder.prototypes or {})), grown.zoo, 0)
     if folder.prototypes is not None:  # a router whose readout or calibration is keyed by task prototypes
+        missing = AptitudeSet(tuple(t for t in grown.tasks if t.name not in folder.prototypes), grown.zoo, grown.seed)
         computed = {}
         if missing.tasks:
             service = load_router(folder, calibrated=False)

@@ -150,8 +150,12 @@ class ReferenceBook:
         path = self.root / "routerdc" / "mbpp.json" if self.root else None
         if path is None or not path.is_file():
             return {}
-        texts = [str(item["question"]) for item in json.loads(path.read_text())]  # '"""\n<task>\nassert ...\n"""'
-        return {text_key(text.strip().strip('"').strip().splitlines()[0]): text for text in texts if text.strip('"\n ')}
+        found = {}
+        for item in json.loads(path.read_text()):
+            text = str(item["question"])  # '"""\n<task>\nassert ...\n"""', asked as it stands
+            if body := text.strip().strip('"').strip():
+                found[text_key(body.splitlines()[0])] = text
+        return found
 
     @functools.cache  # noqa: B019
     def _humaneval(self) -> dict[str, CodeProblem]:
